@@ -1,0 +1,36 @@
+namespace SafeMem.Benchmarks;
+
+/// <summary>
+/// The benchmark program's console modes: measurements BenchmarkDotNet is not built for. Each block's folder adds
+/// its modes to <see cref="s_modes"/>.
+/// </summary>
+public static class ConsoleModes
+{
+    private static readonly Dictionary<string, (string Description, Action<string[]> Run)> s_modes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["modes"] = ("list the console modes", static _ => List()),
+    };
+
+    /// <summary>Runs the mode named by <paramref name="args"/>[0], if there is one.</summary>
+    public static bool TryRun(string[] args)
+    {
+        if (!s_modes.TryGetValue(args[0], out (string Description, Action<string[]> Run) mode))
+        {
+            return false;
+        }
+
+        mode.Run(args[1..]);
+        return true;
+    }
+
+    private static void List()
+    {
+        Console.WriteLine("Console modes (dotnet run -c Release --project benchmarks/SafeMem.Benchmarks -- <mode>):");
+        foreach ((string name, (string description, _)) in s_modes.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            Console.WriteLine($"  {name,-16} {description}");
+        }
+
+        Console.WriteLine("Anything else is passed to BenchmarkDotNet's switcher (e.g. --filter '*', --list flat).");
+    }
+}

@@ -1,0 +1,214 @@
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+
+namespace SafeMem.Telemetry;
+
+/// <summary>
+/// The instruments of one kind of block on one <see cref="Meter"/>, and the live block instances they report on.
+/// </summary>
+/// <typeparam name="TSource">The object the instruments read figures from (a block, or the block's metrics holder).</typeparam>
+/// <remarks>
+/// <para>
+/// Instruments are created once per (meter, block kind), never per instance: a meter cannot forget an instrument,
+/// so per-instance instruments on the never-disposed shared meter would themselves leak. Each observable callback
+/// walks the registered instances and emits one measurement per instance (and per reading), tagged
+/// <see cref="SafeMemTags.Name"/> with the instance's name.
+/// </para>
+/// <para>
+/// The registry holds each instance through a <see cref="WeakReference{T}"/> only, and instrument callbacks reach
+/// instances only through the registry. A block dropped without <c>Dispose</c> is therefore still collected while a
+/// <see cref="MeterListener"/> listens, and simply stops reporting. Dead and unregistered entries are purged on every
+/// observation and, amortized, on registration, so the registry stays proportional to the live instances.
+/// </para>
+/// <para>Thread-safety: registration, unregistration and observation may run concurrently (one short lock).</para>
+/// </remarks>
+internal sealed class InstrumentRegistry<TSource>
+    where TSource : class
+{
+    // One registry per meter; the table holds it only as long as the meter lives (a factory meter can be collected).
+    private static readonly ConditionalWeakTable<Meter, InstrumentRegistry<TSource>> s_registries = new();
+
+    private readonly object _lock = new();
+    private readonly List<Registration> _registrations = [];
+    private int _purgeThreshold = 16;
+
+    private InstrumentRegistry(Meter meter) => Meter = meter;
+
+    public Meter Meter { get; }
+
+    /// <summary>Number of registrations currently held, dead or alive (for tests of the purge).</summary>
+    internal int RegistrationCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _registrations.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Returns the registry for <paramref name="meter"/>, creating it and calling <paramref name="defineInstruments"/>
+    /// exactly once per meter. <paramref name="defineInstruments"/> must be static: it is kept by the table.
+    /// </summary>
+    public static InstrumentRegistry<TSource> For(Meter meter, Action<InstrumentRegistry<TSource>> defineInstruments)
+    {
+        ArgumentNullException.ThrowIfNull(meter);
+        ArgumentNullException.ThrowIfNull(defineInstruments);
+        if (s_registries.TryGetValue(meter, out InstrumentRegistry<TSource>? existing))
+        {
+            return existing;
+        }
+
+        lock (s_registries)
+        {
+            if (!s_registries.TryGetValue(meter, out existing))
+            {
+                existing = new InstrumentRegistry<TSource>(meter);
+                defineInstruments(existing);
+                s_registries.Add(meter, existing);
+            }
+
+            return existing;
+        }
+    }
+
+    /// <summary>
+    /// Starts reporting on <paramref name="source"/> under <paramref name="name"/>. Dispose the result to stop;
+    /// if it is never disposed, reporting stops when <paramref name="source"/> is collected.
+    /// </summary>
+    public IDisposable Register(TSource source, string name)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(name);
+        var registration = new Registration(this, source, name);
+        lock (_lock)
+        {
+            // Amortized purge: blocks that are created and dropped without Dispose would otherwise accumulate dead
+            // entries between observations (and forever when nobody listens).
+            if (_registrations.Count >= _purgeThreshold)
+            {
+                PurgeLocked();
+                _purgeThreshold = Math.Max(16, _registrations.Count * 2);
+            }
+
+            _registrations.Add(registration);
+        }
+
+        return registration;
+    }
+
+    /// <summary>Creates an <see cref="ObservableCounter{T}"/> reporting one figure for every live instance.</summary>
+    public void CreateObservableCounter(string name, string unit, string description, Func<TSource, long> read)
+        => CreateObservableCounter(name, unit, description, new Reading(read));
+
+    /// <summary>Creates an <see cref="ObservableUpDownCounter{T}"/> reporting one figure for every live instance.</summary>
+    public void CreateObservableUpDownCounter(string name, string unit, string description, Func<TSource, long> read)
+        => CreateObservableUpDownCounter(name, unit, description, new Reading(read));
+
+    /// <summary>Creates an <see cref="ObservableGauge{T}"/> reporting one figure for every live instance.</summary>
+    public void CreateObservableGauge(string name, string unit, string description, Func<TSource, long> read)
+        => CreateObservableGauge(name, unit, description, new Reading(read));
+
+    /// <summary>Creates an <see cref="ObservableCounter{T}"/> reporting each reading for every live instance.</summary>
+    public void CreateObservableCounter(string name, string unit, string description, params Reading[] readings)
+    {
+        InstrumentNames.Validate(name);
+        Meter.CreateObservableCounter(name, () => Observe(readings), unit, description);
+    }
+
+    /// <summary>Creates an <see cref="ObservableUpDownCounter{T}"/> reporting each reading for every live instance.</summary>
+    public void CreateObservableUpDownCounter(string name, string unit, string description, params Reading[] readings)
+    {
+        InstrumentNames.Validate(name);
+        Meter.CreateObservableUpDownCounter(name, () => Observe(readings), unit, description);
+    }
+
+    /// <summary>Creates an <see cref="ObservableGauge{T}"/> reporting each reading for every live instance.</summary>
+    public void CreateObservableGauge(string name, string unit, string description, params Reading[] readings)
+    {
+        InstrumentNames.Validate(name);
+        Meter.CreateObservableGauge(name, () => Observe(readings), unit, description);
+    }
+
+    private List<Measurement<long>> Observe(Reading[] readings)
+    {
+        // Snapshot the live sources under the lock, read them outside it: a reading may take the source's own locks.
+        List<(TSource Source, KeyValuePair<string, object?> NameTag)> live;
+        lock (_lock)
+        {
+            PurgeLocked();
+            live = new List<(TSource, KeyValuePair<string, object?>)>(_registrations.Count);
+            foreach (Registration registration in _registrations)
+            {
+                if (registration.TryGetSource(out TSource? source))
+                {
+                    live.Add((source, registration.NameTag));
+                }
+            }
+        }
+
+        var measurements = new List<Measurement<long>>(live.Count * readings.Length);
+        foreach ((TSource source, KeyValuePair<string, object?> nameTag) in live)
+        {
+            foreach (Reading reading in readings)
+            {
+                long value = reading.Read(source);
+                measurements.Add(reading.Tag is { } tag
+                    ? new Measurement<long>(value, nameTag, tag)
+                    : new Measurement<long>(value, nameTag));
+            }
+        }
+
+        return measurements;
+    }
+
+    private void PurgeLocked() => _registrations.RemoveAll(static r => !r.IsAlive);
+
+    private void Unregister(Registration registration)
+    {
+        lock (_lock)
+        {
+            _registrations.Remove(registration);
+        }
+    }
+
+    /// <summary>One figure an instrument reads from each instance, with an optional extra tag (e.g. result = hit).</summary>
+    /// <param name="Read">Reads the figure; must be static so the instrument does not capture an instance.</param>
+    /// <param name="Tag">An extra tag for this reading, beside the name tag.</param>
+    internal readonly record struct Reading(Func<TSource, long> Read, KeyValuePair<string, object?>? Tag = null);
+
+    private sealed class Registration : IDisposable
+    {
+        private readonly InstrumentRegistry<TSource> _owner;
+        private readonly WeakReference<TSource> _source;
+        private volatile bool _disposed;
+
+        public Registration(InstrumentRegistry<TSource> owner, TSource source, string name)
+        {
+            _owner = owner;
+            _source = new WeakReference<TSource>(source);
+            NameTag = new KeyValuePair<string, object?>(SafeMemTags.Name, name);
+        }
+
+        public KeyValuePair<string, object?> NameTag { get; }
+
+        public bool IsAlive => !_disposed && _source.TryGetTarget(out _);
+
+        public bool TryGetSource([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TSource? source)
+        {
+            source = null;
+            return !_disposed && _source.TryGetTarget(out source);
+        }
+
+        public void Dispose()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                _owner.Unregister(this);
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+namespace SafeMem.Telemetry;
+
+/// <summary>UCUM units used by SafeMem instruments; annotations in braces name countable things.</summary>
+internal static class InstrumentUnits
+{
+    public const string Bytes = "By";
+    public const string Entries = "{entry}";
+    public const string Requests = "{request}";
+    public const string Calls = "{call}";
+    public const string Subscriptions = "{subscription}";
+    public const string Raises = "{raise}";
+    public const string Failures = "{failure}";
+    public const string Objects = "{object}";
+    public const string Items = "{item}";
+    public const string WeightUnits = "{unit}";
+}
