@@ -48,7 +48,7 @@ public static class PublicApiRenderer
             : type.IsAbstract ? "abstract class"
             : type.IsSealed ? "sealed class"
             : "class";
-        var header = new StringBuilder($"{kind} {type.Namespace}.{TypeName(type, null)}");
+        var header = new StringBuilder($"{kind} {type.Namespace}.{DeclaredName(type)}");
         var bases = new List<string>();
         if (type.BaseType is { } baseType && baseType != typeof(object) && baseType != typeof(ValueType)
             && baseType != typeof(Enum) && baseType != typeof(MulticastDelegate))
@@ -56,7 +56,10 @@ public static class PublicApiRenderer
             bases.Add(TypeName(baseType, null));
         }
 
-        bases.AddRange(type.GetInterfaces().Where(i => i.IsPublic || i.IsNestedPublic).Select(i => TypeName(i, null)).Order(StringComparer.Ordinal));
+        if (!type.IsEnum)
+        {
+            bases.AddRange(type.GetInterfaces().Where(i => i.IsPublic || i.IsNestedPublic).Select(i => TypeName(i, null)).Order(StringComparer.Ordinal));
+        }
         if (bases.Count > 0)
         {
             header.Append(" : ").Append(string.Join(", ", bases));
@@ -262,6 +265,14 @@ public static class PublicApiRenderer
         }
 
         return name + NullableMark(type, nullability);
+    }
+
+    private static string DeclaredName(Type type)
+    {
+        // The header already names the namespace: render nesting and generic parameters only.
+        string name = type.IsNested ? DeclaredName(type.DeclaringType!) + "." + StripArity(type.Name) : StripArity(type.Name);
+        Type[] own = type.GetGenericArguments().Skip(type.IsNested ? type.DeclaringType!.GetGenericArguments().Length : 0).ToArray();
+        return own.Length == 0 ? name : name + "<" + string.Join(", ", own.Select(a => a.Name)) + ">";
     }
 
     private static string QualifiedName(Type type)
