@@ -32,6 +32,12 @@ internal sealed class InstrumentRegistry<TSource>
     private readonly List<Registration> _registrations = [];
     private int _purgeThreshold = 16;
 
+    /// <summary>
+    /// A reading returns this to publish nothing for an instance (e.g. the count limit of a cache bounded by weight
+    /// only), rather than a misleading zero.
+    /// </summary>
+    public const long NoValue = long.MinValue;
+
     private InstrumentRegistry(Meter meter) => Meter = meter;
 
     public Meter Meter { get; }
@@ -155,6 +161,11 @@ internal sealed class InstrumentRegistry<TSource>
             foreach (Reading reading in readings)
             {
                 long value = reading.Read(source);
+                if (value == NoValue)
+                {
+                    continue;
+                }
+
                 measurements.Add(reading.Tag is { } tag
                     ? new Measurement<long>(value, nameTag, tag)
                     : new Measurement<long>(value, nameTag));

@@ -49,6 +49,23 @@ public sealed class InstrumentRegistryTests
     }
 
     [Fact]
+    public void Observe_ReadingReturnsNoValue_PublishesNothingForThatInstance()
+    {
+        using var factory = new TestMeterFactory();
+        InstrumentRegistry<FakeBlock> registry = CreateRegistry(factory);
+        using var recorder = new MetricRecorder(registry.Meter);
+        var bounded = new FakeBlock { Items = 4 };
+        var unbounded = new FakeBlock { Items = InstrumentRegistry<FakeBlock>.NoValue };
+        using IDisposable rb = registry.Register(bounded, "bounded");
+        using IDisposable ru = registry.Register(unbounded, "unbounded");
+
+        IReadOnlyList<RecordedMeasurement> measurements = recorder.Observe();
+
+        Assert.Contains(measurements, m => m.Instrument.Name == Items && m.Name == "bounded" && m.Value == 4);
+        Assert.DoesNotContain(measurements, m => m.Instrument.Name == Items && m.Name == "unbounded");
+    }
+
+    [Fact]
     public void Observe_AfterRegistrationDisposed_StopsReporting()
     {
         using var factory = new TestMeterFactory();
