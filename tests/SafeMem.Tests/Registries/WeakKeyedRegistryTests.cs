@@ -133,6 +133,60 @@ public sealed class WeakKeyedRegistryTests
         Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new WeakKeyedRegistry<Session, int>((RegistryOptions)null!)).ParamName);
     }
 
+    [Fact]
+    public void RandomOperations_SeededSequence_MatchAnIdentityDictionaryModel()
+    {
+        var registry = new WeakKeyedRegistry<Session, int>("model");
+        var model = new Dictionary<Session, int>(ReferenceEqualityComparer.Instance);
+        // Pairs of equal-but-distinct keys make identity semantics part of every comparison.
+        Session[] keys = Enumerable.Range(0, 32).Select(i => new Session(i / 2)).ToArray();
+        var random = new Random(20261122);
+        long additions = 0;
+        long removals = 0;
+
+        for (int step = 0; step < 5_000; step++)
+        {
+            Session key = keys[random.Next(keys.Length)];
+            int value = random.Next(1000);
+            switch (random.Next(5))
+            {
+                case 0:
+                    bool added = registry.Set(key, value);
+                    Assert.Equal(!model.ContainsKey(key), added);
+                    additions += added ? 1 : 0;
+                    model[key] = value;
+                    break;
+                case 1:
+                    bool removed = registry.Remove(key);
+                    Assert.Equal(model.Remove(key), removed);
+                    removals += removed ? 1 : 0;
+                    break;
+                case 2:
+                    additions += model.ContainsKey(key) ? 0 : 1;
+                    Assert.Equal(model.TryGetValue(key, out int existing) ? existing : value, registry.GetOrAdd(key, _ => value));
+                    model.TryAdd(key, value);
+                    break;
+                case 3:
+                    Assert.Equal(model.TryGetValue(key, out int expected), registry.TryGet(key, out int actual));
+                    Assert.Equal(expected, actual);
+                    break;
+                default:
+                    if (random.Next(50) == 0)
+                    {
+                        removals += model.Count;
+                        registry.Clear();
+                        model.Clear();
+                    }
+
+                    break;
+            }
+        }
+
+        var position = keys.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, ReferenceEqualityComparer.Instance);
+        Assert.Equal(model.OrderBy(p => position[p.Key]), registry.OrderBy(p => position[p.Key]));
+        Assert.Equal(new RegistryStatistics { Count = model.Count, Additions = additions, Removals = removals }, registry.GetStatistics());
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (WeakReference Key, WeakReference Value) AddDropped(WeakKeyedRegistry<Session, Stats> registry)
     {
