@@ -182,7 +182,12 @@ public sealed class WeakKeyedRegistryTests
             }
         }
 
-        var position = keys.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, ReferenceEqualityComparer.Instance);
+        var position = new Dictionary<Session, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < keys.Length; i++)
+        {
+            position[keys[i]] = i;
+        }
+
         Assert.Equal(model.OrderBy(p => position[p.Key]), registry.OrderBy(p => position[p.Key]));
         Assert.Equal(new RegistryStatistics { Count = model.Count, Additions = additions, Removals = removals }, registry.GetStatistics());
     }
