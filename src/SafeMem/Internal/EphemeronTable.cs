@@ -147,6 +147,8 @@ internal sealed class EphemeronTable<TKey, TValue, TKind>
     /// <summary>
     /// The live entries. The table's enumerator covers the entries present when enumeration starts, skips those
     /// removed or collected since, never throws because of concurrent writes, and holds only the current entry.
+    /// While an enumerator is open the table defers reclaiming the slots of removed entries, so enumerators should be
+    /// disposed (foreach does; an abandoned one is finalized).
     /// </summary>
     public IEnumerable<KeyValuePair<TKey, TValue>> Entries()
     {
