@@ -108,7 +108,8 @@ public sealed class Attachment<TOwner, TValue>
     {
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(factory);
-        return _table.GetOrAdd(owner, static (o, f) => f(o), factory);
+        // Look up first so a hit does not touch the adapter lambda below.
+        return _table.TryGetValue(owner, out TValue? value) ? value : _table.GetOrAdd(owner, static (o, f) => f(o), factory);
     }
 
     /// <summary>

@@ -108,7 +108,8 @@ public sealed class WeakKeyedRegistry<TKey, TValue> : IEnumerable<KeyValuePair<T
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(factory);
-        return _table.GetOrAdd(key, static (k, f) => f(k), factory);
+        // Look up first so a hit does not touch the adapter lambda below.
+        return _table.TryGetValue(key, out TValue? value) ? value : _table.GetOrAdd(key, static (o, f) => f(o), factory);
     }
 
     /// <summary>
