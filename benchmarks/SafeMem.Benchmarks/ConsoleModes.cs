@@ -9,6 +9,7 @@ public static class ConsoleModes
     private static readonly Dictionary<string, (string Description, Action<string[]> Run)> s_modes = new(StringComparer.OrdinalIgnoreCase)
     {
         ["modes"] = ("list the console modes", static _ => List()),
+        ["registry-throughput"] = ("multi-threaded WeakValueRegistry hits vs a locked Dictionary: [threads] [seconds]", Registries.WeakValueRegistryThroughput.Run),
     };
 
     /// <summary>Runs the mode named by <paramref name="args"/>[0], if there is one.</summary>
