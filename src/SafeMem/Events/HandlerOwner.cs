@@ -1,0 +1,209 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+namespace SafeMem.Events;
+
+/// <summary>
+/// Finds the object a handler should live as long as: the instance of an instance method, the <c>this</c> a
+/// compiler-generated closure captured, or nothing (static methods and non-capturing lambdas, held strongly).
+/// </summary>
+/// <remarks>
+/// The C# compiler emits a capturing lambda as a method on a closure class (<c>&lt;&gt;c__DisplayClass…</c>) whose
+/// only reference is the delegate; holding the delegate weakly would lose the subscription at the next collection.
+/// The closure's captured <c>this</c> sits in its <c>&lt;&gt;4__this</c> field, or in a parent closure reached through
+/// <c>CS$&lt;&gt;8__locals…</c> fields. Non-capturing lambdas target the per-class <c>&lt;&gt;c</c> singleton, which
+/// lives forever, so they behave like static methods. The per-type analysis is cached in a
+/// <see cref="ConditionalWeakTable{TKey, TValue}"/> so types of collectible assemblies are not rooted.
+/// </remarks>
+internal static class HandlerOwner
+{
+    private const int MaximumClosureDepth = 16;
+
+    private static readonly ConditionalWeakTable<Type, TargetShape> s_shapes = new();
+
+    /// <summary>
+    /// Returns the object <paramref name="handler"/> (a single-cast delegate) lives as long as, or
+    /// <see langword="null"/> when it has none and is held strongly.
+    /// </summary>
+    /// <exception cref="ArgumentException">The handler is a closure with no owner that can be found.</exception>
+    public static object? Find(Delegate handler, string parameterName)
+    {
+        object? target = handler.Target;
+        for (int depth = 0; target is not null && depth < MaximumClosureDepth; depth++)
+        {
+            TargetShape shape = ShapeOf(target.GetType());
+            switch (shape.Kind)
+            {
+                case TargetKind.Instance:
+                    return target;
+                case TargetKind.Singleton:
+                    return null;
+                case TargetKind.Delegate:
+                    // e.g. new EventHandler<T>(other.Invoke): the wrapper lives as long as the wrapped handler's owner.
+                    var inner = (Delegate)target;
+                    if (!IsSingleCast(inner))
+                    {
+                        ThrowNoOwner(parameterName);
+                    }
+
+                    target = inner.Target;
+                    break;
+                default:
+                    return FindClosureOwner(target, 0) ?? ThrowNoOwner(parameterName);
+            }
+        }
+
+        return target is null ? null : ThrowNoOwner(parameterName);
+    }
+
+    /// <summary>
+    /// Returns whether <paramref name="handler"/>'s target is <paramref name="value"/> or a closure that captured it
+    /// (directly or through parent closures).
+    /// </summary>
+    public static bool Captures(Delegate handler, object value)
+    {
+        object? target = handler.Target;
+        return target is not null && Captures(target, value, 0);
+    }
+
+    public static bool IsSingleCast(Delegate handler)
+#if NET9_0_OR_GREATER
+        => handler.HasSingleTarget;
+#else
+        => handler.GetInvocationList().Length == 1;
+#endif
+
+    private static bool Captures(object target, object value, int depth)
+    {
+        if (ReferenceEquals(target, value))
+        {
+            return true;
+        }
+
+        TargetShape shape = ShapeOf(target.GetType());
+        if (shape.Kind != TargetKind.Closure || depth >= MaximumClosureDepth)
+        {
+            return false;
+        }
+
+        foreach (FieldInfo field in shape.Fields)
+        {
+            if (field.GetValue(target) is { } captured
+                && (ReferenceEquals(captured, value) || (IsClosureType(captured.GetType()) && Captures(captured, value, depth + 1))))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static object? FindClosureOwner(object closure, int depth)
+    {
+        TargetShape shape = ShapeOf(closure.GetType());
+        if (shape.ThisField?.GetValue(closure) is { } owner)
+        {
+            return owner;
+        }
+
+        if (depth < MaximumClosureDepth)
+        {
+            foreach (FieldInfo parent in shape.ParentFields)
+            {
+                if (parent.GetValue(closure) is { } parentClosure && FindClosureOwner(parentClosure, depth + 1) is { } found)
+                {
+                    return found;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static TargetShape ShapeOf(Type type) => s_shapes.GetValue(type, static t => TargetShape.Create(t));
+
+    private static bool IsClosureType(Type type) => ShapeOf(type).Kind == TargetKind.Closure;
+
+    [DoesNotReturn]
+    private static object ThrowNoOwner(string parameterName)
+        => throw new ArgumentException(
+            "The handler is a lambda or local function that captures variables but not 'this', so nothing but the "
+            + "subscription would reference it and it would silently stop firing at the next garbage collection. "
+            + "Subscribe it with Add(owner, handler), passing the object whose lifetime the subscription should share "
+            + "(or capture 'this', or use an instance method).",
+            parameterName);
+
+    private enum TargetKind
+    {
+        Instance,
+        Singleton,
+        Delegate,
+        Closure,
+    }
+
+    private sealed class TargetShape
+    {
+        private TargetShape(TargetKind kind, FieldInfo? thisField, FieldInfo[] parentFields, FieldInfo[] fields)
+        {
+            Kind = kind;
+            ThisField = thisField;
+            ParentFields = parentFields;
+            Fields = fields;
+        }
+
+        public TargetKind Kind { get; }
+
+        public FieldInfo? ThisField { get; }
+
+        public FieldInfo[] ParentFields { get; }
+
+        public FieldInfo[] Fields { get; }
+
+        [UnconditionalSuppressMessage(
+            "Trimming",
+            "IL2070",
+            Justification = "Only compiler-generated closure classes are reflected on. Their fields are read by the "
+                + "lambda bodies that live in them, so the trimmer keeps the fields. If field metadata is unavailable "
+                + "(e.g. Native AOT without reflection data), no owner is found and the caller gets an "
+                + "ArgumentException asking for Add(owner, handler): never a silently lost subscription.")]
+        public static TargetShape Create(Type type)
+        {
+            if (typeof(Delegate).IsAssignableFrom(type))
+            {
+                return new TargetShape(TargetKind.Delegate, null, [], []);
+            }
+
+            string name = type.Name;
+            if (!type.IsDefined(typeof(CompilerGeneratedAttribute), inherit: false) || !name.StartsWith("<>c", StringComparison.Ordinal))
+            {
+                return new TargetShape(TargetKind.Instance, null, [], []);
+            }
+
+            // "<>c" (or "<>c__N`K" for lambdas in generic methods) is the cache class of non-capturing lambdas: its
+            // only instance is a static singleton, so the lambda lives forever, like a static method. Decided by
+            // name, not by reading its "<>9" field, so it needs no reflection metadata.
+            if (!name.StartsWith("<>c__DisplayClass", StringComparison.Ordinal))
+            {
+                return new TargetShape(TargetKind.Singleton, null, [], []);
+            }
+
+            FieldInfo[] fields = type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+            FieldInfo? thisField = null;
+            var parents = new List<FieldInfo>();
+            foreach (FieldInfo field in fields)
+            {
+                if (field.Name == "<>4__this")
+                {
+                    thisField = field;
+                }
+                else if (field.Name.StartsWith("CS$<>8__locals", StringComparison.Ordinal))
+                {
+                    parents.Add(field);
+                }
+            }
+
+            return new TargetShape(TargetKind.Closure, thisField, [.. parents], fields);
+        }
+    }
+}
