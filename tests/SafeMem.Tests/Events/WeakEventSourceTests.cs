@@ -152,6 +152,8 @@ public sealed class WeakEventSourceTests
         // The last "a" went: what is left is a, b in that order.
         Assert.Equal(["a", "b"], log);
         Assert.Equal(2, source.Count);
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
     }
 
     [Fact]
@@ -164,6 +166,7 @@ public sealed class WeakEventSourceTests
 
         Assert.False(source.Remove(other.OnPriceChanged));
         Assert.Equal(1, source.Count);
+        GC.KeepAlive(subscriber);
     }
 
     [Fact]
@@ -247,6 +250,9 @@ public sealed class WeakEventSourceTests
         source.Raise(this, s_args);
 
         Assert.Equal(["a", "self", "c", "a", "c"], log);
+        GC.KeepAlive(a);
+        GC.KeepAlive(self);
+        GC.KeepAlive(c);
     }
 
     [Fact]
@@ -267,6 +273,9 @@ public sealed class WeakEventSourceTests
         // Documented: a removal is seen by a raise in flight (b is not invoked), and nothing else is skipped.
         Assert.Equal(["a", "c"], log);
         Assert.Equal(2, source.Count);
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        GC.KeepAlive(c);
     }
 
     [Fact]
@@ -298,6 +307,9 @@ public sealed class WeakEventSourceTests
         source.Raise(this, s_args);
         Assert.Equal(22, log.Count);
         Assert.Equal(22, source.Count);
+        GC.KeepAlive(adder);
+        GC.KeepAlive(last);
+        GC.KeepAlive(added);
     }
 
     [Fact]
@@ -322,6 +334,8 @@ public sealed class WeakEventSourceTests
 
         Assert.Equal(["outer", "outer", "other", "other"], log);
         Assert.Equal(2, source.GetStatistics().Raises);
+        GC.KeepAlive(outer);
+        GC.KeepAlive(other);
     }
 
     // ---- Exceptions --------------------------------------------------------------------------------------------
@@ -344,6 +358,8 @@ public sealed class WeakEventSourceTests
         Assert.Equal(["thrower", "after"], log);
         Assert.Equal(1, source.GetStatistics().HandlerFailures);
         Assert.Equal(2, source.Count);
+        GC.KeepAlive(thrower);
+        GC.KeepAlive(after);
     }
 
     [Fact]
@@ -367,6 +383,9 @@ public sealed class WeakEventSourceTests
         Assert.Equal(["first", "middle", "second"], log);
         Assert.Equal(2, source.GetStatistics().HandlerFailures);
         Assert.Equal(3, source.Count);
+        GC.KeepAlive(first);
+        GC.KeepAlive(middle);
+        GC.KeepAlive(second);
     }
 
     // ---- Purging and memory ------------------------------------------------------------------------------------
@@ -510,6 +529,7 @@ public sealed class WeakEventSourceTests
 
         Assert.Throws<InvalidOperationException>(context.RunPending);
         Assert.Equal(1, source.GetStatistics().HandlerFailures);
+        GC.KeepAlive(subscriber);
     }
 
     [Fact]
