@@ -12,8 +12,8 @@ namespace SafeMem.Events;
 /// The C# compiler emits a capturing lambda as a method on a closure class (<c>&lt;&gt;c__DisplayClass…</c>) whose
 /// only reference is the delegate; holding the delegate weakly would lose the subscription at the next collection.
 /// The closure's captured <c>this</c> sits in its <c>&lt;&gt;4__this</c> field, or in a parent closure reached through
-/// <c>CS$&lt;&gt;8__locals…</c> fields. Non-capturing lambdas target the per-class <c>&lt;&gt;c</c> singleton, which
-/// lives forever, so they behave like static methods. The per-type analysis is cached in a
+/// <c>CS$&lt;&gt;8__locals…</c> fields (Visual Basic: <c>$VB$Me</c> and <c>$VB$NonLocal_…</c>). Non-capturing lambdas
+/// target the per-class <c>&lt;&gt;c</c> singleton, which lives forever, so they behave like static methods. The per-type analysis is cached in a
 /// <see cref="ConditionalWeakTable{TKey, TValue}"/> so types of collectible assemblies are not rooted.
 /// </remarks>
 internal static class HandlerOwner
@@ -175,29 +175,38 @@ internal static class HandlerOwner
             }
 
             string name = type.Name;
-            if (!type.IsDefined(typeof(CompilerGeneratedAttribute), inherit: false) || !name.StartsWith("<>c", StringComparison.Ordinal))
+            // Closures have unspeakable names as well as the attribute; a user type that a generator marked
+            // [CompilerGenerated] is still an ordinary instance.
+            if (!type.IsDefined(typeof(CompilerGeneratedAttribute), inherit: false)
+                || !(name.StartsWith('<') || name.StartsWith("_Closure$", StringComparison.Ordinal)))
             {
                 return new TargetShape(TargetKind.Instance, null, [], []);
             }
 
-            // "<>c" (or "<>c__N`K" for lambdas in generic methods) is the cache class of non-capturing lambdas: its
-            // only instance is a static singleton, so the lambda lives forever, like a static method. Decided by
-            // name, not by reading its "<>9" field, so it needs no reflection metadata.
-            if (!name.StartsWith("<>c__DisplayClass", StringComparison.Ordinal))
+            // "<>c" (or "<>c__N`K" for lambdas in generic methods) is C#'s cache class of non-capturing lambdas, and
+            // "_Closure$__" Visual Basic's: its only instance is a static singleton, so the lambda lives forever,
+            // like a static method. Decided by name, not by reading the singleton field, so it needs no reflection
+            // metadata.
+            if ((name.StartsWith("<>c", StringComparison.Ordinal) && !name.StartsWith("<>c__DisplayClass", StringComparison.Ordinal))
+                || name == "_Closure$__" || name.StartsWith("_Closure$__`", StringComparison.Ordinal))
             {
                 return new TargetShape(TargetKind.Singleton, null, [], []);
             }
 
+            // Any other compiler-generated target is treated as a closure: its owner must be found, or the caller
+            // is told to give one. Never treating it as an ordinary instance is what keeps a subscription from
+            // silently dying with an object nothing else references.
             FieldInfo[] fields = type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
             FieldInfo? thisField = null;
             var parents = new List<FieldInfo>();
             foreach (FieldInfo field in fields)
             {
-                if (field.Name == "<>4__this")
+                if (field.Name is "<>4__this" or "$VB$Me")
                 {
                     thisField = field;
                 }
-                else if (field.Name.StartsWith("CS$<>8__locals", StringComparison.Ordinal))
+                else if (field.Name.StartsWith("CS$<>8__locals", StringComparison.Ordinal)
+                    || field.Name.StartsWith("$VB$NonLocal_", StringComparison.Ordinal))
                 {
                     parents.Add(field);
                 }
