@@ -32,7 +32,14 @@ internal static class HandlerOwner
         object? target = handler.Target;
         for (int depth = 0; target is not null && depth < MaximumClosureDepth; depth++)
         {
-            TargetShape shape = ShapeOf(target.GetType());
+            Type type = target.GetType();
+            if (target is not Delegate && !MayBeCompilerGenerated(type.Name))
+            {
+                // The common case (an instance method of an ordinary type) decided without the table lookup.
+                return target;
+            }
+
+            TargetShape shape = ShapeOf(type);
             switch (shape.Kind)
             {
                 case TargetKind.Instance:
@@ -120,6 +127,9 @@ internal static class HandlerOwner
 
         return null;
     }
+
+    // Closure and lambda-cache classes have names no user type can have in C# ("<>c...") or VB ("_Closure$...").
+    private static bool MayBeCompilerGenerated(string name) => name.Length > 0 && name[0] is '<' or '_';
 
     private static TargetShape ShapeOf(Type type) => s_shapes.GetValue(type, static t => TargetShape.Create(t));
 
