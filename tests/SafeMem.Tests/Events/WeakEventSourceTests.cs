@@ -157,6 +157,39 @@ public sealed class WeakEventSourceTests
     }
 
     [Fact]
+    public void Remove_SameTargetSeveralMethodsAndStatics_RemovesExactlyTheMatchingOnes()
+    {
+        // Handlers of one target (and all static handlers of one delegate type) share an index key, so removal
+        // walks a chain: this checks unlinking from its newest, middle and oldest positions.
+        var source = new WeakEventSource<PriceChangedEventArgs>("test");
+        var log = new List<string>();
+        var recorder = new Recorder("r", log);
+        var subscriber = new PriceSubscriber();
+        int before = Volatile.Read(ref s_staticCalls);
+        source.Add(recorder.Handle);
+        source.Add(recorder.HandleOther);
+        source.Add(StaticHandler);
+        source.Add(recorder.Handle);
+        source.Add(subscriber.OnPriceChanged);
+        source.Add(s_nonCapturingLambda);
+
+        Assert.True(source.Remove(recorder.HandleOther));
+        Assert.True(source.Remove(recorder.Handle));
+        Assert.True(source.Remove(StaticHandler));
+        Assert.False(source.Remove(StaticHandler));
+        source.Raise(this, s_args);
+
+        Assert.Equal(["r"], log);
+        Assert.Equal(1, subscriber.Received);
+        Assert.Equal(1, Volatile.Read(ref s_staticCalls) - before);
+        Assert.True(source.Remove(recorder.Handle));
+        Assert.True(source.Remove(s_nonCapturingLambda));
+        Assert.True(source.Remove(subscriber.OnPriceChanged));
+        Assert.False(source.Remove(recorder.Handle));
+        Assert.Equal(0, source.Count);
+    }
+
+    [Fact]
     public void Remove_NotSubscribed_ReturnsFalseAndKeepsOthers()
     {
         var source = new WeakEventSource<PriceChangedEventArgs>("test");
@@ -744,5 +777,7 @@ public sealed class WeakEventSourceTests
             log.Add(name);
             OnHandle?.Invoke();
         }
+
+        public void HandleOther(object? sender, PriceChangedEventArgs e) => log.Add(name + ":other");
     }
 }
