@@ -75,6 +75,18 @@ internal sealed class SubscriptionList
     /// <summary>Gets the length of the slot array (for tests that memory stays proportional to live subscriptions).</summary>
     internal int Capacity => Volatile.Read(ref _slots).Length;
 
+    /// <summary>Gets the capacity of the removal index (for the same tests).</summary>
+    internal int IndexCapacity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _newestByKey.EnsureCapacity(0);
+            }
+        }
+    }
+
     /// <summary>Creates a list from validated options and registers it with the instruments of their meter.</summary>
     public static SubscriptionList Create(WeakEventSourceOptions options)
     {
@@ -446,5 +458,12 @@ internal sealed class SubscriptionList
         // Array before count: a raise reading the new (smaller) count must get the new array.
         Volatile.Write(ref _slots, compacted);
         Volatile.Write(ref _count, next);
+
+        // A dictionary never shrinks by itself: after many subscribers left, trim the index too, so the source's
+        // memory follows its live subscriptions down. Rare (only when far oversized) and O(live), like the copy above.
+        if (_newestByKey.EnsureCapacity(0) > Math.Max(16, _newestByKey.Count * 4))
+        {
+            _newestByKey.TrimExcess();
+        }
     }
 }

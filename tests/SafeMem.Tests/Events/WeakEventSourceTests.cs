@@ -495,6 +495,7 @@ public sealed class WeakEventSourceTests
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"10,000 adds and removes took {stopwatch.Elapsed}.");
         Assert.Equal(0, source.Count);
         Assert.True(source.List.Capacity <= 8, $"Capacity {source.List.Capacity} after removing everything.");
+        Assert.True(source.List.IndexCapacity <= 64, $"Index capacity {source.List.IndexCapacity} after removing everything.");
     }
 
     [Fact]
