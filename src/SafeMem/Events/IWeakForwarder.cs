@@ -1,0 +1,14 @@
+namespace SafeMem.Events;
+
+/// <summary>What <see cref="ForwarderSweeper"/> needs of a <see cref="WeakForwarder{TSource, TSubscriber, TEventArgs}"/>.</summary>
+internal interface IWeakForwarder
+{
+    /// <summary>Gets a value indicating whether the forwarder has left (or never joined) the source's event.</summary>
+    bool IsDetached { get; }
+
+    /// <summary>Gets a value indicating whether the subscriber was collected.</summary>
+    bool IsOrphaned { get; }
+
+    /// <summary>Leaves the source's event, swallowing an exception from the remove callback.</summary>
+    void DetachQuietly();
+}

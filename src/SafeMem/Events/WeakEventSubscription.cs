@@ -1,0 +1,180 @@
+using System.Collections.Specialized;
+using System.ComponentModel;
+using System.Windows.Input;
+
+namespace SafeMem.Events;
+
+/// <summary>
+/// Subscribes weakly to an event that another object exposes (a plain .NET event, without the source's cooperation),
+/// so the source does not keep the subscriber alive.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>What it holds.</b> The source's event gets a small forwarder delegate. The forwarder holds the subscriber and
+/// the source weakly, and the handler strongly: the handler receives the subscriber as its first argument and must
+/// not capture it (write it as a <c>static</c> lambda), or the source would keep the subscriber alive through it; a
+/// handler whose target is the subscriber, or a closure that captured it, is rejected. The handler fires until the
+/// garbage collector actually collects the subscriber. Then the forwarder detaches itself from the source: on the
+/// source's next raise (on the raising thread), or after the next full collection (on a thread-pool thread), so the
+/// source's invocation list does not grow with dead subscribers even when it is never raised.
+/// </para>
+/// <para>
+/// <b>Disposal.</b> The returned <see cref="IDisposable"/> detaches the forwarder from the source; disposing it again,
+/// or after an automatic detach, does nothing. Holding it does not keep the source or the subscriber alive. Dropping
+/// it without disposing is fine: the subscription then lasts as long as the subscriber.
+/// </para>
+/// <para>
+/// <b>User code that throws.</b> An exception from <c>addHandler</c> propagates from <c>Subscribe</c>, and nothing is
+/// left registered. An exception from the handler propagates to the source's raise, as for any handler. An exception
+/// from <c>removeHandler</c> propagates from <see cref="IDisposable.Dispose"/>; during an automatic detach it is
+/// swallowed (there is no caller to report to) and the inert forwarder stays on the source's list.
+/// </para>
+/// <para>
+/// <b>Thread-safety.</b> All members may be called concurrently; a raise, a sweep and <c>Dispose</c> racing call
+/// <c>removeHandler</c> at most once. <c>removeHandler</c> may run on a thread-pool thread: sources with thread
+/// affinity should be detached with <c>Dispose</c> on their own thread.
+/// </para>
+/// </remarks>
+public static class WeakEventSubscription
+{
+    // The "source" of static events: always alive, so detaching always runs the remove callback.
+    private static readonly object s_staticSource = new();
+
+    /// <summary>Subscribes <paramref name="handler"/> weakly to an event of <paramref name="source"/>.</summary>
+    /// <typeparam name="TSource">The type of the object that exposes the event.</typeparam>
+    /// <typeparam name="TSubscriber">The type of the subscriber, held weakly.</typeparam>
+    /// <typeparam name="TEventArgs">The type of the event's data.</typeparam>
+    /// <param name="source">The object that exposes the event; held weakly.</param>
+    /// <param name="subscriber">The subscriber; the subscription lasts as long as it lives.</param>
+    /// <param name="addHandler">Adds a handler to the event, e.g. <c>static (s, h) => s.Changed += h</c>. For an event of another delegate type, convert: <c>static (s, h) => s.PropertyChanged += h.Invoke</c>.</param>
+    /// <param name="removeHandler">Removes it, e.g. <c>static (s, h) => s.Changed -= h</c> (converted the same way as in <paramref name="addHandler"/>).</param>
+    /// <param name="handler">Handles a raise, given the subscriber, the sender and the event data; must not capture the subscriber.</param>
+    /// <returns>A token that unsubscribes when disposed.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handler"/> captures <paramref name="subscriber"/>.</exception>
+    public static IDisposable Subscribe<TSource, TSubscriber, TEventArgs>(
+        TSource source,
+        TSubscriber subscriber,
+        Action<TSource, EventHandler<TEventArgs>> addHandler,
+        Action<TSource, EventHandler<TEventArgs>> removeHandler,
+        Action<TSubscriber, object?, TEventArgs> handler)
+        where TSource : class
+        where TSubscriber : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(subscriber);
+        ArgumentNullException.ThrowIfNull(addHandler);
+        ArgumentNullException.ThrowIfNull(removeHandler);
+        ArgumentNullException.ThrowIfNull(handler);
+        if (HandlerOwner.Captures(handler, subscriber))
+        {
+            throw new ArgumentException(
+                "The handler captures the subscriber, so the source would keep the subscriber alive through it. Use the "
+                + "subscriber passed as the handler's first argument instead, e.g. static (subscriber, sender, e) => subscriber.OnChanged(e).",
+                nameof(handler));
+        }
+
+        var forwarder = new WeakForwarder<TSource, TSubscriber, TEventArgs>(source, subscriber, removeHandler, handler);
+        try
+        {
+            addHandler(source, forwarder.Handler);
+        }
+        catch
+        {
+            // Nothing was registered (or the source is responsible for what it half-registered): make sure the
+            // forwarder never calls removeHandler and is never tracked, then let the caller see the exception.
+            forwarder.Abandon();
+            throw;
+        }
+
+        ForwarderSweeper.Track(forwarder);
+        return forwarder;
+    }
+
+    /// <summary>Subscribes <paramref name="handler"/> weakly to a static event.</summary>
+    /// <typeparam name="TSubscriber">The type of the subscriber, held weakly.</typeparam>
+    /// <typeparam name="TEventArgs">The type of the event's data.</typeparam>
+    /// <param name="subscriber">The subscriber; the subscription lasts as long as it lives.</param>
+    /// <param name="addHandler">Adds a handler to the event, e.g. <c>static h => Settings.Changed += h</c>.</param>
+    /// <param name="removeHandler">Removes it, e.g. <c>static h => Settings.Changed -= h</c>.</param>
+    /// <param name="handler">Handles a raise, given the subscriber, the sender and the event data; must not capture the subscriber.</param>
+    /// <returns>A token that unsubscribes when disposed.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handler"/> captures <paramref name="subscriber"/>.</exception>
+    public static IDisposable Subscribe<TSubscriber, TEventArgs>(
+        TSubscriber subscriber,
+        Action<EventHandler<TEventArgs>> addHandler,
+        Action<EventHandler<TEventArgs>> removeHandler,
+        Action<TSubscriber, object?, TEventArgs> handler)
+        where TSubscriber : class
+    {
+        ArgumentNullException.ThrowIfNull(addHandler);
+        ArgumentNullException.ThrowIfNull(removeHandler);
+        return Subscribe<object, TSubscriber, TEventArgs>(
+            s_staticSource,
+            subscriber,
+            (_, h) => addHandler(h),
+            (_, h) => removeHandler(h),
+            handler);
+    }
+
+    /// <summary>Subscribes <paramref name="handler"/> weakly to <see cref="INotifyPropertyChanged.PropertyChanged"/>.</summary>
+    /// <typeparam name="TSubscriber">The type of the subscriber, held weakly.</typeparam>
+    /// <param name="source">The object that raises the event; held weakly.</param>
+    /// <param name="subscriber">The subscriber; the subscription lasts as long as it lives.</param>
+    /// <param name="handler">Handles a raise, given the subscriber, the sender and the event data; must not capture the subscriber.</param>
+    /// <returns>A token that unsubscribes when disposed.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handler"/> captures <paramref name="subscriber"/>.</exception>
+    public static IDisposable SubscribePropertyChanged<TSubscriber>(
+        INotifyPropertyChanged source,
+        TSubscriber subscriber,
+        Action<TSubscriber, object?, PropertyChangedEventArgs> handler)
+        where TSubscriber : class
+        => Subscribe(
+            source,
+            subscriber,
+            static (s, h) => s.PropertyChanged += h.Invoke,
+            static (s, h) => s.PropertyChanged -= h.Invoke,
+            handler);
+
+    /// <summary>Subscribes <paramref name="handler"/> weakly to <see cref="INotifyCollectionChanged.CollectionChanged"/>.</summary>
+    /// <typeparam name="TSubscriber">The type of the subscriber, held weakly.</typeparam>
+    /// <param name="source">The collection that raises the event; held weakly.</param>
+    /// <param name="subscriber">The subscriber; the subscription lasts as long as it lives.</param>
+    /// <param name="handler">Handles a raise, given the subscriber, the sender and the event data; must not capture the subscriber.</param>
+    /// <returns>A token that unsubscribes when disposed.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handler"/> captures <paramref name="subscriber"/>.</exception>
+    public static IDisposable SubscribeCollectionChanged<TSubscriber>(
+        INotifyCollectionChanged source,
+        TSubscriber subscriber,
+        Action<TSubscriber, object?, NotifyCollectionChangedEventArgs> handler)
+        where TSubscriber : class
+        => Subscribe(
+            source,
+            subscriber,
+            static (s, h) => s.CollectionChanged += h.Invoke,
+            static (s, h) => s.CollectionChanged -= h.Invoke,
+            handler);
+
+    /// <summary>Subscribes <paramref name="handler"/> weakly to <see cref="ICommand.CanExecuteChanged"/>.</summary>
+    /// <typeparam name="TSubscriber">The type of the subscriber, held weakly.</typeparam>
+    /// <param name="source">The command that raises the event; held weakly.</param>
+    /// <param name="subscriber">The subscriber; the subscription lasts as long as it lives.</param>
+    /// <param name="handler">Handles a raise, given the subscriber, the sender and the event data; must not capture the subscriber.</param>
+    /// <returns>A token that unsubscribes when disposed.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="handler"/> captures <paramref name="subscriber"/>.</exception>
+    public static IDisposable SubscribeCanExecuteChanged<TSubscriber>(
+        ICommand source,
+        TSubscriber subscriber,
+        Action<TSubscriber, object?, EventArgs> handler)
+        where TSubscriber : class
+        => Subscribe(
+            source,
+            subscriber,
+            static (s, h) => s.CanExecuteChanged += h.Invoke,
+            static (s, h) => s.CanExecuteChanged -= h.Invoke,
+            handler);
+}

@@ -1,0 +1,67 @@
+using System.Runtime.CompilerServices;
+using SafeMem.Events;
+
+namespace SafeMem.Tests.Events;
+
+/// <summary>Event data used by the events tests.</summary>
+public sealed class PriceChangedEventArgs(decimal price) : EventArgs
+{
+    public decimal Price { get; } = price;
+}
+
+/// <summary>A publisher with a plain .NET event: the leaking baseline every GC test's control uses.</summary>
+public sealed class PlainPublisher
+{
+    public event EventHandler<PriceChangedEventArgs>? PriceChanged;
+
+    public int HandlerCount => PriceChanged?.GetInvocationList().Length ?? 0;
+
+    public void Raise(decimal price) => PriceChanged?.Invoke(this, new PriceChangedEventArgs(price));
+}
+
+/// <summary>A subscriber that counts what it receives, subscribing in each of the ways the tests exercise.</summary>
+public sealed class PriceSubscriber
+{
+    private int _received;
+
+    public int Received => Volatile.Read(ref _received);
+
+    public decimal LastPrice { get; private set; }
+
+    public void OnPriceChanged(object? sender, PriceChangedEventArgs e)
+    {
+        LastPrice = e.Price;
+        Interlocked.Increment(ref _received);
+    }
+
+    public Task OnPriceChangedAsync(object? sender, PriceChangedEventArgs e)
+    {
+        OnPriceChanged(sender, e);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Subscribes a lambda that captures a local and <c>this</c>, so its target is a compiler-generated closure.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void SubscribeCapturingLambda(WeakEventSource<PriceChangedEventArgs> source)
+    {
+        int increment = 1;
+        source.Add((_, e) =>
+        {
+            LastPrice = e.Price;
+            Interlocked.Add(ref _received, increment);
+        });
+    }
+
+    /// <summary>Subscribes a lambda whose closure captures <c>this</c> only through a parent closure.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void SubscribeNestedCapturingLambda(WeakEventSource<PriceChangedEventArgs> source)
+    {
+        int outer = 1;
+        Action subscribe = () =>
+        {
+            int inner = 0;
+            source.Add((_, _) => Interlocked.Add(ref _received, outer + inner));
+        };
+        subscribe();
+    }
+}
