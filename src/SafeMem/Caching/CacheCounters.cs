@@ -62,13 +62,13 @@ internal sealed class CacheCounters
             registry.CreateObservableUpDownCounter(
                 InstrumentNames.For("cache", "weight.limit"),
                 InstrumentUnits.WeightUnits,
-                "Weight bound of a bounded cache (0 when it is bounded by count only).",
-                static c => c.MaximumWeight ?? 0);
+                "Weight bound of a bounded cache (not reported for a cache bounded by count only).",
+                static c => c.MaximumWeight ?? InstrumentRegistry<CacheCounters>.NoValue);
             registry.CreateObservableUpDownCounter(
                 InstrumentNames.For("cache", "entry.limit"),
                 InstrumentUnits.Entries,
-                "Count bound of a bounded cache (0 when it is bounded by weight only).",
-                static c => c.MaximumCount ?? 0);
+                "Count bound of a bounded cache (not reported for a cache bounded by weight only).",
+                static c => c.MaximumCount ?? InstrumentRegistry<CacheCounters>.NoValue);
             registry.CreateObservableCounter(
                 InstrumentNames.For("cache", "factory.calls"),
                 InstrumentUnits.Calls,

@@ -125,13 +125,13 @@ public sealed class CacheCountersTests
     }
 
     [Fact]
-    public void WeightLimit_CountBoundedCache_ReportsZero()
+    public void WeightLimit_CountBoundedCache_IsNotReported()
     {
         using var factory = new TestMeterFactory();
         using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { Name = "count-only", MaximumCount = 3, MeterFactory = factory });
 
-        Assert.Equal(0, recorder.ObserveValue("safemem.cache.weight.limit", "count-only"));
+        Assert.Null(recorder.ObserveValue("safemem.cache.weight.limit", "count-only"));
         Assert.Equal(3, recorder.ObserveValue("safemem.cache.entry.limit", "count-only"));
     }
 }
