@@ -11,4 +11,10 @@ public static class SafeMemTags
 {
     /// <summary>The name a user gave to the block instance (<c>safemem.name</c>), so two instances can be told apart.</summary>
     public const string Name = "safemem.name";
+
+    /// <summary>The result of a cache lookup (<c>safemem.cache.result</c>): <c>hit</c> or <c>miss</c>.</summary>
+    public const string CacheResult = "safemem.cache.result";
+
+    /// <summary>Why a cache let go of an entry (<c>safemem.cache.removal.reason</c>): <c>evicted</c>, <c>expired</c> or <c>rejected</c>.</summary>
+    public const string CacheRemovalReason = "safemem.cache.removal.reason";
 }

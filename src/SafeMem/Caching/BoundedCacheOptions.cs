@@ -1,0 +1,144 @@
+using System.Diagnostics.Metrics;
+
+namespace SafeMem.Caching;
+
+/// <summary>Configures a <see cref="BoundedCache{TKey, TValue}"/>.</summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+/// <remarks>
+/// Setters validate what they can on their own (positive bounds and times to live, non-empty name); the cache's
+/// constructor validates the whole (at least one bound) and copies the options, so changing them afterwards does not
+/// affect a cache already built. Not thread-safe: configure on one thread, then build.
+/// </remarks>
+public sealed class BoundedCacheOptions<TKey, TValue>
+    where TKey : notnull
+{
+    private string _name = "default";
+    private int? _maximumCount;
+    private long? _maximumWeight;
+    private TimeSpan? _expireAfterWrite;
+    private TimeSpan? _expireAfterAccess;
+    private TimeProvider _timeProvider = TimeProvider.System;
+
+    /// <summary>Gets or sets the name reported as the <c>safemem.name</c> tag and in statistics.</summary>
+    /// <value>Not null or empty. Defaults to <c>"default"</c>.</value>
+    public string Name
+    {
+        get => _name;
+        set
+        {
+            ArgumentException.ThrowIfNullOrEmpty(value);
+            _name = value;
+        }
+    }
+
+    /// <summary>Gets or sets the largest number of entries the cache holds when no write is in flight.</summary>
+    /// <value>Greater than zero, or <see langword="null"/> for no count bound (then <see cref="MaximumWeight"/> is required). Defaults to <see langword="null"/>.</value>
+    public int? MaximumCount
+    {
+        get => _maximumCount;
+        set
+        {
+            if (value is int count)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count, nameof(value));
+            }
+
+            _maximumCount = value;
+        }
+    }
+
+    /// <summary>Gets or sets the largest total weight the cache holds when no write is in flight.</summary>
+    /// <value>Greater than zero, or <see langword="null"/> for no weight bound (then <see cref="MaximumCount"/> is required). Defaults to <see langword="null"/>.</value>
+    public long? MaximumWeight
+    {
+        get => _maximumWeight;
+        set
+        {
+            if (value is long weight)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(weight, nameof(value));
+            }
+
+            _maximumWeight = value;
+        }
+    }
+
+    /// <summary>Gets or sets the function that weighs an entry, called once per write, outside the cache's lock.</summary>
+    /// <value>
+    /// A function returning a weight of zero or more, or <see langword="null"/> for every entry weighing 1. A negative
+    /// weight or an exception fails the write that called it and changes nothing. Defaults to <see langword="null"/>.
+    /// </value>
+    public Func<TKey, TValue, long>? Weigher { get; set; }
+
+    /// <summary>Gets or sets the comparer for keys.</summary>
+    /// <value><see langword="null"/> for <see cref="EqualityComparer{T}.Default"/>. Defaults to <see langword="null"/>.</value>
+    public IEqualityComparer<TKey>? KeyComparer { get; set; }
+
+    /// <summary>Gets or sets how long an entry lives after it was written.</summary>
+    /// <value>Greater than zero, or <see langword="null"/> for no limit. Defaults to <see langword="null"/>.</value>
+    public TimeSpan? ExpireAfterWrite
+    {
+        get => _expireAfterWrite;
+        set
+        {
+            ValidateTimeToLive(value);
+            _expireAfterWrite = value;
+        }
+    }
+
+    /// <summary>Gets or sets how long an entry lives after it was last read or written.</summary>
+    /// <value>Greater than zero, or <see langword="null"/> for no limit. Defaults to <see langword="null"/>.</value>
+    public TimeSpan? ExpireAfterAccess
+    {
+        get => _expireAfterAccess;
+        set
+        {
+            ValidateTimeToLive(value);
+            _expireAfterAccess = value;
+        }
+    }
+
+    /// <summary>Gets or sets the clock expiry is measured with.</summary>
+    /// <value>Not null. Defaults to <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider
+    {
+        get => _timeProvider;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _timeProvider = value;
+        }
+    }
+
+    /// <summary>Gets or sets a value indicating whether values that implement <see cref="IDisposable"/> are disposed when they leave the cache.</summary>
+    /// <value>
+    /// <see langword="true"/> to make the cache own its values: each is disposed exactly once when it leaves for any
+    /// reason (including <c>Clear</c> and <c>Dispose</c> of the cache, and a rejected write), deferred while it is
+    /// leased (<see cref="BoundedCache{TKey, TValue}.TryLease"/>). Defaults to <see langword="false"/>.
+    /// </value>
+    public bool DisposeRemovedValues { get; set; }
+
+    /// <summary>Gets or sets the factory of the meter the cache publishes its instruments through.</summary>
+    /// <value><see langword="null"/> for the shared SafeMem meter. Defaults to <see langword="null"/>.</value>
+    public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>Throws when the options as a whole cannot build a cache.</summary>
+    internal void Validate()
+    {
+        if (_maximumCount is null && _maximumWeight is null)
+        {
+            throw new ArgumentException(
+                "A bounded cache needs a bound: set MaximumCount, MaximumWeight, or both.",
+                "options");
+        }
+    }
+
+    private static void ValidateTimeToLive(TimeSpan? value)
+    {
+        if (value is TimeSpan span)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(span, TimeSpan.Zero, nameof(value));
+        }
+    }
+}

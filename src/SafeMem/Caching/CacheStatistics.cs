@@ -1,0 +1,60 @@
+namespace SafeMem.Caching;
+
+/// <summary>
+/// An immutable snapshot of a <see cref="BoundedCache{TKey, TValue}"/>'s figures: the same ones its instruments publish.
+/// </summary>
+/// <remarks>
+/// Counts are cumulative since the cache was built. Taken while other threads use the cache, the figures are each
+/// current but not mutually consistent (e.g. <see cref="Hits"/> and <see cref="EntryCount"/> may be read a moment apart).
+/// </remarks>
+public sealed class CacheStatistics
+{
+    /// <summary>Gets the cache's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Gets the number of lookups that found a live entry.</summary>
+    public long Hits { get; init; }
+
+    /// <summary>Gets the number of lookups that found no live entry.</summary>
+    public long Misses { get; init; }
+
+    /// <summary>Gets the number of lookups (<see cref="Hits"/> + <see cref="Misses"/>).</summary>
+    public long Lookups => Hits + Misses;
+
+    /// <summary>Gets the share of lookups that hit, from 0 to 1 (0 when there were none).</summary>
+    public double HitRatio => Lookups == 0 ? 0 : (double)Hits / Lookups;
+
+    /// <summary>Gets the number of entries held.</summary>
+    public long EntryCount { get; init; }
+
+    /// <summary>Gets the total weight of the entries held.</summary>
+    public long Weight { get; init; }
+
+    /// <summary>Gets the count bound, or <see langword="null"/> when the cache is bounded by weight only.</summary>
+    public int? MaximumCount { get; init; }
+
+    /// <summary>Gets the weight bound, or <see langword="null"/> when the cache is bounded by count only.</summary>
+    public long? MaximumWeight { get; init; }
+
+    /// <summary>Gets the number of entries evicted as least recently used to keep a bound.</summary>
+    public long Evictions { get; init; }
+
+    /// <summary>Gets the number of entries removed because they expired.</summary>
+    public long Expirations { get; init; }
+
+    /// <summary>Gets the number of writes not stored because the entry alone weighed more than the weight bound.</summary>
+    public long Rejections { get; init; }
+
+    /// <summary>Gets the number of entries removed explicitly, replaced by a write, or cleared.</summary>
+    public long Removals { get; init; }
+
+    /// <summary>Gets the number of times a <c>GetOrAdd</c> factory was run.</summary>
+    public long FactoryCalls { get; init; }
+
+    /// <summary>Gets the number of factory runs that threw, were cancelled or returned null.</summary>
+    public long FactoryFailures { get; init; }
+
+    /// <inheritdoc/>
+    public override string ToString()
+        => $"{Name}: {EntryCount} entries, weight {Weight}, hits {Hits}, misses {Misses}, evictions {Evictions}, expirations {Expirations}, rejections {Rejections}";
+}
