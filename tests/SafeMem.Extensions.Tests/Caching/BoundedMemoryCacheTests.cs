@@ -3,6 +3,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using SafeMem.Extensions.Caching;
+using SafeMem.Telemetry;
 using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Extensions.Tests.Caching;
@@ -312,6 +313,31 @@ public sealed class BoundedMemoryCacheTests
         source.Cancel();
 
         Assert.Throws<ObjectDisposedException>(() => cache.TryGetValue("k", out _));
+    }
+
+    // ---- Telemetry ----
+
+    [Fact]
+    public void MeterFactory_Given_EngineInstrumentsReportOnItTaggedWithTheName()
+    {
+        using var factory = new TestMeterFactory();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions
+        {
+            Name = "metered",
+            MaximumCount = 1,
+            MeterFactory = factory,
+        });
+        using var recorder = new MetricRecorder(Assert.Single(factory.Meters));
+        cache.Set("a", 1);
+        cache.Set("b", 2);
+        cache.TryGetValue("b", out _);
+        cache.TryGetValue("a", out _);
+
+        Assert.Equal(1, recorder.ObserveValue("safemem.cache.requests", "metered", (SafeMemTags.CacheResult, "hit")));
+        Assert.Equal(1, recorder.ObserveValue("safemem.cache.requests", "metered", (SafeMemTags.CacheResult, "miss")));
+        Assert.Equal(1, recorder.ObserveValue("safemem.cache.evictions", "metered", (SafeMemTags.CacheRemovalReason, "evicted")));
+        Assert.Equal(1, recorder.ObserveValue("safemem.cache.entry.count", "metered"));
+        Assert.Equal(1, cache.GetStatistics().Evictions);
     }
 
     // ---- GC: what the cache lets go of (each with a control) ----
