@@ -9,6 +9,9 @@ public static class ConsoleModes
     private static readonly Dictionary<string, (string Description, Action<string[]> Run)> s_modes = new(StringComparer.OrdinalIgnoreCase)
     {
         ["modes"] = ("list the console modes", static _ => List()),
+        ["cache-hitrate"] = ("hit ratio of BoundedCache vs exact LRU on traces, Zipf and weighted workloads [--traces DIR]", Caching.HitRateStudy.Run),
+        ["cache-throughput"] = ("Mops/s on 1 and 2 threads: BoundedCache, MemoryCache, naive LRU [--seconds N]", Caching.ThroughputStudy.Run),
+        ["cache-memory"] = ("bytes per entry (1M int entries): BoundedCache, MemoryCache, ConcurrentDictionary", Caching.MemoryPerEntryStudy.Run),
     };
 
     /// <summary>Runs the mode named by <paramref name="args"/>[0], if there is one.</summary>
