@@ -507,6 +507,53 @@ public sealed partial class BoundedCache<TKey, TValue>
         disposable.Dispose();
     }
 
+    /// <summary>
+    /// For tests: checks, under the lock, that the map, both lists and the counters agree. Returns a description of the
+    /// first inconsistency, or null.
+    /// </summary>
+    internal string? FindInconsistency()
+    {
+        lock (_lock)
+        {
+            DrainReadsLocked();
+            long count = 0;
+            long weight = 0;
+            int timed = 0;
+            for (CacheNode<TKey, TValue> node = _head.Next!; node != _head; node = node.Next!)
+            {
+                if (node.Next!.Prev != node)
+                {
+                    return $"broken LRU link after key {node.Key}";
+                }
+
+                if (!_map.TryGetValue(node.Key, out CacheNode<TKey, TValue>? mapped) || mapped != node)
+                {
+                    return $"key {node.Key} is in the LRU list but the map holds another node";
+                }
+
+                count++;
+                weight += node.Weight;
+                timed += node is TimedCacheNode<TKey, TValue> ? 1 : 0;
+            }
+
+            int written = 0;
+            for (TimedCacheNode<TKey, TValue>? node = _writeFirst; node is not null; node = node.WriteNext)
+            {
+                written++;
+                if (!node.IsLinked)
+                {
+                    return $"key {node.Key} is in the write list but not in the LRU list";
+                }
+            }
+
+            return count != _map.Count ? $"list holds {count} nodes, map {_map.Count}"
+                : count != _counters.EntryCount ? $"list holds {count} nodes, EntryCount is {_counters.EntryCount}"
+                : weight != _counters.Weight ? $"nodes weigh {weight}, Weight is {_counters.Weight}"
+                : written != timed ? $"write list holds {written} nodes, {timed} timed nodes are linked"
+                : null;
+        }
+    }
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowWeightOverflow(TKey key, long weight)
         => throw new OverflowException($"Adding the entry for key '{key}' (weight {weight}) would overflow the cache's total weight. Nothing was stored.");

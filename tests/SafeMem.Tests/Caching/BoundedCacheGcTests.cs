@@ -1,0 +1,167 @@
+using System.Runtime.CompilerServices;
+using SafeMem.Caching;
+using SafeMem.Telemetry;
+using SafeMem.Tests.Infrastructure;
+
+namespace SafeMem.Tests.Caching;
+
+/// <summary>
+/// What leaves the cache is collectable; each scenario has a control showing the same objects stay alive while held.
+/// </summary>
+public sealed class BoundedCacheGcTests
+{
+    private static BoundedCache<Key, Payload> NewCache(int maximumCount, TestMeterFactory? factory = null)
+        => new(new BoundedCacheOptions<Key, Payload> { MaximumCount = maximumCount, MeterFactory = factory });
+
+    [Fact]
+    public void Evicted_KeyAndValueCollectable()
+    {
+        using BoundedCache<Key, Payload> cache = NewCache(maximumCount: 2);
+        (WeakReference key, WeakReference value) = AddAndRead(cache, 1);
+
+        AddAndRead(cache, 2);
+        AddAndRead(cache, 3);
+
+        GcAssert.Collected(key, value);
+        Assert.Equal(2, cache.Count);
+    }
+
+    [Fact]
+    public void Evicted_Control_DictionaryKeepsThemAlive()
+    {
+        using BoundedCache<Key, Payload> cache = NewCache(maximumCount: 2);
+        var strong = new Dictionary<Key, Payload>();
+        (WeakReference key, WeakReference value) = AddAndRead(cache, 1, strong);
+
+        AddAndRead(cache, 2);
+        AddAndRead(cache, 3);
+
+        GcAssert.Alive(key);
+        GcAssert.Alive(value);
+        GC.KeepAlive(strong);
+    }
+
+    [Fact]
+    public void Live_Control_CacheKeepsItsEntriesAlive()
+    {
+        using BoundedCache<Key, Payload> cache = NewCache(maximumCount: 2);
+        (WeakReference key, WeakReference value) = AddAndRead(cache, 1);
+
+        GcAssert.Alive(key);
+        GcAssert.Alive(value);
+        GC.KeepAlive(cache);
+    }
+
+    [Fact]
+    public void Removed_KeyAndValueCollectable()
+    {
+        using BoundedCache<Key, Payload> cache = NewCache(maximumCount: 4);
+        (WeakReference key, WeakReference value) = AddAndRead(cache, 1);
+
+        Assert.True(RemoveById(cache, 1));
+
+        GcAssert.Collected(key, value);
+    }
+
+    [Fact]
+    public void Cleared_KeysAndValuesCollectable()
+    {
+        using BoundedCache<Key, Payload> cache = NewCache(maximumCount: 4);
+        (WeakReference key1, WeakReference value1) = AddAndRead(cache, 1);
+        (WeakReference key2, WeakReference value2) = AddAndRead(cache, 2);
+
+        cache.Clear();
+
+        GcAssert.Collected(key1, value1, key2, value2);
+    }
+
+    [Fact]
+    public void Replaced_OldValueCollectable()
+    {
+        using BoundedCache<Key, Payload> cache = NewCache(maximumCount: 4);
+        var key = new Key(1);
+        WeakReference old = SetValue(cache, key);
+
+        SetValue(cache, key);
+
+        GcAssert.Collected(old);
+        GC.KeepAlive(key);
+    }
+
+    [Fact]
+    public void Disposed_LetsGoOfValuesEvenIfCacheStillReferenced()
+    {
+        var cache = NewCache(maximumCount: 4);
+        (WeakReference key, WeakReference value) = AddAndRead(cache, 1);
+
+        cache.Dispose();
+
+        GcAssert.Collected(key, value);
+        GC.KeepAlive(cache);
+    }
+
+    [Fact]
+    public void DroppedCache_WhileListenerListens_IsCollected()
+    {
+        using var factory = new TestMeterFactory();
+        using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
+        WeakReference cache = CreateUseAndDrop(factory, recorder);
+
+        Assert.True(GcAssert.TryCollect(cache), "The instruments kept a dropped cache alive.");
+        Assert.DoesNotContain(recorder.Observe(), m => m.Name == "dropped");
+    }
+
+    [Fact]
+    public void HeldCache_WhileListenerListens_StaysAliveAndReports()
+    {
+        using var factory = new TestMeterFactory();
+        using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
+        var held = new List<object>();
+        WeakReference cache = CreateUseAndDrop(factory, recorder, held);
+
+        GcAssert.Alive(cache);
+        Assert.Contains(recorder.Observe(), m => m.Name == "dropped");
+        GC.KeepAlive(held);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (WeakReference Key, WeakReference Value) AddAndRead(BoundedCache<Key, Payload> cache, int id, Dictionary<Key, Payload>? strong = null)
+    {
+        var key = new Key(id);
+        var value = new Payload();
+        cache.Set(key, value);
+        Assert.True(cache.TryGet(new Key(id), out _));
+        strong?.Add(key, value);
+        return (new WeakReference(key), new WeakReference(value));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference SetValue(BoundedCache<Key, Payload> cache, Key key)
+    {
+        var value = new Payload();
+        cache.Set(key, value);
+        cache.TryGet(key, out _);
+        return new WeakReference(value);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool RemoveById(BoundedCache<Key, Payload> cache, int id) => cache.TryRemove(new Key(id));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CreateUseAndDrop(TestMeterFactory factory, MetricRecorder recorder, List<object>? holder = null)
+    {
+        var cache = new BoundedCache<Key, Payload>(new BoundedCacheOptions<Key, Payload> { Name = "dropped", MaximumCount = 4, MeterFactory = factory });
+        cache.Set(new Key(1), new Payload());
+        cache.TryGet(new Key(1), out _);
+        Assert.Contains(recorder.Observe(), m => m.Name == "dropped");
+        holder?.Add(cache);
+        return new WeakReference(cache);
+    }
+
+    private sealed record Key(int Id);
+
+    private sealed class Payload
+    {
+        public byte[] Data { get; } = new byte[64];
+    }
+}

@@ -1,0 +1,71 @@
+using SafeMem.Caching;
+
+namespace SafeMem.Tests.Caching;
+
+public sealed class BoundedCacheOptionsTests
+{
+    [Fact]
+    public void Defaults_AreDocumentedValues()
+    {
+        var options = new BoundedCacheOptions<int, string>();
+
+        Assert.Equal("default", options.Name);
+        Assert.Null(options.MaximumCount);
+        Assert.Null(options.MaximumWeight);
+        Assert.Null(options.Weigher);
+        Assert.Null(options.KeyComparer);
+        Assert.Null(options.ExpireAfterWrite);
+        Assert.Null(options.ExpireAfterAccess);
+        Assert.Same(TimeProvider.System, options.TimeProvider);
+        Assert.False(options.DisposeRemovedValues);
+        Assert.Null(options.MeterFactory);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void MaximumCount_NotPositive_Throws(int value)
+        => Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedCacheOptions<int, string> { MaximumCount = value });
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-5L)]
+    public void MaximumWeight_NotPositive_Throws(long value)
+        => Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedCacheOptions<int, string> { MaximumWeight = value });
+
+    [Fact]
+    public void ExpireAfterWrite_NotPositive_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedCacheOptions<int, string> { ExpireAfterWrite = TimeSpan.Zero });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedCacheOptions<int, string> { ExpireAfterWrite = TimeSpan.FromSeconds(-1) });
+    }
+
+    [Fact]
+    public void ExpireAfterAccess_NotPositive_Throws()
+        => Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedCacheOptions<int, string> { ExpireAfterAccess = TimeSpan.Zero });
+
+    [Fact]
+    public void Name_NullOrEmpty_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => new BoundedCacheOptions<int, string> { Name = null! });
+        Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = string.Empty });
+    }
+
+    [Fact]
+    public void TimeProvider_Null_Throws()
+        => Assert.Throws<ArgumentNullException>(() => new BoundedCacheOptions<int, string> { TimeProvider = null! });
+
+    [Fact]
+    public void NullableProperties_AcceptNullToRemoveALimit()
+    {
+        var options = new BoundedCacheOptions<int, string> { MaximumCount = 1, MaximumWeight = 2, ExpireAfterWrite = TimeSpan.FromSeconds(1) };
+
+        options.MaximumCount = null;
+        options.MaximumWeight = null;
+        options.ExpireAfterWrite = null;
+
+        Assert.Null(options.MaximumCount);
+        Assert.Null(options.MaximumWeight);
+        Assert.Null(options.ExpireAfterWrite);
+    }
+}

@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using SafeMem.Caching;
+using SafeMem.Tests.Infrastructure;
+using Resource = SafeMem.Tests.Caching.BoundedCacheFaultTests.Resource;
+
+namespace SafeMem.Tests.Caching;
+
+/// <summary>Many threads hammer one cache; afterwards its invariants must hold exactly.</summary>
+[Collection(StressCollection.Name)]
+public sealed class BoundedCacheStressTests
+{
+    private static readonly TimeSpan s_duration = TimeSpan.FromSeconds(1.5);
+    private static readonly int s_threads = Math.Max(4, Environment.ProcessorCount * 2);
+
+    [Fact]
+    public void MixedOperations_InvariantsHoldAtQuiescence()
+    {
+        var clock = new FakeTimeProvider();
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
+        {
+            MaximumCount = 200,
+            MaximumWeight = 1500,
+            Weigher = static (_, v) => v.Length,
+            ExpireAfterAccess = TimeSpan.FromSeconds(30),
+            TimeProvider = clock,
+        });
+        long lookups = 0;
+        long writes = 0;
+        long removalEvents = 0;
+        long removeCalls = 0;
+        cache.EntryRemoved += (_, e) =>
+        {
+            Interlocked.Increment(ref removalEvents);
+            Assert.NotNull(e.Value);
+        };
+
+        StressRunner.RunFor(s_threads, s_duration, (thread, random) =>
+        {
+            int key = random.Next(600);
+            switch (random.Next(100))
+            {
+                case < 50:
+                    cache.TryGet(key, out _);
+                    Interlocked.Increment(ref lookups);
+                    break;
+                case < 75:
+                    cache.Set(key, new string('x', random.Next(0, 20)));
+                    Interlocked.Increment(ref writes);
+                    break;
+                case < 90:
+                    cache.GetOrAdd(key, static (k, length) => new string('y', length), random.Next(1, 12));
+                    Interlocked.Increment(ref lookups);
+                    break;
+                case < 98:
+                    cache.TryRemove(key);
+                    Interlocked.Increment(ref removeCalls);
+                    break;
+                case < 99:
+                    if (thread == 0)
+                    {
+                        clock.Advance(TimeSpan.FromSeconds(1));
+                    }
+
+                    break;
+                default:
+                    if (thread == 1 && random.Next(20) == 0)
+                    {
+                        cache.Clear();
+                    }
+
+                    break;
+            }
+        });
+
+        Assert.Null(cache.FindInconsistency());
+        CacheStatistics statistics = cache.GetStatistics();
+        Assert.Equal(lookups, statistics.Hits + statistics.Misses);
+        Assert.True(cache.Count <= 200, $"Count {cache.Count} over bound");
+        Assert.True(cache.Weight <= 1500, $"Weight {cache.Weight} over bound");
+        Assert.Equal(cache.Sum(p => (long)p.Value.Length), cache.Weight);
+
+        // Every stored entry is either still here or was reported leaving exactly once; every rejected write reported once.
+        long stored = writes + statistics.FactoryCalls - statistics.FactoryFailures;
+        Assert.Equal(stored, cache.Count + removalEvents);
+        Assert.True(statistics.Evictions > 0);
+    }
+
+    [Fact]
+    public void GetOrAdd_ManyThreads_FactoryRunsOncePerKeyAndAllSeeTheSameValue()
+    {
+        using var cache = new BoundedCache<int, object>(new BoundedCacheOptions<int, object> { MaximumCount = 100_000 });
+        var calls = new ConcurrentDictionary<int, int>();
+        var seen = new ConcurrentDictionary<int, object>();
+
+        StressRunner.RunFor(s_threads, TimeSpan.FromSeconds(1), (_, random) =>
+        {
+            int key = random.Next(5_000);
+            object value = cache.GetOrAdd(key, k =>
+            {
+                calls.AddOrUpdate(k, 1, static (_, c) => c + 1);
+                Thread.SpinWait(200);
+                return new object();
+            });
+            object first = seen.GetOrAdd(key, value);
+            Assert.Same(first, value);
+        });
+
+        Assert.All(calls, pair => Assert.Equal(1, pair.Value));
+        Assert.Equal(calls.Count, cache.Count);
+        Assert.Equal(calls.Count, cache.GetStatistics().FactoryCalls);
+        Assert.Null(cache.FindInconsistency());
+    }
+
+    [Fact]
+    public async Task GetOrAddAsync_ManyCallers_FactoryOncePerKey()
+    {
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 1_000 });
+        int calls = 0;
+        var tasks = new List<Task<string>>();
+        for (int i = 0; i < 400; i++)
+        {
+            int key = i % 20;
+            tasks.Add(Task.Run(() => cache.GetOrAddAsync(key, async (k, ct) =>
+            {
+                Interlocked.Increment(ref calls);
+                await Task.Delay(20, ct);
+                return "v" + k;
+            }).AsTask()));
+        }
+
+        string[] results = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(20, calls);
+        Assert.All(results.Select((v, i) => (v, i)), r => Assert.Equal("v" + (r.i % 20), r.v));
+    }
+
+    [Fact]
+    public void DisposeRemovedValues_ManyThreads_EachValueDisposedExactlyOnce()
+    {
+        var all = new ConcurrentBag<Resource>();
+        var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { MaximumCount = 50, DisposeRemovedValues = true });
+
+        StressRunner.RunFor(s_threads, s_duration, (thread, random) =>
+        {
+            int key = random.Next(200);
+            switch (random.Next(10))
+            {
+                case < 4:
+                    var resource = new Resource();
+                    all.Add(resource);
+                    cache.Set(key, resource);
+                    break;
+                case < 7:
+                    if (cache.TryLease(key, out CacheLease<Resource>? lease))
+                    {
+                        using (lease)
+                        {
+                            Assert.Equal(0, lease.Value.DisposeCount);
+                        }
+                    }
+
+                    break;
+                case < 9:
+                    cache.TryGet(key, out _);
+                    break;
+                default:
+                    cache.TryRemove(key);
+                    break;
+            }
+        });
+
+        int live = cache.Count;
+        Assert.Null(cache.FindInconsistency());
+        Assert.Equal(all.Count - live, all.Count(r => r.DisposeCount == 1));
+        cache.Dispose();
+        Assert.All(all, r => Assert.Equal(1, r.DisposeCount));
+    }
+}
