@@ -9,8 +9,8 @@ public sealed partial class BoundedCache<TKey, TValue>
     // How many entries with their own (per-entry) expiry a write examines, beyond the cache-wide purge.
     private const int OwnExpiryScanBudget = 4;
 
-    private static readonly Action<BoundedCache<TKey, TValue>, CacheNode<TKey, TValue>> s_applyRead =
-        static (cache, node) => cache.MoveToFrontLocked(node);
+    private static readonly Action<BoundedCache<TKey, TValue>, object> s_applyRead =
+        static (cache, node) => cache.MoveToFrontLocked(Unsafe.As<CacheNode<TKey, TValue>>(node));
 
     // Guards the lists, the weights and every map mutation; readers never take it (except to drain a full stripe,
     // with TryEnter, or to purge an expired entry they found).
@@ -390,7 +390,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
     }
 
-    private void DrainReadsLocked() => _reads.Drain(this, s_applyRead);
+    private void DrainReadsLocked() => _counters.Reads.Drain(this, s_applyRead);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void OnReadStripeFull(CacheNode<TKey, TValue> node)

@@ -62,7 +62,6 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 {
     private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
     private readonly IEqualityComparer<TKey> _comparer;
-    private readonly ReadBuffer<CacheNode<TKey, TValue>> _reads = new();
     private readonly CacheCounters _counters;
     private readonly IDisposable _registration;
     private readonly Func<TKey, TValue, long>? _weigher;
@@ -269,7 +268,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
                 RemoveLocked(_head.Next!, RemovalReason.Cleared, ref removals);
             }
 
-            _reads.Clear();
+            _counters.Reads.Clear();
         }
 
         Publish(removals);
@@ -367,7 +366,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             }
 
             _disposed = true;
-            _reads.Clear();
+            _counters.Reads.Clear();
             for (CacheNode<TKey, TValue> node = _head.Next!; node != _head;)
             {
                 CacheNode<TKey, TValue> next = node.Next!;
@@ -432,9 +431,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     {
         ThrowIfDisposed();
         ThrowIfKeyNull(key);
+        // A hit is counted where it is recorded (Touch, in the read buffer).
         if (_map.TryGetValue(key, out node) && Touch(node))
         {
-            _counters.Hits.Increment();
             return true;
         }
 
@@ -452,7 +451,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             return false;
         }
 
-        if (!_reads.TryAdd(node))
+        if (!_counters.Reads.Add(node))
         {
             OnReadStripeFull(node);
         }

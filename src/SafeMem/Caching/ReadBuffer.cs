@@ -1,93 +1,189 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Caching;
 
 /// <summary>
-/// Records which nodes were read, without a lock and without allocating, so the LRU order can be updated later under
-/// the policy lock. Striped by managed thread id: a single thread always writes one stripe in order, which keeps a
-/// single-threaded replay exact; threads that share a stripe may overwrite each other's slot, which only loses a
-/// recency update (the buffer is lossy by design, like the read buffers of Caffeine and BitFaster.Caching).
+/// Records cache hits, in order, without a lock, an interlocked instruction or an allocation, so the LRU order can be
+/// updated later under the policy lock; it also counts the hits, exactly.
 /// </summary>
-internal sealed class ReadBuffer<T>
-    where T : class
+/// <remarks>
+/// <para>
+/// The buffer is split into stripes, and each stripe belongs to one thread (claimed once by compare-and-swap, found
+/// again from the managed thread id, which is unique among live threads). Only its owner writes a stripe's slots and
+/// its tail, so a plain store suffices and no recorded hit is lost; a single thread's hits stay in order, which keeps
+/// single-threaded replay exact. The drainer (under the policy lock) only reads slots and advances the head.
+/// </para>
+/// <para>
+/// A stripe that is full is not written: the caller drains it (if it gets the policy lock at once) or the recency
+/// update of that hit is dropped, which only makes concurrent LRU order approximate. The tail still advances, so the
+/// hit is counted. A thread that finds no stripe of its own (more live readers than stripes) counts its hits on a
+/// shared striped counter and records no recency. Stripes are created on first use, so a cache read by few threads
+/// costs little memory; a stripe whose owner thread died keeps its slot until a thread with the same id reuses it.
+/// </para>
+/// </remarks>
+internal sealed class ReadBuffer
 {
-    internal const int StripeCapacity = 32;
+    internal const int StripeCapacity = 64;
+    private const int Probes = 4;
 
-    private readonly Stripe[] _stripes;
+    // Environment.CurrentManagedThreadId costs far more than a thread-static read on some platforms, and this runs
+    // on every hit; the id never changes for a thread, so each thread caches it once.
+    [ThreadStatic]
+    private static int t_threadId;
+
+    private readonly Stripe?[] _stripes;
     private readonly int _mask;
+    private readonly StripedCounter _unrecordedHits = new();
 
     public ReadBuffer()
     {
-        int count = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount * 2, 4, 64));
-        _stripes = new Stripe[count];
-        for (int i = 0; i < count; i++)
-        {
-            _stripes[i] = new Stripe();
-        }
-
+        int count = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount * 4, 16, 256));
+        _stripes = new Stripe?[count];
         _mask = count - 1;
     }
 
-    /// <summary>Records <paramref name="item"/>; returns <see langword="false"/> when its stripe is full (the caller should drain).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryAdd(T item)
+    /// <summary>Gets the number of hits recorded (or counted) so far; exact when no hit is in flight.</summary>
+    public long Hits
     {
-        Stripe stripe = _stripes[Environment.CurrentManagedThreadId & _mask];
-        int tail = stripe.Tail;
-        if (tail - Volatile.Read(ref stripe.Head) >= StripeCapacity)
+        get
         {
-            return false;
+            long sum = _unrecordedHits.Sum();
+            for (int i = 0; i < _stripes.Length; i++)
+            {
+                if (Volatile.Read(ref _stripes[i]) is { } stripe)
+                {
+                    sum += Volatile.Read(ref stripe.Indices.Tail);
+                }
+            }
+
+            return sum;
         }
-
-        stripe.Items[tail & (StripeCapacity - 1)] = item;
-
-        // Publish the slot before the new tail, so a drainer that sees the tail sees the item.
-        Volatile.Write(ref stripe.Tail, tail + 1);
-        return true;
     }
 
-    /// <summary>Hands every recorded item to <paramref name="apply"/> in recording order per stripe. Call under the policy lock.</summary>
-    public void Drain<TState>(TState state, Action<TState, T> apply)
+    /// <summary>Counts a hit of <paramref name="item"/> and records it; returns <see langword="false"/> when the stripe was full (the caller should drain).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Add(object item)
     {
-        foreach (Stripe stripe in _stripes)
+        int threadId = t_threadId;
+        if (threadId == 0)
         {
-            int head = stripe.Head;
-            int tail = Volatile.Read(ref stripe.Tail);
+            threadId = t_threadId = Environment.CurrentManagedThreadId;
+        }
+
+        Stripe? stripe = _stripes[threadId & _mask];
+        if (stripe is null || stripe.Owner != threadId)
+        {
+            return AddToOtherStripe(threadId, item);
+        }
+
+        return stripe.Add(item);
+    }
+
+    /// <summary>Hands every recorded item to <paramref name="apply"/>, each stripe in recording order. Call under the policy lock.</summary>
+    public void Drain<TState>(TState state, Action<TState, object> apply)
+    {
+        foreach (Stripe? stripe in _stripes)
+        {
+            if (stripe is null)
+            {
+                continue;
+            }
+
+            long head = stripe.Indices.Head;
+            long tail = Volatile.Read(ref stripe.Indices.Tail);
             if (head == tail)
             {
                 continue;
             }
 
-            for (int i = head; i != tail; i++)
+            // Hits counted while the stripe was full have no slot; only the first StripeCapacity indices were written.
+            long end = Math.Min(tail, head + StripeCapacity);
+            object?[] items = stripe.Items;
+            for (long i = head; i < end; i++)
             {
-                ref T? slot = ref stripe.Items[i & (StripeCapacity - 1)];
-
-                // A racing writer that shares this stripe may have overwritten or not yet filled the slot: skip it.
-                T? item = Interlocked.Exchange(ref slot, null);
+                ref object? slot = ref items[(int)i & (StripeCapacity - 1)];
+                object? item = slot;
+                slot = null;
                 if (item is not null)
                 {
                     apply(state, item);
                 }
             }
 
-            Volatile.Write(ref stripe.Head, tail);
+            // The owner reads the head to know the slots below it are free again.
+            Volatile.Write(ref stripe.Indices.Head, tail);
         }
     }
 
-    /// <summary>Forgets everything recorded (so the buffer roots nothing). Call under the policy lock.</summary>
+    /// <summary>Forgets every recorded item (so the buffer roots nothing); counts are kept. Call under the policy lock.</summary>
     public void Clear()
     {
-        foreach (Stripe stripe in _stripes)
+        foreach (Stripe? stripe in _stripes)
         {
-            Array.Clear(stripe.Items);
-            Volatile.Write(ref stripe.Head, Volatile.Read(ref stripe.Tail));
+            if (stripe is not null)
+            {
+                Array.Clear(stripe.Items);
+                Volatile.Write(ref stripe.Indices.Head, Volatile.Read(ref stripe.Indices.Tail));
+            }
         }
     }
 
-    private sealed class Stripe
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool AddToOtherStripe(int threadId, object item)
     {
-        public readonly T?[] Items = new T?[StripeCapacity];
-        public int Head;
-        public int Tail;
+        for (int probe = 0; probe < Probes; probe++)
+        {
+            ref Stripe? slot = ref _stripes[(threadId + probe) & _mask];
+            Stripe? stripe = Volatile.Read(ref slot);
+            if (stripe is null)
+            {
+                // Claim a free slot for this thread; if another thread wins the race, look at the stripe it installed.
+                stripe = Interlocked.CompareExchange(ref slot, new Stripe(threadId), null) ?? slot;
+            }
+
+            if (stripe!.Owner == threadId)
+            {
+                return stripe.Add(item);
+            }
+        }
+
+        _unrecordedHits.Increment();
+        return true;
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct PaddedIndices
+    {
+        // Written by the owner on every hit; padded so two stripes' owners never share a cache line.
+        [FieldOffset(64)]
+        public long Tail;
+
+        // Written by the drainer only.
+        [FieldOffset(72)]
+        public long Head;
+    }
+
+    private sealed class Stripe(int owner)
+    {
+        public readonly int Owner = owner;
+        public readonly object?[] Items = new object?[StripeCapacity];
+        public PaddedIndices Indices;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Add(object item)
+        {
+            long tail = Indices.Tail;
+            bool hasRoom = tail - Volatile.Read(ref Indices.Head) < StripeCapacity;
+            if (hasRoom)
+            {
+                Items[(int)tail & (StripeCapacity - 1)] = item;
+            }
+
+            // Only the owner writes the tail: a plain increment is exact. The release store publishes the slot first.
+            Volatile.Write(ref Indices.Tail, tail + 1);
+            return hasRoom;
+        }
     }
 }
