@@ -9,9 +9,6 @@ public sealed partial class BoundedCache<TKey, TValue>
     // How many entries with their own (per-entry) expiry a write examines, beyond the cache-wide purge.
     private const int OwnExpiryScanBudget = 4;
 
-    private static readonly Action<BoundedCache<TKey, TValue>, object> s_applyRead =
-        static (cache, node) => cache.MoveToFrontLocked(Unsafe.As<CacheNode<TKey, TValue>>(node));
-
     // Guards the lists, the weights and every map mutation; readers never take it (except to drain a full stripe,
     // with TryEnter, or to purge an expired entry they found).
     private readonly object _lock = new();
@@ -390,7 +387,11 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
     }
 
-    private void DrainReadsLocked() => _counters.Reads.Drain(this, s_applyRead);
+    private void DrainReadsLocked()
+    {
+        var applier = new RecencyApplier(this);
+        _counters.Reads.Drain(ref applier);
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void OnReadStripeFull(CacheNode<TKey, TValue> node)
@@ -557,6 +558,12 @@ public sealed partial class BoundedCache<TKey, TValue>
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowWeightOverflow(TKey key, long weight)
         => throw new OverflowException($"Adding the entry for key '{key}' (weight {weight}) would overflow the cache's total weight. Nothing was stored.");
+
+    /// <summary>Applies a recorded read: the buffer only ever holds this cache's nodes.</summary>
+    private readonly struct RecencyApplier(BoundedCache<TKey, TValue> cache) : ReadBuffer.IApplier
+    {
+        public void Apply(object item) => cache.MoveToFrontLocked(Unsafe.As<CacheNode<TKey, TValue>>(item));
+    }
 
     private readonly record struct PendingRemoval(CacheNode<TKey, TValue> Node, RemovalReason Reason, bool Dispose);
 }

@@ -451,7 +451,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             return false;
         }
 
-        if (!_counters.Reads.Add(node))
+        // The front check reads the list without the lock: a stale answer only records or skips one recency update.
+        if (!_counters.Reads.Add(node, alreadyFirst: _head.Next == node))
         {
             OnReadStripeFull(node);
         }

@@ -63,8 +63,13 @@ internal sealed class ReadBuffer
     }
 
     /// <summary>Counts a hit of <paramref name="item"/> and records it; returns <see langword="false"/> when the stripe was full (the caller should drain).</summary>
+    /// <param name="item">The item read.</param>
+    /// <param name="alreadyFirst">
+    /// True when the item is already the most recently used: if this thread has no recorded read pending either, the
+    /// read would change nothing and is only counted (a hot key then never makes the stripe fill).
+    /// </param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Add(object item)
+    public bool Add(object item, bool alreadyFirst = false)
     {
         int threadId = t_threadId;
         if (threadId == 0)
@@ -75,14 +80,25 @@ internal sealed class ReadBuffer
         Stripe? stripe = _stripes[threadId & _mask];
         if (stripe is null || stripe.Owner != threadId)
         {
-            return AddToOtherStripe(threadId, item);
+            return AddToOtherStripe(threadId, item, alreadyFirst);
         }
 
-        return stripe.Add(item);
+        return stripe.Add(item, alreadyFirst);
     }
 
     /// <summary>Hands every recorded item to <paramref name="apply"/>, each stripe in recording order. Call under the policy lock.</summary>
     public void Drain<TState>(TState state, Action<TState, object> apply)
+    {
+        var applier = new DelegateApplier<TState>(state, apply);
+        Drain(ref applier);
+    }
+
+    /// <summary>
+    /// Hands every recorded item to <paramref name="applier"/>, each stripe in recording order. Call under the policy
+    /// lock. A struct applier is specialized by the JIT, so the per-item call inlines (this runs once per hit).
+    /// </summary>
+    public void Drain<TApplier>(ref TApplier applier)
+        where TApplier : struct, IApplier
     {
         foreach (Stripe? stripe in _stripes)
         {
@@ -108,7 +124,7 @@ internal sealed class ReadBuffer
                 slot = null;
                 if (item is not null)
                 {
-                    apply(state, item);
+                    applier.Apply(item);
                 }
             }
 
@@ -131,7 +147,7 @@ internal sealed class ReadBuffer
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool AddToOtherStripe(int threadId, object item)
+    private bool AddToOtherStripe(int threadId, object item, bool alreadyFirst)
     {
         for (int probe = 0; probe < Probes; probe++)
         {
@@ -145,12 +161,23 @@ internal sealed class ReadBuffer
 
             if (stripe!.Owner == threadId)
             {
-                return stripe.Add(item);
+                return stripe.Add(item, alreadyFirst);
             }
         }
 
         _unrecordedHits.Increment();
         return true;
+    }
+
+    /// <summary>What a drain does with each recorded item.</summary>
+    internal interface IApplier
+    {
+        void Apply(object item);
+    }
+
+    private readonly struct DelegateApplier<TState>(TState state, Action<TState, object> apply) : IApplier
+    {
+        public void Apply(object item) => apply(state, item);
     }
 
     [StructLayout(LayoutKind.Explicit, Size = 128)]
@@ -172,13 +199,18 @@ internal sealed class ReadBuffer
         public PaddedIndices Indices;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Add(object item)
+        public bool Add(object item, bool alreadyFirst)
         {
             long tail = Indices.Tail;
-            bool hasRoom = tail - Volatile.Read(ref Indices.Head) < StripeCapacity;
-            if (hasRoom)
+            long head = Volatile.Read(ref Indices.Head);
+            bool hasRoom = tail - head < StripeCapacity;
+
+            // With nothing of this thread pending, moving the first item to the front is a no-op, even in order: skip
+            // the slot (it stays null and the drain passes over it) but count the hit.
+            if (hasRoom && !(alreadyFirst && tail == head))
             {
-                Items[(int)tail & (StripeCapacity - 1)] = item;
+                // Skips the covariant array-store check (a helper call): the array is exactly object?[].
+                Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Items), (int)tail & (StripeCapacity - 1)) = item;
             }
 
             // Only the owner writes the tail: a plain increment is exact. The release store publishes the slot first.

@@ -44,6 +44,34 @@ public sealed class ReadBufferTests
     }
 
     [Fact]
+    public void Add_AlreadyFirstWithNothingPending_CountsWithoutRecording()
+    {
+        var buffer = new ReadBuffer();
+        var item = new object();
+
+        Assert.True(buffer.Add(item, alreadyFirst: true));
+        var drained = new List<object>();
+        buffer.Drain(drained, static (list, i) => list.Add(i));
+
+        Assert.Empty(drained);
+        Assert.Equal(1, buffer.Hits);
+    }
+
+    [Fact]
+    public void Add_AlreadyFirstWithReadsPending_StillRecordsToKeepOrder()
+    {
+        var buffer = new ReadBuffer();
+        object first = new(), second = new();
+        buffer.Add(second);
+
+        buffer.Add(first, alreadyFirst: true);
+        var drained = new List<object>();
+        buffer.Drain(drained, static (list, i) => list.Add(i));
+
+        Assert.Equal([second, first], drained);
+    }
+
+    [Fact]
     public void Drain_Twice_SecondDrainsNothing()
     {
         var buffer = new ReadBuffer();
