@@ -11,6 +11,9 @@ namespace SafeMem.Extensions.Caching;
 /// <remarks>
 /// At least one of <see cref="MaximumCount"/> and <see cref="MaximumWeight"/> must be set; both may be, and both then
 /// hold. Setters reject values that can never be valid; the cache validates the whole again when it is built.
+/// The cache copies what it needs when it is built, so later changes to this instance do not affect it. The options
+/// hold their <see cref="TimeProvider"/> and <see cref="MeterFactory"/> strongly and own nothing (there is nothing to
+/// dispose). They are not safe for concurrent mutation: configure them on one thread, then share them.
 /// </remarks>
 public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptions>
 {

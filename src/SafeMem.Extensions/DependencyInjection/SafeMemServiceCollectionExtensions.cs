@@ -11,7 +11,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers SafeMem's building blocks in an <see cref="IServiceCollection"/>.</summary>
 /// <remarks>
 /// The registered cache is a singleton owned by the container: the container disposes it (and so lets go of every
-/// entry) when it is disposed. Registration itself holds nothing but the configuration delegate.
+/// entry) when it is disposed. Registration itself holds nothing but the configuration delegate. Like every
+/// <see cref="IServiceCollection"/> call, registration is not thread-safe; resolving the cache is.
 /// </remarks>
 public static class SafeMemServiceCollectionExtensions
 {
