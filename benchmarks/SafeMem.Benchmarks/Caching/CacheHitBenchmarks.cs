@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.Caching.Memory;
+using SafeMem.Caching;
+using SafeMem.Extensions.Caching;
+using SafeMem.Telemetry;
+
+namespace SafeMem.Benchmarks.Caching;
+
+/// <summary>
+/// Single-threaded latency of a cache hit, side by side: <see cref="ConcurrentDictionary{TKey, TValue}.TryGetValue"/>
+/// (the floor any cache built on it pays), <see cref="BoundedCache{TKey, TValue}"/> with telemetry off and on (a
+/// <see cref="MeterListener"/> enabling every SafeMem instrument), <see cref="BoundedMemoryCache"/>, and
+/// <see cref="MemoryCache"/> with a <c>SizeLimit</c>. Targets: BoundedCache within 1.5x of the baseline, at least 3x
+/// faster than MemoryCache, 0 B allocated per hit, telemetry adding under 10%.
+/// </summary>
+/// <remarks>
+/// Every cache holds the same 1,000 entries; each invocation reads all of them once, in a fixed shuffled order, and
+/// the figures are per read. Rotating keys matters: reading one key over and over would measure only a cache's
+/// most-recently-used fast path, not the recency bookkeeping a real mix of hits pays. MemoryCache takes
+/// <see cref="object"/> keys, so it is handed keys boxed once in setup: it pays no boxing per read here.
+/// </remarks>
+[MemoryDiagnoser]
+public class CacheHitBenchmarks
+{
+    private const int Entries = 1_000;
+
+    private int[] _keys = null!;
+    private object[] _boxedKeys = null!;
+    private ConcurrentDictionary<int, int> _dictionary = null!;
+    private BoundedCache<int, int> _cache = null!;
+    private BoundedMemoryCache _boundedMemoryCache = null!;
+    private MemoryCache _memoryCache = null!;
+    private MeterListener? _listener;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(42);
+        _keys = [.. Enumerable.Range(0, Entries).OrderBy(_ => random.Next())];
+        var boxes = new object[Entries];
+        _dictionary = new ConcurrentDictionary<int, int>();
+        _cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { Name = "hit-benchmark", MaximumCount = Entries * 2 });
+        _boundedMemoryCache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Name = "hit-benchmark-adapter", MaximumCount = Entries * 2 });
+        _memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Entries * 2 });
+        for (int i = 0; i < Entries; i++)
+        {
+            object boxed = boxes[i] = i;
+            _dictionary[i] = i;
+            _cache.Set(i, i);
+            _boundedMemoryCache.Set(boxed, boxed);
+            _memoryCache.Set(boxed, boxed, new MemoryCacheEntryOptions { Size = 1 });
+        }
+
+        _boxedKeys = Array.ConvertAll(_keys, key => boxes[key]);
+    }
+
+    [GlobalSetup(Targets = [nameof(BoundedCache_TryGet_TelemetryOn), nameof(BoundedCache_GetOrAdd_TelemetryOn)])]
+    public void SetupWithTelemetry()
+    {
+        Setup();
+
+        // Telemetry "on": a listener has enabled every SafeMem instrument (as an exporter would) and collects them.
+        _listener = new MeterListener
+        {
+            InstrumentPublished = static (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == SafeMemMetrics.MeterName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        _listener.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
+        _listener.Start();
+        _listener.RecordObservableInstruments();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _listener?.Dispose();
+        _cache.Dispose();
+        _boundedMemoryCache.Dispose();
+        _memoryCache.Dispose();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Entries)]
+    public int ConcurrentDictionary_TryGetValue()
+    {
+        int sum = 0;
+        foreach (int key in _keys)
+        {
+            _dictionary.TryGetValue(key, out int value);
+            sum += value;
+        }
+
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public int BoundedCache_TryGet() => TryGetAll();
+
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public int BoundedCache_TryGet_TelemetryOn() => TryGetAll();
+
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public int BoundedCache_GetOrAdd() => GetOrAddAll();
+
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public int BoundedCache_GetOrAdd_TelemetryOn() => GetOrAddAll();
+
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public int BoundedMemoryCache_TryGetValue()
+    {
+        int found = 0;
+        foreach (object key in _boxedKeys)
+        {
+            if (_boundedMemoryCache.TryGetValue(key, out _))
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public int MemoryCache_TryGetValue()
+    {
+        int found = 0;
+        foreach (object key in _boxedKeys)
+        {
+            if (_memoryCache.TryGetValue(key, out _))
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public int MemoryCache_GetOrCreate()
+    {
+        int found = 0;
+        foreach (object key in _boxedKeys)
+        {
+            if (_memoryCache.GetOrCreate(key, static entry => entry.Key) is not null)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    private int TryGetAll()
+    {
+        int sum = 0;
+        foreach (int key in _keys)
+        {
+            _cache.TryGet(key, out int value);
+            sum += value;
+        }
+
+        return sum;
+    }
+
+    private int GetOrAddAll()
+    {
+        int sum = 0;
+        foreach (int key in _keys)
+        {
+            sum += _cache.GetOrAdd(key, static key => key);
+        }
+
+        return sum;
+    }
+}

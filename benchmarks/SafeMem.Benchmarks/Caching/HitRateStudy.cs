@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using SafeMem.Caching;
+using SafeMem.Tests.Caching;
+
+namespace SafeMem.Benchmarks.Caching;
+
+/// <summary>
+/// The <c>cache-hitrate</c> console mode: replays access traces through <see cref="BoundedCache{TKey, TValue}"/> and
+/// through the exact <see cref="ReferenceLru{TKey, TValue}"/>, and prints markdown tables of hit ratios. A hit is a key
+/// found; a miss inserts the key (the classic replay). Single-threaded, so the engine's replay should be exact.
+/// </summary>
+/// <remarks>
+/// Usage: <c>cache-hitrate [--traces DIR]</c>. DIR defaults to <c>&lt;repository&gt;/../shared/traces</c>.
+/// Three studies: every trace at several capacities, a Zipf (s = 0.86) workload, and a weighted workload (Zipf keys,
+/// fixed log-normal weights) bounded by <c>MaximumWeight</c>.
+/// </remarks>
+internal static class HitRateStudy
+{
+    private static readonly int[] s_capacities = [50, 100, 500, 1000, 2000];
+
+    public static void Run(string[] args)
+    {
+        string directory = CacheTraces.DefaultDirectory();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--traces" && i + 1 < args.Length)
+            {
+                directory = args[++i];
+            }
+            else
+            {
+                throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: cache-hitrate [--traces DIR]");
+            }
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        TraceStudy(directory);
+        ZipfStudy();
+        WeightedStudy();
+        Console.WriteLine($"_Replayed in {stopwatch.Elapsed.TotalSeconds:F1} s._");
+    }
+
+    private static void TraceStudy(string directory)
+    {
+        var notes = new List<string>();
+        SortedDictionary<string, int[]> traces = CacheTraces.LoadAll(directory, notes);
+        Console.WriteLine($"### Traces ({directory})");
+        Console.WriteLine();
+        foreach (string note in notes)
+        {
+            Console.WriteLine($"Note: {note}");
+            Console.WriteLine();
+        }
+
+        PrintHeader("trace", "capacity");
+        foreach ((string name, int[] keys) in traces)
+        {
+            foreach (int capacity in s_capacities)
+            {
+                PrintRow(name, keys.Length, capacity.ToString(CultureInfo.InvariantCulture), ReplayReference(keys, capacity, null, null), ReplayCache(keys, capacity, null, null));
+            }
+        }
+
+        Console.WriteLine();
+    }
+
+    private static void ZipfStudy()
+    {
+        const int KeySpace = 10_000;
+        const int Requests = 200_000;
+        int[] keys = ZipfKeys.Generate(KeySpace, Requests);
+        Console.WriteLine($"### Zipf (s = {ZipfKeys.DefaultSkew}, {KeySpace:N0} keys, {Requests:N0} requests, seed 42)");
+        Console.WriteLine();
+        PrintHeader("workload", "capacity");
+        foreach (int capacity in s_capacities)
+        {
+            PrintRow("zipf-0.86", keys.Length, capacity.ToString(CultureInfo.InvariantCulture), ReplayReference(keys, capacity, null, null), ReplayCache(keys, capacity, null, null));
+        }
+
+        Console.WriteLine();
+    }
+
+    private static void WeightedStudy()
+    {
+        const int KeySpace = 10_000;
+        const int Requests = 200_000;
+        int[] keys = ZipfKeys.Generate(KeySpace, Requests);
+        long[] weights = ZipfKeys.LogNormalWeights(KeySpace);
+        long total = weights.Sum();
+        Console.WriteLine($"### Weighted (Zipf s = {ZipfKeys.DefaultSkew} keys, log-normal weights median 100, sigma 1, seed 7; "
+            + $"{KeySpace:N0} keys weighing {total:N0} in all; bound = MaximumWeight only)");
+        Console.WriteLine();
+        PrintHeader("workload", "weight bound");
+        foreach (double share in new[] { 0.01, 0.05, 0.10, 0.20 })
+        {
+            long bound = (long)(total * share);
+            PrintRow("zipf-weighted", keys.Length, $"{bound:N0} ({share:P0} of all)", ReplayReference(keys, null, bound, weights), ReplayCache(keys, null, bound, weights));
+        }
+
+        Console.WriteLine();
+    }
+
+    private static double ReplayReference(int[] keys, int? capacity, long? maximumWeight, long[]? weights)
+    {
+        var lru = new ReferenceLru<int, int>(capacity, maximumWeight);
+        long hits = 0;
+        foreach (int key in keys)
+        {
+            if (lru.Access(key, key, weights is null ? 1 : weights[key]))
+            {
+                hits++;
+            }
+        }
+
+        return 100.0 * hits / keys.Length;
+    }
+
+    private static double ReplayCache(int[] keys, int? capacity, long? maximumWeight, long[]? weights)
+    {
+        var options = new BoundedCacheOptions<int, int>
+        {
+            Name = "hitrate",
+            MaximumCount = capacity,
+            MaximumWeight = maximumWeight,
+        };
+        if (weights is not null)
+        {
+            options.Weigher = (key, _) => weights[key];
+        }
+
+        using var cache = new BoundedCache<int, int>(options);
+        long hits = 0;
+        foreach (int key in keys)
+        {
+            if (cache.TryGet(key, out _))
+            {
+                hits++;
+            }
+            else
+            {
+                cache.Set(key, key);
+            }
+        }
+
+        return 100.0 * hits / keys.Length;
+    }
+
+    private static void PrintHeader(string what, string bound)
+    {
+        Console.WriteLine($"| {what} | requests | {bound} | exact LRU % | BoundedCache % | difference (points) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+    }
+
+    private static void PrintRow(string name, int requests, string bound, double reference, double cache)
+        => Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {name} | {requests:N0} | {bound} | {reference:F2} | {cache:F2} | {cache - reference:+0.00;-0.00;0.00} |"));
+}

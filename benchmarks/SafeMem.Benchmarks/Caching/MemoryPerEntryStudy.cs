@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Caching.Memory;
+using SafeMem.Caching;
+
+namespace SafeMem.Benchmarks.Caching;
+
+/// <summary>
+/// The <c>cache-memory</c> console mode: bytes retained per entry with 1,000,000 int keys and int values, for
+/// <see cref="ConcurrentDictionary{TKey, TValue}"/> (the baseline), <see cref="BoundedCache{TKey, TValue}"/> (count
+/// bound, no expiry; and with expiry and a weigher, which need bigger nodes) and <see cref="MemoryCache"/> (whose
+/// object keys and values are boxed, as its API requires). Target: BoundedCache at most 2x ConcurrentDictionary.
+/// </summary>
+/// <remarks>
+/// Measured as the difference of <see cref="GC.GetTotalMemory(bool)"/> (after full collections) before building a
+/// cache and after, with the cache held alive; each cache is built and measured alone.
+/// </remarks>
+internal static class MemoryPerEntryStudy
+{
+    private const int Entries = 1_000_000;
+
+    public static void Run(string[] args)
+    {
+        _ = args;
+        Console.WriteLine($"{Entries:N0} entries, int keys and values, {(Environment.Is64BitProcess ? "64" : "32")}-bit, .NET {Environment.Version}.");
+        Console.WriteLine();
+        Console.WriteLine("| container | bytes per entry | vs ConcurrentDictionary |");
+        Console.WriteLine("| --- | ---: | ---: |");
+        double baseline = Measure(static () =>
+        {
+            var dictionary = new ConcurrentDictionary<int, int>();
+            for (int i = 0; i < Entries; i++)
+            {
+                dictionary[i] = i;
+            }
+
+            return dictionary;
+        });
+        Report("ConcurrentDictionary<int, int>", baseline, baseline);
+
+        Report("BoundedCache<int, int> (MaximumCount)", Measure(static () =>
+        {
+            var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { Name = "memory", MaximumCount = Entries });
+            for (int i = 0; i < Entries; i++)
+            {
+                cache.Set(i, i);
+            }
+
+            return cache;
+        }), baseline);
+
+        Report("BoundedCache<int, int> (MaximumWeight + weigher + ExpireAfterWrite)", Measure(static () =>
+        {
+            var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int>
+            {
+                Name = "memory-timed",
+                MaximumWeight = Entries,
+                Weigher = static (_, _) => 1,
+                ExpireAfterWrite = TimeSpan.FromHours(1),
+            });
+            for (int i = 0; i < Entries; i++)
+            {
+                cache.Set(i, i);
+            }
+
+            return cache;
+        }), baseline);
+
+        Report("MemoryCache (SizeLimit, boxed keys and values)", Measure(static () =>
+        {
+            var cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Entries });
+            var sizeOne = new MemoryCacheEntryOptions { Size = 1 };
+            for (int i = 0; i < Entries; i++)
+            {
+                object boxed = i;
+                cache.Set(boxed, boxed, sizeOne);
+            }
+
+            return cache;
+        }), baseline);
+    }
+
+    private static double Measure(Func<object> build)
+    {
+        long before = Collect();
+        object container = build();
+        long after = Collect();
+        GC.KeepAlive(container);
+        (container as IDisposable)?.Dispose();
+        return (after - before) / (double)Entries;
+    }
+
+    private static long Collect()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static void Report(string container, double bytes, double baseline)
+        => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {container} | {bytes:F1} | {bytes / baseline:F2}x |"));
+}

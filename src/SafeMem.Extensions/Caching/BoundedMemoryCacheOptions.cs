@@ -1,0 +1,126 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+
+namespace SafeMem.Extensions.Caching;
+
+/// <summary>
+/// Options for <see cref="BoundedMemoryCache"/>: its bounds, the weight of entries that set no size, its clock and
+/// its telemetry. Implements <see cref="IOptions{TOptions}"/> (as <c>MemoryCacheOptions</c> does), so an instance can
+/// be passed to the cache directly or configured through the options pattern.
+/// </summary>
+/// <remarks>
+/// At least one of <see cref="MaximumCount"/> and <see cref="MaximumWeight"/> must be set; both may be, and both then
+/// hold. Setters reject values that can never be valid; the cache validates the whole again when it is built.
+/// The cache copies what it needs when it is built, so later changes to this instance do not affect it. The options
+/// hold their <see cref="TimeProvider"/> and <see cref="MeterFactory"/> strongly and own nothing (there is nothing to
+/// dispose). They are not safe for concurrent mutation: configure them on one thread, then share them.
+/// </remarks>
+public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptions>
+{
+    private string _name = "memory-cache";
+    private int? _maximumCount;
+    private long? _maximumWeight;
+    private long _defaultEntryWeight = 1;
+    private TimeProvider _timeProvider = TimeProvider.System;
+
+    /// <summary>Gets or sets the cache's name: the <c>safemem.name</c> tag of its measurements.</summary>
+    /// <value>Non-empty; defaults to <c>"memory-cache"</c>.</value>
+    /// <exception cref="ArgumentException">The value is null or empty.</exception>
+    public string Name
+    {
+        get => _name;
+        set
+        {
+            ArgumentException.ThrowIfNullOrEmpty(value);
+            _name = value;
+        }
+    }
+
+    /// <summary>Gets or sets the most entries the cache holds.</summary>
+    /// <value>Greater than zero, or <see langword="null"/> (the default) for no count bound.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int? MaximumCount
+    {
+        get => _maximumCount;
+        set
+        {
+            if (value is { } count)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+            }
+
+            _maximumCount = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the most total weight the cache holds: the sum of the entries' <see cref="Microsoft.Extensions.Caching.Memory.ICacheEntry.Size"/>
+    /// (or <see cref="DefaultEntryWeight"/> for entries that set none). The counterpart of <c>MemoryCacheOptions.SizeLimit</c>.
+    /// </summary>
+    /// <value>Greater than zero, or <see langword="null"/> (the default) for no weight bound.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public long? MaximumWeight
+    {
+        get => _maximumWeight;
+        set
+        {
+            if (value is { } weight)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(weight);
+            }
+
+            _maximumWeight = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the weight of an entry that sets no <see cref="Microsoft.Extensions.Caching.Memory.ICacheEntry.Size"/>,
+    /// so that code written for an unbounded <c>MemoryCache</c> (which sets no sizes) works unchanged under a weight bound.
+    /// </summary>
+    /// <value>Zero or more; defaults to 1.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long DefaultEntryWeight
+    {
+        get => _defaultEntryWeight;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _defaultEntryWeight = value;
+        }
+    }
+
+    /// <summary>Gets or sets the clock that absolute, relative and sliding expiration are measured with.</summary>
+    /// <value>Defaults to <see cref="TimeProvider.System"/>.</value>
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public TimeProvider TimeProvider
+    {
+        get => _timeProvider;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _timeProvider = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the factory of the meter the cache publishes its <c>safemem.cache.*</c> instruments on.
+    /// <see cref="Microsoft.Extensions.DependencyInjection.SafeMemServiceCollectionExtensions.AddSafeMemCache"/> sets it to the container's factory when
+    /// one is registered and this is left null.
+    /// </summary>
+    /// <value>Defaults to <see langword="null"/>: the shared <c>SafeMem</c> meter.</value>
+    public IMeterFactory? MeterFactory { get; set; }
+
+    /// <inheritdoc/>
+    BoundedMemoryCacheOptions IOptions<BoundedMemoryCacheOptions>.Value => this;
+
+    /// <summary>Throws when the options as a whole cannot build a cache (no bound set).</summary>
+    internal void Validate()
+    {
+        if (_maximumCount is null && _maximumWeight is null)
+        {
+            throw new ArgumentException(
+                $"A bounded cache needs a bound: set {nameof(MaximumCount)}, {nameof(MaximumWeight)} or both.",
+                "options");
+        }
+    }
+}
