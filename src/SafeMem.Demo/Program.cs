@@ -1,19 +1,38 @@
+using SafeMem.Demo;
+using SafeMem.Demo.Scenarios;
 using SafeMem.Telemetry;
 
-// The demo grows a scenario per building block as the blocks land; for now it shows what SafeMem is made of.
-Console.WriteLine($"SafeMem {SafeMemMetrics.MeterVersion} (meter '{SafeMemMetrics.MeterName}')");
+// Each scenario runs the classic leak first (the "before"), then the same workload through a SafeMem block (the
+// "after"), and prints what the garbage collector could reclaim. The run ends with what SafeMem published through
+// System.Diagnostics.Metrics, as an OpenTelemetry exporter would see it.
+using var telemetry = new TelemetryReport();
+
+Console.WriteLine($"SafeMem {SafeMemMetrics.MeterVersion} demo: one classic .NET memory leak per block, and its fix.");
 Console.WriteLine();
-Console.WriteLine("Building blocks, one for each classic cause of a managed memory leak:");
-foreach ((string block, string cause) in new (string, string)[]
+
+IScenario[] scenarios =
+[
+    new CacheScenario(),
+    new EventsScenario(),
+    new AttachmentScenario(),
+    new RegistryScenario(),
+];
+
+string? only = args.Length > 0 ? args[0] : null;
+foreach (IScenario scenario in scenarios)
 {
-    ("SafeMem.Caching", "bounded LRU cache instead of a static Dictionary that only grows"),
-    ("SafeMem.Events", "weak events, so a long-lived publisher does not keep subscribers alive"),
-    ("SafeMem.Attachments", "side tables keyed by objects without keeping the objects alive"),
-    ("SafeMem.Registries", "weak registries that forget objects nobody else uses"),
-    ("SafeMem.Disposal", "scopes and a tracker that report what was never disposed"),
-    ("SafeMem.Pooling", "a tracked object pool that reports objects rented and never returned"),
-    ("SafeMem.Testing", "assertions that an object is collectable, and what retains it when not"),
-})
+    if (only is not null && !scenario.Key.Equals(only, StringComparison.OrdinalIgnoreCase))
+    {
+        continue;
+    }
+
+    Console.WriteLine($"## {scenario.Title}");
+    scenario.Run(Console.Out);
+    Console.WriteLine();
+}
+
+telemetry.Print(Console.Out);
+foreach (IScenario scenario in scenarios)
 {
-    Console.WriteLine($"  {block,-22} {cause}");
+    scenario.Dispose();
 }

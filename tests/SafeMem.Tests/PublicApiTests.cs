@@ -22,7 +22,7 @@ public sealed class PublicApiTests
     {
         Assembly assembly = Assembly.Load(library);
         string actual = PublicApiRenderer.Render(assembly);
-        string path = Path.Combine(RepositoryRoot(), "src", library, "PublicAPI.txt");
+        string path = RepositoryPaths.Combine("src", library, "PublicAPI.txt");
 
         if (Environment.GetEnvironmentVariable("SAFEMEM_UPDATE_PUBLIC_API") == "1")
         {
@@ -47,16 +47,4 @@ public sealed class PublicApiTests
         Assert.DoesNotContain("ReadVersion", rendered);
     }
 
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "SafeMem.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"SafeMem.sln not found above {AppContext.BaseDirectory}.");
-    }
 }

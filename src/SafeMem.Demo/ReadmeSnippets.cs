@@ -1,0 +1,95 @@
+using System.ComponentModel;
+using Microsoft.Extensions.DependencyInjection;
+using SafeMem.Attachments;
+using SafeMem.Caching;
+using SafeMem.Events;
+using SafeMem.Registries;
+
+namespace SafeMem.Demo;
+
+// The code README.md shows, compiled. tests/SafeMem.Tests/ReadmeTests.cs checks that every line of README's C#
+// blocks appears here, so the README cannot drift from code that builds. Not run by the demo.
+internal static class ReadmeSnippets
+{
+    private static readonly Attachment<Control, ToolTipState> s_toolTips = new("tooltips");
+
+    private static readonly WeakValueRegistry<int, Session> s_sessions = new("sessions");
+
+    public static byte[] Caching(string path)
+    {
+        using var thumbnails = new BoundedCache<string, byte[]>(new BoundedCacheOptions<string, byte[]>
+        {
+            Name = "thumbnails",
+            MaximumWeight = 64 * 1024 * 1024,
+            Weigher = static (_, image) => image.Length,
+        });
+        byte[] thumbnail = thumbnails.GetOrAdd(path, static p => Render(p));
+        return thumbnail;
+    }
+
+    public static void Attachments(Control control)
+    {
+        ToolTipState tip = s_toolTips.GetOrAdd(control, static c => new ToolTipState(c));
+        GC.KeepAlive(tip);
+    }
+
+    public static void Registries(int id)
+    {
+        Session session = s_sessions.GetOrAdd(id, static id => new Session(id));
+        GC.KeepAlive(session);
+    }
+
+    public static void Extensions(IServiceCollection services)
+    {
+        services.AddSafeMemCache(options =>
+        {
+            options.Name = "app";
+            options.MaximumWeight = 10_000;
+        });
+    }
+
+    private static byte[] Render(string path) => new byte[path.Length];
+
+    internal sealed class Control;
+
+    internal sealed class ToolTipState(Control owner)
+    {
+        public Control Owner { get; } = owner;
+    }
+
+    internal sealed class Session(int id)
+    {
+        public int Id { get; } = id;
+    }
+
+    internal sealed class PriceChangedEventArgs : EventArgs;
+
+    internal sealed class PricePublisher
+    {
+        private readonly WeakEventSource<PriceChangedEventArgs> _priceChanged = new("prices");
+        public event EventHandler<PriceChangedEventArgs> PriceChanged
+        {
+            add => _priceChanged.Add(value);
+            remove => _priceChanged.Remove(value);
+        }
+        private void OnPriceChanged(PriceChangedEventArgs e) => _priceChanged.Raise(this, e);
+
+        public void Publish() => OnPriceChanged(new PriceChangedEventArgs());
+    }
+
+    internal sealed class SettingsView
+    {
+        public SettingsView(INotifyPropertyChanged settings)
+        {
+            IDisposable subscription = WeakEventSubscription.SubscribePropertyChanged(
+                settings, this, static (self, _, e) => self.OnSettingChanged(e.PropertyName));
+            Subscription = subscription;
+        }
+
+        public IDisposable Subscription { get; }
+
+        public string? LastChanged { get; private set; }
+
+        private void OnSettingChanged(string? propertyName) => LastChanged = propertyName;
+    }
+}
