@@ -7,9 +7,6 @@ using SafeMem.Telemetry;
 // System.Diagnostics.Metrics, as an OpenTelemetry exporter would see it.
 using var telemetry = new TelemetryReport();
 
-Console.WriteLine($"SafeMem {SafeMemMetrics.MeterVersion} demo: one classic .NET memory leak per block, and its fix.");
-Console.WriteLine();
-
 IScenario[] scenarios =
 [
     new CacheScenario(),
@@ -19,6 +16,15 @@ IScenario[] scenarios =
 ];
 
 string? only = args.Length > 0 ? args[0] : null;
+if (only is not null && !scenarios.Any(s => s.Key.Equals(only, StringComparison.OrdinalIgnoreCase)))
+{
+    Console.Error.WriteLine($"Unknown scenario '{only}'. Scenarios: {string.Join(", ", scenarios.Select(s => s.Key))}.");
+    return 1;
+}
+
+Console.WriteLine($"SafeMem {SafeMemMetrics.MeterVersion} demo: one classic .NET memory leak per block, and its fix.");
+Console.WriteLine();
+
 foreach (IScenario scenario in scenarios)
 {
     if (only is not null && !scenario.Key.Equals(only, StringComparison.OrdinalIgnoreCase))
@@ -36,3 +42,5 @@ foreach (IScenario scenario in scenarios)
 {
     scenario.Dispose();
 }
+
+return 0;
