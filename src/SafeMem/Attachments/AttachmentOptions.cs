@@ -3,6 +3,11 @@ using System.Diagnostics.Metrics;
 namespace SafeMem.Attachments;
 
 /// <summary>Settings for an <see cref="Attachment{TOwner, TValue}"/>.</summary>
+/// <remarks>
+/// Setters validate their own value; the constructor copies what it needs, so changing the options afterwards does not
+/// affect an instance already built, and the instance does not keep the options object. Not thread-safe: configure on
+/// one thread, then build.
+/// </remarks>
 public sealed class AttachmentOptions
 {
     private string _name = "attachment";

@@ -6,6 +6,11 @@ namespace SafeMem.Registries;
 /// Settings for a <see cref="WeakRegistry{T}"/>, <see cref="WeakKeyedRegistry{TKey, TValue}"/> or
 /// <see cref="WeakValueRegistry{TKey, TValue}"/>.
 /// </summary>
+/// <remarks>
+/// Setters validate their own value; the constructor copies what it needs, so changing the options afterwards does not
+/// affect an instance already built, and the instance does not keep the options object. Not thread-safe: configure on
+/// one thread, then build.
+/// </remarks>
 public sealed class RegistryOptions
 {
     private string _name = "registry";
