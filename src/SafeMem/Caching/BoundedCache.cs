@@ -61,7 +61,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
-    private readonly IEqualityComparer<TKey> _comparer;
+    private readonly IEqualityComparer<TKey>? _comparer;
     private readonly CacheCounters _counters;
     private readonly IDisposable _registration;
     private readonly Func<TKey, TValue, long>? _weigher;
@@ -87,7 +87,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         MaximumCount = options.MaximumCount;
         MaximumWeight = options.MaximumWeight;
         _weigher = options.Weigher;
-        _comparer = options.KeyComparer ?? EqualityComparer<TKey>.Default;
+        // A null comparer (not EqualityComparer.Default) lets ConcurrentDictionary take its devirtualized default-comparer
+        // path for value-type keys and its non-randomized string comparer for string keys: both are on every hit.
+        _comparer = options.KeyComparer;
         _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(_comparer);
         _timeProvider = options.TimeProvider;
         _expireAfterWriteTicks = options.ExpireAfterWrite?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;

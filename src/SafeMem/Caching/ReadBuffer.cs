@@ -17,8 +17,8 @@ namespace SafeMem.Caching;
 /// </para>
 /// <para>
 /// A stripe that is full is not written: the caller drains it (if it gets the policy lock at once) or the recency
-/// update of that hit is dropped, which only makes concurrent LRU order approximate. The tail still advances, so the
-/// hit is counted. A thread that finds no stripe of its own (more live readers than stripes) counts its hits on a
+/// update of that hit is dropped, which only makes concurrent LRU order approximate. Hits are counted apart from the
+/// slots (every hit, recorded or not, adds one to the stripe's count), so a dropped or skipped read is still counted. A thread that finds no stripe of its own (more live readers than stripes) counts its hits on a
 /// shared striped counter and records no recency. Stripes are created on first use, so a cache read by few threads
 /// costs little memory; a stripe whose owner thread died keeps its slot until a thread with the same id reuses it.
 /// </para>
@@ -54,7 +54,7 @@ internal sealed class ReadBuffer
             {
                 if (Volatile.Read(ref _stripes[i]) is { } stripe)
                 {
-                    sum += Volatile.Read(ref stripe.Indices.Tail);
+                    sum += Volatile.Read(ref stripe.Indices.Hits);
                 }
             }
 
@@ -114,12 +114,13 @@ internal sealed class ReadBuffer
                 continue;
             }
 
-            // Hits counted while the stripe was full have no slot; only the first StripeCapacity indices were written.
-            long end = Math.Min(tail, head + StripeCapacity);
-            object?[] items = stripe.Items;
-            for (long i = head; i < end; i++)
+            // Only the owner advances the tail, one written slot at a time, so head..tail are all written slots.
+            // GetArrayDataReference skips the covariant element-address check (a helper call per item): the array is
+            // exactly object?[] and the mask keeps the index in range.
+            ref object? items = ref MemoryMarshal.GetArrayDataReference(stripe.Items);
+            for (long i = head; i < tail; i++)
             {
-                ref object? slot = ref items[(int)i & (StripeCapacity - 1)];
+                ref object? slot = ref Unsafe.Add(ref items, (int)i & (StripeCapacity - 1));
                 object? item = slot;
                 slot = null;
                 if (item is not null)
@@ -185,10 +186,14 @@ internal sealed class ReadBuffer
     {
         // Written by the owner on every hit; padded so two stripes' owners never share a cache line.
         [FieldOffset(64)]
+        public long Hits;
+
+        // Written by the owner on every recorded (slot-writing) hit.
+        [FieldOffset(72)]
         public long Tail;
 
         // Written by the drainer only.
-        [FieldOffset(72)]
+        [FieldOffset(80)]
         public long Head;
     }
 
@@ -201,21 +206,29 @@ internal sealed class ReadBuffer
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Add(object item, bool alreadyFirst)
         {
+            // Only the owner writes the count and the tail: plain increments are exact.
+            Volatile.Write(ref Indices.Hits, Indices.Hits + 1);
             long tail = Indices.Tail;
             long head = Volatile.Read(ref Indices.Head);
-            bool hasRoom = tail - head < StripeCapacity;
 
-            // With nothing of this thread pending, moving the first item to the front is a no-op, even in order: skip
-            // the slot (it stays null and the drain passes over it) but count the hit.
-            if (hasRoom && !(alreadyFirst && tail == head))
+            // With nothing of this thread pending, moving the first item to the front is a no-op, even in order: the hit
+            // is only counted and takes no slot, so a hot key neither fills the stripe nor costs a drain.
+            if (alreadyFirst && tail == head)
             {
-                // Skips the covariant array-store check (a helper call): the array is exactly object?[].
-                Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Items), (int)tail & (StripeCapacity - 1)) = item;
+                return true;
             }
 
-            // Only the owner writes the tail: a plain increment is exact. The release store publishes the slot first.
+            if (tail - head >= StripeCapacity)
+            {
+                return false;
+            }
+
+            // Skips the covariant array-store check (a helper call): the array is exactly object?[].
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Items), (int)tail & (StripeCapacity - 1)) = item;
+
+            // The release store publishes the slot before the drainer can see the new tail.
             Volatile.Write(ref Indices.Tail, tail + 1);
-            return hasRoom;
+            return true;
         }
     }
 }
