@@ -135,7 +135,11 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>The whole write: replace, admit or reject, purge expired entries, evict, link. Under the lock.</summary>
     private void SetLocked(CacheNode<TKey, TValue> node, in CacheEntryPolicy policy, ref List<PendingRemoval>? removals)
     {
-        DrainReadsLocked();
+        // The caller's own earlier reads must go before its new entry (single-threaded order stays exact). Other
+        // threads' stripes are drained only when this write evicts (below): reading them here, on every write, pulls
+        // the cache lines their owners are writing into this core while holding the lock, which made two threads
+        // slower than one. Their reads are concurrent with this write, so applying them later is a valid order.
+        DrainOwnReadsLocked();
         long now = 0;
         if (node is TimedCacheNode<TKey, TValue> timed)
         {
@@ -175,7 +179,15 @@ public sealed partial class BoundedCache<TKey, TValue>
             return;
         }
 
+        if (_writeFirst is not null || MustEvict(weight))
+        {
+            // Every recorded read counts before choosing a victim or purging by access order, and no stripe keeps a
+            // victim or an expired entry reachable. (Counted before the purge: at worst a purge makes this drain moot.)
+            DrainReadsLocked();
+        }
+
         PurgeExpiredLocked(now, ref removals);
+
         while ((MaximumCount is int maxCount && _counters.EntryCount >= maxCount)
             || (MaximumWeight is long maxWeight && _counters.Weight > maxWeight - weight))
         {
@@ -198,6 +210,11 @@ public sealed partial class BoundedCache<TKey, TValue>
         _counters.EntryCount++;
         _counters.Weight += weight;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MustEvict(long weight)
+        => (MaximumCount is int maxCount && _counters.EntryCount >= maxCount)
+            || (MaximumWeight is long maxWeight && _counters.Weight > maxWeight - weight);
 
     private void InitializeTimes(TimedCacheNode<TKey, TValue> node, long now, in CacheEntryPolicy policy)
     {
@@ -385,6 +402,12 @@ public sealed partial class BoundedCache<TKey, TValue>
         {
             _ownExpiryCount--;
         }
+    }
+
+    private void DrainOwnReadsLocked()
+    {
+        var applier = new RecencyApplier(this);
+        _counters.Reads.DrainCurrentThread(ref applier);
     }
 
     private void DrainReadsLocked()

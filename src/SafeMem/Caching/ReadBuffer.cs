@@ -27,6 +27,7 @@ internal sealed class ReadBuffer
 {
     internal const int StripeCapacity = 64;
     private const int Probes = 4;
+    private const int RetryInterval = 16;
 
     // Environment.CurrentManagedThreadId costs far more than a thread-static read on some platforms, and this runs
     // on every hit; the id never changes for a thread, so each thread caches it once.
@@ -62,7 +63,10 @@ internal sealed class ReadBuffer
         }
     }
 
-    /// <summary>Counts a hit of <paramref name="item"/> and records it; returns <see langword="false"/> when the stripe was full (the caller should drain).</summary>
+    /// <summary>
+    /// Counts a hit of <paramref name="item"/> and records it; returns <see langword="false"/> when the stripe is full
+    /// (the hit that fills it, then every so often while it stays full): the caller should drain.
+    /// </summary>
     /// <param name="item">The item read.</param>
     /// <param name="alreadyFirst">
     /// True when the item is already the most recently used: if this thread has no recorded read pending either, the
@@ -102,36 +106,70 @@ internal sealed class ReadBuffer
     {
         foreach (Stripe? stripe in _stripes)
         {
+            if (stripe is not null)
+            {
+                DrainStripe(stripe, ref applier);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the calling thread's recorded items to <paramref name="applier"/>, in recording order. Call under the
+    /// policy lock. Enough for a write to see its own thread's reads in order (single-threaded exactness) without
+    /// touching the cache lines other threads are writing.
+    /// </summary>
+    public void DrainCurrentThread<TApplier>(ref TApplier applier)
+        where TApplier : struct, IApplier
+    {
+        int threadId = t_threadId;
+        if (threadId == 0)
+        {
+            return;
+        }
+
+        for (int probe = 0; probe < Probes; probe++)
+        {
+            Stripe? stripe = Volatile.Read(ref _stripes[(threadId + probe) & _mask]);
             if (stripe is null)
             {
-                continue;
+                return;
             }
 
-            long head = stripe.Indices.Head;
-            long tail = Volatile.Read(ref stripe.Indices.Tail);
-            if (head == tail)
+            if (stripe.Owner == threadId)
             {
-                continue;
+                DrainStripe(stripe, ref applier);
+                return;
             }
-
-            // Only the owner advances the tail, one written slot at a time, so head..tail are all written slots.
-            // GetArrayDataReference skips the covariant element-address check (a helper call per item): the array is
-            // exactly object?[] and the mask keeps the index in range.
-            ref object? items = ref MemoryMarshal.GetArrayDataReference(stripe.Items);
-            for (long i = head; i < tail; i++)
-            {
-                ref object? slot = ref Unsafe.Add(ref items, (int)i & (StripeCapacity - 1));
-                object? item = slot;
-                slot = null;
-                if (item is not null)
-                {
-                    applier.Apply(item);
-                }
-            }
-
-            // The owner reads the head to know the slots below it are free again.
-            Volatile.Write(ref stripe.Indices.Head, tail);
         }
+    }
+
+    private static void DrainStripe<TApplier>(Stripe stripe, ref TApplier applier)
+        where TApplier : struct, IApplier
+    {
+        long head = stripe.Indices.Head;
+        long tail = Volatile.Read(ref stripe.Indices.Tail);
+        if (head == tail)
+        {
+            return;
+        }
+
+        // Only the owner advances the tail, one written slot at a time, so head..tail are all written slots.
+        // GetArrayDataReference skips the covariant element-address check (a helper call per item): the array is
+        // exactly object?[] and the mask keeps the index in range.
+        ref object? items = ref MemoryMarshal.GetArrayDataReference(stripe.Items);
+        for (long i = head; i < tail; i++)
+        {
+            ref object? slot = ref Unsafe.Add(ref items, (int)i & (StripeCapacity - 1));
+            object? item = slot;
+            slot = null;
+            if (item is not null)
+            {
+                applier.Apply(item);
+            }
+        }
+
+        // The owner reads the head to know the slots below it are free again.
+        Volatile.Write(ref stripe.Indices.Head, tail);
     }
 
     /// <summary>Forgets every recorded item (so the buffer roots nothing); counts are kept. Call under the policy lock.</summary>
@@ -220,15 +258,19 @@ internal sealed class ReadBuffer
 
             if (tail - head >= StripeCapacity)
             {
-                return false;
+                // Still full: the drain asked for when it filled did not get the lock (a writer held it). Ask again only
+                // now and then, so a reader does not hammer the contended lock's cache line on every hit meanwhile.
+                return (Indices.Hits & (RetryInterval - 1)) != 0;
             }
 
             // Skips the covariant array-store check (a helper call): the array is exactly object?[].
             Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Items), (int)tail & (StripeCapacity - 1)) = item;
 
-            // The release store publishes the slot before the drainer can see the new tail.
+            // The release store publishes the slot before the drainer can see the new tail. The hit that fills the
+            // stripe asks for the drain at once, so on a single thread (no contention) a read never finds it full and
+            // no recency update is dropped.
             Volatile.Write(ref Indices.Tail, tail + 1);
-            return true;
+            return tail + 1 - head < StripeCapacity;
         }
     }
 }
