@@ -16,10 +16,11 @@ namespace SafeMem.Caching;
 /// single-threaded replay exact. The drainer (under the policy lock) only reads slots and advances the head.
 /// </para>
 /// <para>
-/// A stripe that is full is not written: the caller drains it (if it gets the policy lock at once) or the recency
-/// update of that hit is dropped, which only makes concurrent LRU order approximate. Hits are counted apart from the
-/// slots (every hit, recorded or not, adds one to the stripe's count), so a dropped or skipped read is still counted. A thread that finds no stripe of its own (more live readers than stripes) counts its hits on a
-/// shared striped counter and records no recency. Stripes are created on first use, so a cache read by few threads
+/// The hit that fills a stripe asks its caller to drain (if it gets the policy lock at once). While a stripe stays full
+/// it is not written, the recency update of each hit is dropped (which only makes concurrent LRU order approximate) and
+/// a drain is asked for again every few hits. Hits are counted apart from the slots (every hit, recorded or not, adds
+/// one to the stripe's count), so a dropped or skipped read is still counted. A thread that finds no stripe of its own
+/// (more live readers than stripes) counts its hits on a shared striped counter and records no recency. Stripes are created on first use, so a cache read by few threads
 /// costs little memory; a stripe whose owner thread died keeps its slot until a thread with the same id reuses it.
 /// </para>
 /// </remarks>
