@@ -135,7 +135,11 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>The whole write: replace, admit or reject, purge expired entries, evict, link. Under the lock.</summary>
     private void SetLocked(CacheNode<TKey, TValue> node, in CacheEntryPolicy policy, ref List<PendingRemoval>? removals)
     {
-        DrainReadsLocked();
+        // The caller's own earlier reads must go before its new entry (single-threaded order stays exact). Other
+        // threads' stripes are drained only when this write evicts (below): reading them here, on every write, pulls
+        // the cache lines their owners are writing into this core while holding the lock, which made two threads
+        // slower than one. Their reads are concurrent with this write, so applying them later is a valid order.
+        DrainOwnReadsLocked();
         long now = 0;
         if (node is TimedCacheNode<TKey, TValue> timed)
         {
@@ -175,7 +179,15 @@ public sealed partial class BoundedCache<TKey, TValue>
             return;
         }
 
+        if (_writeFirst is not null || MustEvict(weight))
+        {
+            // Every recorded read counts before choosing a victim or purging by access order, and no stripe keeps a
+            // victim or an expired entry reachable. (Counted before the purge: at worst a purge makes this drain moot.)
+            DrainReadsLocked();
+        }
+
         PurgeExpiredLocked(now, ref removals);
+
         while ((MaximumCount is int maxCount && _counters.EntryCount >= maxCount)
             || (MaximumWeight is long maxWeight && _counters.Weight > maxWeight - weight))
         {
@@ -198,6 +210,11 @@ public sealed partial class BoundedCache<TKey, TValue>
         _counters.EntryCount++;
         _counters.Weight += weight;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MustEvict(long weight)
+        => (MaximumCount is int maxCount && _counters.EntryCount >= maxCount)
+            || (MaximumWeight is long maxWeight && _counters.Weight > maxWeight - weight);
 
     private void InitializeTimes(TimedCacheNode<TKey, TValue> node, long now, in CacheEntryPolicy policy)
     {
@@ -387,10 +404,18 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
     }
 
+    private void DrainOwnReadsLocked()
+    {
+        var applier = new RecencyApplier(_head);
+        _counters.Reads.DrainCurrentThread(ref applier);
+        applier.Complete();
+    }
+
     private void DrainReadsLocked()
     {
-        var applier = new RecencyApplier(this);
+        var applier = new RecencyApplier(_head);
         _counters.Reads.Drain(ref applier);
+        applier.Complete();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -559,10 +584,50 @@ public sealed partial class BoundedCache<TKey, TValue>
     private static void ThrowWeightOverflow(TKey key, long weight)
         => throw new OverflowException($"Adding the entry for key '{key}' (weight {weight}) would overflow the cache's total weight. Nothing was stored.");
 
-    /// <summary>Applies a recorded read: the buffer only ever holds this cache's nodes.</summary>
-    private readonly struct RecencyApplier(BoundedCache<TKey, TValue> cache) : ReadBuffer.IApplier
+    /// <summary>
+    /// Applies a batch of recorded reads under the policy lock (the buffer only ever holds this cache's nodes), moving
+    /// each to the front. The batch keeps the front in a local and fixes the sentinel's link and the front's back link
+    /// once, in <see cref="Complete"/>: that saves two of the six reference stores (each a GC write barrier) per read.
+    /// </summary>
+    /// <remarks>
+    /// Between the first move and <see cref="Complete"/>, only <c>_head.Next</c> and <c>_front.Prev</c> are stale; every
+    /// other link is exact, so an unlink (of a node that is not the front) is correct. Lock-free readers only compare
+    /// <c>node.Prev</c> with the sentinel (no node wrongly appears first: the stale back link is the moved node's old
+    /// neighbour) and test <c>Next</c> for null (never nulled here).
+    /// </remarks>
+    private struct RecencyApplier(CacheNode<TKey, TValue> head) : ReadBuffer.IApplier
     {
-        public void Apply(object item) => cache.MoveToFrontLocked(Unsafe.As<CacheNode<TKey, TValue>>(item));
+        private CacheNode<TKey, TValue> _front = head.Next!;
+        private bool _moved;
+
+        public void Apply(object item)
+        {
+            CacheNode<TKey, TValue> node = Unsafe.As<CacheNode<TKey, TValue>>(item);
+
+            // A recorded read of a node that left meanwhile (replaced, evicted, removed) is simply dropped.
+            if (node.Next is not { } next || node == _front)
+            {
+                return;
+            }
+
+            CacheNode<TKey, TValue> prev = node.Prev!;
+            prev.Next = next;
+            next.Prev = prev;
+            node.Next = _front;
+            _front.Prev = node;
+            _front = node;
+            _moved = true;
+        }
+
+        public readonly void Complete()
+        {
+            // Not "head.Next != _front": the old front may have moved away and back, its back link then stale too.
+            if (_moved)
+            {
+                _front.Prev = head;
+                head.Next = _front;
+            }
+        }
     }
 
     private readonly record struct PendingRemoval(CacheNode<TKey, TValue> Node, RemovalReason Reason, bool Dispose);

@@ -27,8 +27,11 @@ namespace SafeMem.Caching;
 /// A weight is computed once, when the entry is written; a negative weight, a weigher that throws, or a total weight
 /// that would overflow fails that write and changes nothing.</para>
 /// <para><b>Recency.</b> Exact LRU for a single thread: reads are recorded in a small lock-free buffer (per thread
-/// stripe, in order) that is applied before every eviction decision. Under concurrent reads a recorded read may be
-/// dropped when its stripe is full and the policy lock busy, so the order is approximate only then.</para>
+/// stripe, in order) that is applied before every eviction decision, and a write applies its own thread's recorded
+/// reads first. Under concurrent reads a recorded read may be dropped when its stripe is full and the policy lock busy,
+/// so the order is approximate only then. A recorded read holds its entry until applied: an entry replaced by a write
+/// that evicts nothing may stay reachable from another thread's stripe (at most 64 entries per reading thread) until
+/// that thread's next drain or any evicting write, <see cref="Clear"/> or <see cref="TryRemove(TKey)"/>.</para>
 /// <para><b>Expiry.</b> <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterWrite"/> and
 /// <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterAccess"/> hold for every entry; an entry expires when
 /// now &gt;= its deadline. An expired entry is never returned, even before it is purged. Purging is amortized: a read
@@ -61,7 +64,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
-    private readonly IEqualityComparer<TKey> _comparer;
+    private readonly IEqualityComparer<TKey>? _comparer;
     private readonly CacheCounters _counters;
     private readonly IDisposable _registration;
     private readonly Func<TKey, TValue, long>? _weigher;
@@ -87,7 +90,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         MaximumCount = options.MaximumCount;
         MaximumWeight = options.MaximumWeight;
         _weigher = options.Weigher;
-        _comparer = options.KeyComparer ?? EqualityComparer<TKey>.Default;
+        // A null comparer (not EqualityComparer.Default) lets ConcurrentDictionary take its devirtualized default-comparer
+        // path for value-type keys and its non-randomized string comparer for string keys: both are on every hit.
+        _comparer = options.KeyComparer;
         _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(_comparer);
         _timeProvider = options.TimeProvider;
         _expireAfterWriteTicks = options.ExpireAfterWrite?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
@@ -451,8 +456,10 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             return false;
         }
 
-        // The front check reads the list without the lock: a stale answer only records or skips one recency update.
-        if (!_counters.Reads.Add(node, alreadyFirst: _head.Next == node))
+        // The front check reads the list without the lock: a stale answer only records or skips one recency update. It
+        // asks the node (whose line this read loads anyway for the value) rather than the sentinel, whose line every
+        // write and drain on another core invalidates.
+        if (!_counters.Reads.Add(node, alreadyFirst: node.Prev == _head))
         {
             OnReadStripeFull(node);
         }

@@ -16,10 +16,11 @@ namespace SafeMem.Caching;
 /// single-threaded replay exact. The drainer (under the policy lock) only reads slots and advances the head.
 /// </para>
 /// <para>
-/// A stripe that is full is not written: the caller drains it (if it gets the policy lock at once) or the recency
-/// update of that hit is dropped, which only makes concurrent LRU order approximate. The tail still advances, so the
-/// hit is counted. A thread that finds no stripe of its own (more live readers than stripes) counts its hits on a
-/// shared striped counter and records no recency. Stripes are created on first use, so a cache read by few threads
+/// The hit that fills a stripe asks its caller to drain (if it gets the policy lock at once). While a stripe stays full
+/// it is not written, the recency update of each hit is dropped (which only makes concurrent LRU order approximate) and
+/// a drain is asked for again every few hits. Hits are counted apart from the slots (every hit, recorded or not, adds
+/// one to the stripe's count), so a dropped or skipped read is still counted. A thread that finds no stripe of its own
+/// (more live readers than stripes) counts its hits on a shared striped counter and records no recency. Stripes are created on first use, so a cache read by few threads
 /// costs little memory; a stripe whose owner thread died keeps its slot until a thread with the same id reuses it.
 /// </para>
 /// </remarks>
@@ -27,6 +28,7 @@ internal sealed class ReadBuffer
 {
     internal const int StripeCapacity = 64;
     private const int Probes = 4;
+    private const int RetryInterval = 16;
 
     // Environment.CurrentManagedThreadId costs far more than a thread-static read on some platforms, and this runs
     // on every hit; the id never changes for a thread, so each thread caches it once.
@@ -54,7 +56,7 @@ internal sealed class ReadBuffer
             {
                 if (Volatile.Read(ref _stripes[i]) is { } stripe)
                 {
-                    sum += Volatile.Read(ref stripe.Indices.Tail);
+                    sum += Volatile.Read(ref stripe.Indices.Hits);
                 }
             }
 
@@ -62,7 +64,10 @@ internal sealed class ReadBuffer
         }
     }
 
-    /// <summary>Counts a hit of <paramref name="item"/> and records it; returns <see langword="false"/> when the stripe was full (the caller should drain).</summary>
+    /// <summary>
+    /// Counts a hit of <paramref name="item"/> and records it; returns <see langword="false"/> when the stripe is full
+    /// (the hit that fills it, then every so often while it stays full): the caller should drain.
+    /// </summary>
     /// <param name="item">The item read.</param>
     /// <param name="alreadyFirst">
     /// True when the item is already the most recently used: if this thread has no recorded read pending either, the
@@ -102,35 +107,70 @@ internal sealed class ReadBuffer
     {
         foreach (Stripe? stripe in _stripes)
         {
+            if (stripe is not null)
+            {
+                DrainStripe(stripe, ref applier);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the calling thread's recorded items to <paramref name="applier"/>, in recording order. Call under the
+    /// policy lock. Enough for a write to see its own thread's reads in order (single-threaded exactness) without
+    /// touching the cache lines other threads are writing.
+    /// </summary>
+    public void DrainCurrentThread<TApplier>(ref TApplier applier)
+        where TApplier : struct, IApplier
+    {
+        int threadId = t_threadId;
+        if (threadId == 0)
+        {
+            return;
+        }
+
+        for (int probe = 0; probe < Probes; probe++)
+        {
+            Stripe? stripe = Volatile.Read(ref _stripes[(threadId + probe) & _mask]);
             if (stripe is null)
             {
-                continue;
+                return;
             }
 
-            long head = stripe.Indices.Head;
-            long tail = Volatile.Read(ref stripe.Indices.Tail);
-            if (head == tail)
+            if (stripe.Owner == threadId)
             {
-                continue;
+                DrainStripe(stripe, ref applier);
+                return;
             }
-
-            // Hits counted while the stripe was full have no slot; only the first StripeCapacity indices were written.
-            long end = Math.Min(tail, head + StripeCapacity);
-            object?[] items = stripe.Items;
-            for (long i = head; i < end; i++)
-            {
-                ref object? slot = ref items[(int)i & (StripeCapacity - 1)];
-                object? item = slot;
-                slot = null;
-                if (item is not null)
-                {
-                    applier.Apply(item);
-                }
-            }
-
-            // The owner reads the head to know the slots below it are free again.
-            Volatile.Write(ref stripe.Indices.Head, tail);
         }
+    }
+
+    private static void DrainStripe<TApplier>(Stripe stripe, ref TApplier applier)
+        where TApplier : struct, IApplier
+    {
+        long head = stripe.Indices.Head;
+        long tail = Volatile.Read(ref stripe.Indices.Tail);
+        if (head == tail)
+        {
+            return;
+        }
+
+        // Only the owner advances the tail, one written slot at a time, so head..tail are all written slots.
+        // GetArrayDataReference skips the covariant element-address check (a helper call per item): the array is
+        // exactly object?[] and the mask keeps the index in range.
+        ref object? items = ref MemoryMarshal.GetArrayDataReference(stripe.Items);
+        for (long i = head; i < tail; i++)
+        {
+            ref object? slot = ref Unsafe.Add(ref items, (int)i & (StripeCapacity - 1));
+            object? item = slot;
+            slot = null;
+            if (item is not null)
+            {
+                applier.Apply(item);
+            }
+        }
+
+        // The owner reads the head to know the slots below it are free again.
+        Volatile.Write(ref stripe.Indices.Head, tail);
     }
 
     /// <summary>Forgets every recorded item (so the buffer roots nothing); counts are kept. Call under the policy lock.</summary>
@@ -185,10 +225,14 @@ internal sealed class ReadBuffer
     {
         // Written by the owner on every hit; padded so two stripes' owners never share a cache line.
         [FieldOffset(64)]
+        public long Hits;
+
+        // Written by the owner on every recorded (slot-writing) hit.
+        [FieldOffset(72)]
         public long Tail;
 
         // Written by the drainer only.
-        [FieldOffset(72)]
+        [FieldOffset(80)]
         public long Head;
     }
 
@@ -201,21 +245,33 @@ internal sealed class ReadBuffer
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Add(object item, bool alreadyFirst)
         {
+            // Only the owner writes the count and the tail: plain increments are exact.
+            Volatile.Write(ref Indices.Hits, Indices.Hits + 1);
             long tail = Indices.Tail;
             long head = Volatile.Read(ref Indices.Head);
-            bool hasRoom = tail - head < StripeCapacity;
 
-            // With nothing of this thread pending, moving the first item to the front is a no-op, even in order: skip
-            // the slot (it stays null and the drain passes over it) but count the hit.
-            if (hasRoom && !(alreadyFirst && tail == head))
+            // With nothing of this thread pending, moving the first item to the front is a no-op, even in order: the hit
+            // is only counted and takes no slot, so a hot key neither fills the stripe nor costs a drain.
+            if (alreadyFirst && tail == head)
             {
-                // Skips the covariant array-store check (a helper call): the array is exactly object?[].
-                Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Items), (int)tail & (StripeCapacity - 1)) = item;
+                return true;
             }
 
-            // Only the owner writes the tail: a plain increment is exact. The release store publishes the slot first.
+            if (tail - head >= StripeCapacity)
+            {
+                // Still full: the drain asked for when it filled did not get the lock (a writer held it). Ask again only
+                // now and then, so a reader does not hammer the contended lock's cache line on every hit meanwhile.
+                return (Indices.Hits & (RetryInterval - 1)) != 0;
+            }
+
+            // Skips the covariant array-store check (a helper call): the array is exactly object?[].
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Items), (int)tail & (StripeCapacity - 1)) = item;
+
+            // The release store publishes the slot before the drainer can see the new tail. The hit that fills the
+            // stripe asks for the drain at once, so on a single thread (no contention) a read never finds it full and
+            // no recency update is dropped.
             Volatile.Write(ref Indices.Tail, tail + 1);
-            return hasRoom;
+            return tail + 1 - head < StripeCapacity;
         }
     }
 }

@@ -25,22 +25,45 @@ public sealed class ReadBufferTests
     }
 
     [Fact]
-    public void Add_StripeFull_ReturnsFalseButStillCountsTheHit()
+    public void Add_HitThatFillsTheStripe_ReturnsFalseSoTheCallerDrains()
     {
         var buffer = new ReadBuffer();
         var item = new object();
-        for (int i = 0; i < ReadBuffer.StripeCapacity; i++)
+        for (int i = 0; i < ReadBuffer.StripeCapacity - 1; i++)
         {
             Assert.True(buffer.Add(item));
         }
 
         Assert.False(buffer.Add(item));
-        Assert.Equal(ReadBuffer.StripeCapacity + 1, buffer.Hits);
 
         int drained = 0;
         buffer.Drain(0, (_, _) => drained++);
         Assert.Equal(ReadBuffer.StripeCapacity, drained);
         Assert.True(buffer.Add(item));
+    }
+
+    [Fact]
+    public void Add_StripeStaysFull_CountsEveryHitAndAsksForADrainOnlyNowAndThen()
+    {
+        var buffer = new ReadBuffer();
+        var item = new object();
+        for (int i = 0; i < ReadBuffer.StripeCapacity; i++)
+        {
+            buffer.Add(item);
+        }
+
+        int drainRequests = 0;
+        for (int i = 0; i < 32; i++)
+        {
+            drainRequests += buffer.Add(item) ? 0 : 1;
+        }
+
+        Assert.Equal(ReadBuffer.StripeCapacity + 32, buffer.Hits);
+        Assert.InRange(drainRequests, 1, 4);
+
+        int drained = 0;
+        buffer.Drain(0, (_, _) => drained++);
+        Assert.Equal(ReadBuffer.StripeCapacity, drained);
     }
 
     [Fact]
