@@ -92,118 +92,123 @@ public sealed partial class BoundedCache<TKey, TValue>
     private TValue Load<TArg>(TKey key, Func<TKey, TArg, TValue> factory, TArg factoryArgument)
     {
         ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> loads = Loads();
-        while (true)
+        TaskCompletionSource<TValue>? load = ClaimLoad(loads, key, out TaskCompletionSource<TValue>? running);
+        if (load is null)
         {
-            if (loads.TryGetValue(key, out TaskCompletionSource<TValue>? running))
-            {
-                if (LoadScope.IsActive(running))
-                {
-                    ThrowReentrant(key);
-                }
-
-                return running.Task.GetAwaiter().GetResult();
-            }
-
-            var load = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!loads.TryAdd(key, load))
-            {
-                // Another caller claimed the key between our look and our claim: wait for it instead.
-                continue;
-            }
-
-            List<PendingRemoval>? removals = null;
-            TValue value;
-            bool factoryRan = false;
-            try
-            {
-                // A load may have completed between our miss and our claim; do not run the factory again for it.
-                if (!TryPeekLive(key, out value!))
-                {
-                    LoadScope.Frame? previous = LoadScope.Enter(load);
-                    try
-                    {
-                        factoryRan = true;
-                        Interlocked.Increment(ref _counters.FactoryCalls);
-                        value = factory(key, factoryArgument);
-                    }
-                    finally
-                    {
-                        LoadScope.Exit(previous);
-                    }
-
-                    StoreLoaded(key, value, ref removals);
-                }
-            }
-            catch (Exception ex)
-            {
-                FailLoad(key, load, ex, factoryRan);
-                throw;
-            }
-
-            CompleteLoad(key, load, value);
-            Publish(removals);
-            return value;
+            return running!.Task.GetAwaiter().GetResult();
         }
+
+        List<PendingRemoval>? removals = null;
+        TValue value;
+        bool factoryRan = false;
+        try
+        {
+            // A load may have completed between our miss and our claim; do not run the factory again for it.
+            if (!TryPeekLive(key, out value!))
+            {
+                LoadScope.Frame? previous = LoadScope.Enter(load);
+                try
+                {
+                    factoryRan = true;
+                    Interlocked.Increment(ref _counters.FactoryCalls);
+                    value = factory(key, factoryArgument);
+                }
+                finally
+                {
+                    LoadScope.Exit(previous);
+                }
+
+                StoreLoaded(key, value, ref removals);
+            }
+        }
+        catch (Exception ex)
+        {
+            FailLoad(key, load, ex, factoryRan);
+            throw;
+        }
+
+        CompleteLoad(key, load, value);
+        Publish(removals);
+        return value;
     }
 
     private async ValueTask<TValue> LoadAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> loads = Loads();
+        TaskCompletionSource<TValue>? load = ClaimLoad(loads, key, out TaskCompletionSource<TValue>? running);
+        if (load is null)
+        {
+            return await running!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        List<PendingRemoval>? removals = null;
+        TValue value;
+        bool factoryRan = false;
+        try
+        {
+            if (!TryPeekLive(key, out value!))
+            {
+                ValueTask<TValue> pending;
+
+                // The frame flows into the factory's awaits (captured with its execution context) and is restored
+                // here before this method awaits, so only the factory's own flow counts as "inside the load".
+                LoadScope.Frame? previous = LoadScope.Enter(load);
+                try
+                {
+                    factoryRan = true;
+                    Interlocked.Increment(ref _counters.FactoryCalls);
+                    pending = factory(key, cancellationToken);
+                }
+                finally
+                {
+                    LoadScope.Exit(previous);
+                }
+
+                value = await pending.ConfigureAwait(false);
+                StoreLoaded(key, value, ref removals);
+            }
+        }
+        catch (Exception ex)
+        {
+            FailLoad(key, load, ex, factoryRan);
+            throw;
+        }
+
+        CompleteLoad(key, load, value);
+        Publish(removals);
+        return value;
+    }
+
+    /// <summary>
+    /// Claims the load of <paramref name="key"/> for this caller (returns it), or finds the load already in flight
+    /// (returns null, with <paramref name="running"/> set) for the caller to wait on. A factory asking for its own key
+    /// is refused here, since waiting on its own load would never end.
+    /// </summary>
+    private static TaskCompletionSource<TValue>? ClaimLoad(
+        ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> loads,
+        TKey key,
+        out TaskCompletionSource<TValue>? running)
+    {
         while (true)
         {
-            if (loads.TryGetValue(key, out TaskCompletionSource<TValue>? running))
+            if (loads.TryGetValue(key, out running))
             {
                 if (LoadScope.IsActive(running))
                 {
                     ThrowReentrant(key);
                 }
 
-                return await running.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return null;
             }
 
             var load = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!loads.TryAdd(key, load))
+            if (loads.TryAdd(key, load))
             {
-                continue;
+                return load;
             }
 
-            List<PendingRemoval>? removals = null;
-            TValue value;
-            bool factoryRan = false;
-            try
-            {
-                if (!TryPeekLive(key, out value!))
-                {
-                    ValueTask<TValue> pending;
-
-                    // The frame flows into the factory's awaits (captured with its execution context) and is restored
-                    // here before this method awaits, so only the factory's own flow counts as "inside the load".
-                    LoadScope.Frame? previous = LoadScope.Enter(load);
-                    try
-                    {
-                        factoryRan = true;
-                        Interlocked.Increment(ref _counters.FactoryCalls);
-                        pending = factory(key, cancellationToken);
-                    }
-                    finally
-                    {
-                        LoadScope.Exit(previous);
-                    }
-
-                    value = await pending.ConfigureAwait(false);
-                    StoreLoaded(key, value, ref removals);
-                }
-            }
-            catch (Exception ex)
-            {
-                FailLoad(key, load, ex, factoryRan);
-                throw;
-            }
-
-            CompleteLoad(key, load, value);
-            Publish(removals);
-            return value;
+            // Another caller claimed the key between our look and our claim: look again and wait for it instead.
         }
     }
 
