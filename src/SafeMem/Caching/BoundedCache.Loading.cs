@@ -222,7 +222,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         CacheNode<TKey, TValue> node;
         try
         {
-            node = NewNode(key, value, Weigh(key, value), ownExpiry: false);
+            node = NewNode(key, value, HashOf(key), Weigh(key, value), ownExpiry: false);
             lock (_lock)
             {
                 ThrowIfDisposed();

@@ -3,18 +3,18 @@ using System.Runtime.ExceptionServices;
 
 namespace SafeMem.Caching;
 
-/// <summary>The policy side: the LRU list, the write-order list, weights, eviction and expiry, all under one lock.</summary>
+/// <summary>The policy side: the recency heap, the write-order list, weights, eviction and expiry, all under one lock.</summary>
 public sealed partial class BoundedCache<TKey, TValue>
 {
     // How many entries with their own (per-entry) expiry a write examines, beyond the cache-wide purge.
     private const int OwnExpiryScanBudget = 4;
 
-    // Guards the lists, the weights and every map mutation; readers never take it (except to drain a full stripe,
-    // with TryEnter, or to purge an expired entry they found).
+    // Guards the table's links, the heap, the write list, the weights and counts; readers never take it (except to
+    // purge an expired entry they found, or to look again after missing while the table grew).
     private readonly object _lock = new();
 
-    // Sentinel of the circular LRU list: _head.Next is the most recently used, _head.Prev the least.
-    private readonly CacheNode<TKey, TValue> _head;
+    // Every entry, least recently used at the root (stamps brought up to date lazily, see RecencyHeap).
+    private readonly RecencyHeap<TKey, TValue> _recency = new();
 
     // Timed nodes in write order (oldest first). With a constant ExpireAfterWrite, deadlines follow this order.
     private TimedCacheNode<TKey, TValue>? _writeFirst;
@@ -54,7 +54,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
 
         bool ownExpiry = policy.AbsoluteExpiration is not null || policy.SlidingExpiration is not null;
-        CacheNode<TKey, TValue> node = NewNode(key, value, weight, ownExpiry);
+        CacheNode<TKey, TValue> node = NewNode(key, value, HashOf(key), weight, ownExpiry);
         List<PendingRemoval>? removals = null;
         lock (_lock)
         {
@@ -78,9 +78,8 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
-            if (_map.TryGetValue(key, out CacheNode<TKey, TValue>? node) && SameValue(node.Value, expectedValue))
+            if (FindLocked(key, HashOf(key)) is { } node && SameValue(node.Value, expectedValue))
             {
-                DrainReadsLocked();
                 RemoveLocked(node, reason, ref removals);
                 removed = true;
             }
@@ -101,7 +100,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         ThrowIfDisposed();
         ThrowIfKeyNull(key);
         value = default;
-        if (!_map.ContainsKey(key))
+        if (Find(key) is null)
         {
             return false;
         }
@@ -111,10 +110,8 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
-            if (_map.TryGetValue(key, out CacheNode<TKey, TValue>? node))
+            if (FindLocked(key, HashOf(key)) is { } node)
             {
-                // Drain first so the read buffer does not keep the removed node (and its value) reachable.
-                DrainReadsLocked();
                 if (node is TimedCacheNode<TKey, TValue> timed && timed.IsExpired(Now()))
                 {
                     RemoveLocked(node, RemovalReason.Expired, ref removals);
@@ -135,23 +132,25 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>The whole write: replace, admit or reject, purge expired entries, evict, link. Under the lock.</summary>
     private void SetLocked(CacheNode<TKey, TValue> node, in CacheEntryPolicy policy, ref List<PendingRemoval>? removals)
     {
-        // The caller's own earlier reads must go before its new entry (single-threaded order stays exact). Other
-        // threads' stripes are drained only when this write evicts (below): reading them here, on every write, pulls
-        // the cache lines their owners are writing into this core while holding the lock, which made two threads
-        // slower than one. Their reads are concurrent with this write, so applying them later is a valid order.
-        DrainOwnReadsLocked();
         long now = 0;
         if (node is TimedCacheNode<TKey, TValue> timed)
         {
             now = Now();
             InitializeTimes(timed, now, policy);
+            if (timed.HasOwnExpiry && !_mayExpire)
+            {
+                // From now on hits check node types for expiry (a cache without cache-wide expiry skips that check).
+                Volatile.Write(ref _mayExpire, true);
+            }
         }
         else if (_writeFirst is not null)
         {
             now = Now();
         }
 
-        _map.TryGetValue(node.Key, out CacheNode<TKey, TValue>? old);
+        // A write starts a new epoch: its stamp is newer than every read before it, on this thread and on others.
+        node.Stamp = _clock.Write();
+        CacheNode<TKey, TValue>? old = FindLocked(node.Key, node.Hash);
         long weight = node.Weight;
 
         // Checked before anything changes, so an overflowing write fails whole. With a weight bound no sum can overflow:
@@ -167,9 +166,9 @@ public sealed partial class BoundedCache<TKey, TValue>
 
         if (old is not null)
         {
-            // When the new node is admitted the map slot is overwritten below instead of emptied, so a concurrent
-            // reader sees the old value or the new one, never a spurious miss.
-            RemoveLocked(old, RemovalReason.Replaced, ref removals, disposeValue: !SameValue(old.Value, node.Value), keepMapSlot: refusal is null);
+            // When the new node is admitted it takes the old one's place in the table below instead of the key going
+            // missing meanwhile, so a concurrent reader sees the old value or the new one, never a spurious miss.
+            RemoveLocked(old, RemovalReason.Replaced, ref removals, disposeValue: !SameValue(old.Value, node.Value), keepInTable: refusal is null);
         }
 
         if (refusal is RemovalReason reason)
@@ -179,34 +178,28 @@ public sealed partial class BoundedCache<TKey, TValue>
             return;
         }
 
-        if (_writeFirst is not null || MustEvict(weight))
-        {
-            // Every recorded read counts before choosing a victim or purging by access order, and no stripe keeps a
-            // victim or an expired entry reachable. (Counted before the purge: at worst a purge makes this drain moot.)
-            DrainReadsLocked();
-        }
-
         PurgeExpiredLocked(now, ref removals);
 
-        while ((MaximumCount is int maxCount && _counters.EntryCount >= maxCount)
-            || (MaximumWeight is long maxWeight && _counters.Weight > maxWeight - weight))
+        while (MustEvict(weight) && _recency.LeastRecent() is { } victim)
         {
-            CacheNode<TKey, TValue> victim = _head.Prev!;
-            if (victim == _head)
-            {
-                break;
-            }
-
             RemoveLocked(victim, RemovalReason.Evicted, ref removals);
         }
 
-        LinkFront(node);
+        _recency.Add(node);
         if (node is TimedCacheNode<TKey, TValue> timedNode)
         {
             AppendToWriteList(timedNode);
         }
 
-        _map[node.Key] = node;
+        if (old is not null)
+        {
+            ReplaceLocked(old, node);
+        }
+        else
+        {
+            InsertLocked(node);
+        }
+
         _counters.EntryCount++;
         _counters.Weight += weight;
     }
@@ -238,9 +231,9 @@ public sealed partial class BoundedCache<TKey, TValue>
 
     /// <summary>
     /// Removes every entry expired by the cache-wide times to live, at a cost proportional to what it removes:
-    /// write-expired entries form a prefix of the write list (constant time to live), access-expired ones a suffix of
-    /// the LRU list (after the drain, list order is access order). Entries with their own expiry do not follow either
-    /// order; a few of them are examined per write, and reads purge any they find.
+    /// write-expired entries form a prefix of the write list (constant time to live), access-expired ones the least
+    /// recently used end of the recency order. Entries with their own expiry do not follow either order; a few of them
+    /// are examined per write, and reads purge any they find.
     /// </summary>
     private void PurgeExpiredLocked(long now, ref List<PendingRemoval>? removals)
     {
@@ -254,7 +247,7 @@ public sealed partial class BoundedCache<TKey, TValue>
             RemoveLocked(oldest, RemovalReason.Expired, ref removals);
         }
 
-        while (_head.Prev is TimedCacheNode<TKey, TValue> coldest && coldest.IsExpired(now))
+        while (_recency.LeastRecent() is TimedCacheNode<TKey, TValue> coldest && coldest.IsExpired(now))
         {
             RemoveLocked(coldest, RemovalReason.Expired, ref removals);
         }
@@ -278,21 +271,17 @@ public sealed partial class BoundedCache<TKey, TValue>
         RemovalReason reason,
         ref List<PendingRemoval>? removals,
         bool disposeValue = true,
-        bool keepMapSlot = false)
+        bool keepInTable = false)
     {
-        node.Prev!.Next = node.Next;
-        node.Next!.Prev = node.Prev;
-        node.Prev = null;
-        node.Next = null;
+        _recency.Remove(node);
         if (node is TimedCacheNode<TKey, TValue> timed)
         {
             RemoveFromWriteList(timed);
         }
 
-        if (!keepMapSlot)
+        if (!keepInTable)
         {
-            // Only this exact node: the pair overload compares the node by reference.
-            _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node));
+            UnlinkLocked(node);
         }
 
         _counters.EntryCount--;
@@ -327,28 +316,6 @@ public sealed partial class BoundedCache<TKey, TValue>
         {
             (removals ??= []).Add(new PendingRemoval(node, reason, dispose));
         }
-    }
-
-    private void LinkFront(CacheNode<TKey, TValue> node)
-    {
-        CacheNode<TKey, TValue> first = _head.Next!;
-        node.Prev = _head;
-        node.Next = first;
-        first.Prev = node;
-        _head.Next = node;
-    }
-
-    private void MoveToFrontLocked(CacheNode<TKey, TValue> node)
-    {
-        // A recorded read of a node that left meanwhile (replaced, evicted, removed) is simply dropped.
-        if (!node.IsLinked || _head.Next == node)
-        {
-            return;
-        }
-
-        node.Prev!.Next = node.Next;
-        node.Next!.Prev = node.Prev;
-        LinkFront(node);
     }
 
     private void AppendToWriteList(TimedCacheNode<TKey, TValue> node)
@@ -401,44 +368,6 @@ public sealed partial class BoundedCache<TKey, TValue>
         if (node.HasOwnExpiry)
         {
             _ownExpiryCount--;
-        }
-    }
-
-    private void DrainOwnReadsLocked()
-    {
-        var applier = new RecencyApplier(_head);
-        _counters.Reads.DrainCurrentThread(ref applier);
-        applier.Complete();
-    }
-
-    private void DrainReadsLocked()
-    {
-        var applier = new RecencyApplier(_head);
-        _counters.Reads.Drain(ref applier);
-        applier.Complete();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void OnReadStripeFull(CacheNode<TKey, TValue> node)
-    {
-        // Lossy by design: if a writer holds the lock, this read's recency update is dropped rather than waited for.
-        // A single thread never finds the lock taken, so single-threaded order stays exact.
-        if (!Monitor.TryEnter(_lock))
-        {
-            return;
-        }
-
-        try
-        {
-            if (!_disposed)
-            {
-                DrainReadsLocked();
-                MoveToFrontLocked(node);
-            }
-        }
-        finally
-        {
-            Monitor.Exit(_lock);
         }
     }
 
@@ -541,23 +470,16 @@ public sealed partial class BoundedCache<TKey, TValue>
     {
         lock (_lock)
         {
-            DrainReadsLocked();
-            long count = 0;
+            if ((FindTableInconsistencyLocked() ?? _recency.FindInconsistency()) is { } broken)
+            {
+                return broken;
+            }
+
             long weight = 0;
             int timed = 0;
-            for (CacheNode<TKey, TValue> node = _head.Next!; node != _head; node = node.Next!)
+            for (int i = 0; i < _recency.Count; i++)
             {
-                if (node.Next!.Prev != node)
-                {
-                    return $"broken LRU link after key {node.Key}";
-                }
-
-                if (!_map.TryGetValue(node.Key, out CacheNode<TKey, TValue>? mapped) || mapped != node)
-                {
-                    return $"key {node.Key} is in the LRU list but the map holds another node";
-                }
-
-                count++;
+                CacheNode<TKey, TValue> node = _recency[i];
                 weight += node.Weight;
                 timed += node is TimedCacheNode<TKey, TValue> ? 1 : 0;
             }
@@ -568,12 +490,11 @@ public sealed partial class BoundedCache<TKey, TValue>
                 written++;
                 if (!node.IsLinked)
                 {
-                    return $"key {node.Key} is in the write list but not in the LRU list";
+                    return $"key {node.Key} is in the write list but not in the cache";
                 }
             }
 
-            return count != _map.Count ? $"list holds {count} nodes, map {_map.Count}"
-                : count != _counters.EntryCount ? $"list holds {count} nodes, EntryCount is {_counters.EntryCount}"
+            return _recency.Count != _counters.EntryCount ? $"heap holds {_recency.Count} nodes, EntryCount is {_counters.EntryCount}"
                 : weight != _counters.Weight ? $"nodes weigh {weight}, Weight is {_counters.Weight}"
                 : written != timed ? $"write list holds {written} nodes, {timed} timed nodes are linked"
                 : null;
@@ -583,52 +504,6 @@ public sealed partial class BoundedCache<TKey, TValue>
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowWeightOverflow(TKey key, long weight)
         => throw new OverflowException($"Adding the entry for key '{key}' (weight {weight}) would overflow the cache's total weight. Nothing was stored.");
-
-    /// <summary>
-    /// Applies a batch of recorded reads under the policy lock (the buffer only ever holds this cache's nodes), moving
-    /// each to the front. The batch keeps the front in a local and fixes the sentinel's link and the front's back link
-    /// once, in <see cref="Complete"/>: that saves two of the six reference stores (each a GC write barrier) per read.
-    /// </summary>
-    /// <remarks>
-    /// Between the first move and <see cref="Complete"/>, only <c>_head.Next</c> and <c>_front.Prev</c> are stale; every
-    /// other link is exact, so an unlink (of a node that is not the front) is correct. Lock-free readers only compare
-    /// <c>node.Prev</c> with the sentinel (no node wrongly appears first: the stale back link is the moved node's old
-    /// neighbour) and test <c>Next</c> for null (never nulled here).
-    /// </remarks>
-    private struct RecencyApplier(CacheNode<TKey, TValue> head) : ReadBuffer.IApplier
-    {
-        private CacheNode<TKey, TValue> _front = head.Next!;
-        private bool _moved;
-
-        public void Apply(object item)
-        {
-            CacheNode<TKey, TValue> node = Unsafe.As<CacheNode<TKey, TValue>>(item);
-
-            // A recorded read of a node that left meanwhile (replaced, evicted, removed) is simply dropped.
-            if (node.Next is not { } next || node == _front)
-            {
-                return;
-            }
-
-            CacheNode<TKey, TValue> prev = node.Prev!;
-            prev.Next = next;
-            next.Prev = prev;
-            node.Next = _front;
-            _front.Prev = node;
-            _front = node;
-            _moved = true;
-        }
-
-        public readonly void Complete()
-        {
-            // Not "head.Next != _front": the old front may have moved away and back, its back link then stale too.
-            if (_moved)
-            {
-                _front.Prev = head;
-                head.Next = _front;
-            }
-        }
-    }
 
     private readonly record struct PendingRemoval(CacheNode<TKey, TValue> Node, RemovalReason Reason, bool Dispose);
 }

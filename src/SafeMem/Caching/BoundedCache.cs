@@ -63,9 +63,9 @@ namespace SafeMem.Caching;
 public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerable<KeyValuePair<TKey, TValue>>, ILeaseOwner
     where TKey : notnull
 {
-    private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
     private readonly IEqualityComparer<TKey>? _comparer;
     private readonly CacheCounters _counters;
+    private readonly RecencyClock _clock;
     private readonly IDisposable _registration;
     private readonly Func<TKey, TValue, long>? _weigher;
     private readonly TimeProvider _timeProvider;
@@ -77,6 +77,10 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     private EventHandler<CacheEntryRemovedEventArgs<TKey, TValue>>[] _handlers = [];
     private ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>? _loads;
     private volatile bool _disposed;
+
+    // True once any entry can expire (cache-wide times to live, or an entry with its own): until then hits skip the
+    // node-type check.
+    private bool _mayExpire;
 
     /// <summary>Initializes a new cache from <paramref name="options"/> (which are copied).</summary>
     /// <param name="options">The options; at least one bound must be set.</param>
@@ -90,20 +94,17 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         MaximumCount = options.MaximumCount;
         MaximumWeight = options.MaximumWeight;
         _weigher = options.Weigher;
-        // A null comparer (not EqualityComparer.Default) lets ConcurrentDictionary take its devirtualized default-comparer
-        // path for value-type keys and its non-randomized string comparer for string keys: both are on every hit.
         _comparer = options.KeyComparer;
-        _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(_comparer);
+        _keyComparer = typeof(TKey).IsValueType ? _comparer : _comparer ?? EqualityComparer<TKey>.Default;
         _timeProvider = options.TimeProvider;
         _expireAfterWriteTicks = options.ExpireAfterWrite?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expireAfterAccessTicks = options.ExpireAfterAccess?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expires = options.ExpireAfterWrite is not null || options.ExpireAfterAccess is not null;
+        _mayExpire = _expires;
         _disposeValues = options.DisposeRemovedValues;
         _leases = _disposeValues ? new Dictionary<object, LeaseState>(ReferenceEqualityComparer.Instance) : null;
-        _head = new CacheNode<TKey, TValue>(default!, default!);
-        _head.Next = _head;
-        _head.Prev = _head;
         _counters = new CacheCounters(MaximumCount, MaximumWeight);
+        _clock = _counters.Clock;
         _registration = CacheCounters.Registry(SafeMemMeter.Resolve(options.MeterFactory)).Register(_counters, Name);
     }
 
@@ -229,7 +230,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             ThrowValueNull();
         }
 
-        CacheNode<TKey, TValue> node = NewNode(key, value, Weigh(key, value), ownExpiry: false);
+        CacheNode<TKey, TValue> node = NewNode(key, value, HashOf(key), Weigh(key, value), ownExpiry: false);
         List<PendingRemoval>? removals = null;
         lock (_lock)
         {
@@ -267,13 +268,12 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         lock (_lock)
         {
             ThrowIfDisposed();
-            DrainReadsLocked();
-            while (_head.Next != _head)
-            {
-                RemoveLocked(_head.Next!, RemovalReason.Cleared, ref removals);
-            }
 
-            _counters.Reads.Clear();
+            // From the heap's end: each removal is then a constant-time step.
+            while (_recency.Count > 0)
+            {
+                RemoveLocked(_recency[_recency.Count - 1], RemovalReason.Cleared, ref removals);
+            }
         }
 
         Publish(removals);
@@ -334,20 +334,29 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     public IEnumerator<KeyValuePair<TKey, TValue>> GetEnumerator()
     {
         ThrowIfDisposed();
-        List<KeyValuePair<TKey, TValue>> snapshot;
+        (long Stamp, CacheNode<TKey, TValue> Node)[] entries;
+        int live = 0;
         lock (_lock)
         {
             ThrowIfDisposed();
-            DrainReadsLocked();
             long now = _writeFirst is null ? 0 : Now();
-            snapshot = new List<KeyValuePair<TKey, TValue>>((int)_counters.EntryCount);
-            for (CacheNode<TKey, TValue> node = _head.Next!; node != _head; node = node.Next!)
+            entries = new (long, CacheNode<TKey, TValue>)[_recency.Count];
+            for (int i = 0; i < _recency.Count; i++)
             {
+                CacheNode<TKey, TValue> node = _recency[i];
                 if (node is not TimedCacheNode<TKey, TValue> timed || !timed.IsExpired(now))
                 {
-                    snapshot.Add(new KeyValuePair<TKey, TValue>(node.Key, node.Value));
+                    // Read each stamp once: readers change them meanwhile, and a sort needs keys that stay put.
+                    entries[live++] = (Volatile.Read(ref node.Stamp), node);
                 }
             }
+        }
+
+        Array.Sort(entries, 0, live, NewestFirst.Instance);
+        var snapshot = new List<KeyValuePair<TKey, TValue>>(live);
+        for (int i = 0; i < live; i++)
+        {
+            snapshot.Add(new KeyValuePair<TKey, TValue>(entries[i].Node.Key, entries[i].Node.Value));
         }
 
         return snapshot.GetEnumerator();
@@ -371,12 +380,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             }
 
             _disposed = true;
-            _counters.Reads.Clear();
-            for (CacheNode<TKey, TValue> node = _head.Next!; node != _head;)
+            for (int i = 0; i < _recency.Count; i++)
             {
-                CacheNode<TKey, TValue> next = node.Next!;
-                node.Prev = null;
-                node.Next = null;
+                CacheNode<TKey, TValue> node = _recency[i];
                 if (node is TimedCacheNode<TKey, TValue> timed)
                 {
                     timed.WritePrev = null;
@@ -387,17 +393,14 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
                 {
                     (removals ??= []).Add(new PendingRemoval(node, RemovalReason.Cleared, Dispose: true));
                 }
-
-                node = next;
             }
 
-            _head.Next = _head;
-            _head.Prev = _head;
+            _recency.Clear();
+            ClearTableLocked();
             _writeFirst = null;
             _writeLast = null;
             _scanHand = null;
             _ownExpiryCount = 0;
-            _map.Clear();
             _counters.EntryCount = 0;
             _counters.Weight = 0;
             _handlers = [];
@@ -436,35 +439,17 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     {
         ThrowIfDisposed();
         ThrowIfKeyNull(key);
-        // A hit is counted where it is recorded (Touch, in the read buffer).
-        if (_map.TryGetValue(key, out node) && Touch(node))
+        node = Find(key);
+        if (node is not null && (!_mayExpire || node is not TimedCacheNode<TKey, TValue> timed || TouchTimed(timed)))
         {
+            // The whole of a hit's bookkeeping: one count and one stamp, both plain stores (see RecencyClock).
+            node.Stamp = _clock.Hit();
             return true;
         }
 
         _counters.Misses.Increment();
         node = null;
         return false;
-    }
-
-    /// <summary>Records a read of a found node; returns false (and purges it) when it has expired.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Touch(CacheNode<TKey, TValue> node)
-    {
-        if (node is TimedCacheNode<TKey, TValue> timed && !TouchTimed(timed))
-        {
-            return false;
-        }
-
-        // The front check reads the list without the lock: a stale answer only records or skips one recency update. It
-        // asks the node (whose line this read loads anyway for the value) rather than the sentinel, whose line every
-        // write and drain on another core invalidates.
-        if (!_counters.Reads.Add(node, alreadyFirst: node.Prev == _head))
-        {
-            OnReadStripeFull(node);
-        }
-
-        return true;
     }
 
     private bool TouchTimed(TimedCacheNode<TKey, TValue> node)
@@ -486,7 +471,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 
     private bool TryPeekLive(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
-        if (_map.TryGetValue(key, out CacheNode<TKey, TValue>? node)
+        if (Find(key) is { } node
             && (node is not TimedCacheNode<TKey, TValue> timed || !timed.IsExpired(Now())))
         {
             value = node.Value;
@@ -513,14 +498,14 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         return weight;
     }
 
-    private CacheNode<TKey, TValue> NewNode(TKey key, TValue value, long weight, bool ownExpiry)
+    private CacheNode<TKey, TValue> NewNode(TKey key, TValue value, int hash, long weight, bool ownExpiry)
     {
         if (_expires || ownExpiry)
         {
-            return new TimedCacheNode<TKey, TValue>(key, value, weight);
+            return new TimedCacheNode<TKey, TValue>(key, value, hash, weight);
         }
 
-        return weight == 1 ? new CacheNode<TKey, TValue>(key, value) : new WeightedCacheNode<TKey, TValue>(key, value, weight);
+        return weight == 1 ? new CacheNode<TKey, TValue>(key, value, hash) : new WeightedCacheNode<TKey, TValue>(key, value, hash, weight);
     }
 
     private long Now() => _timeProvider.GetUtcNow().UtcTicks;
@@ -555,6 +540,15 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     [DoesNotReturn]
     private static void ThrowNegativeWeight(TKey key, long weight)
         => throw new InvalidOperationException($"The weight of the entry for key '{key}' is {weight}; weights must be zero or more. Nothing was stored.");
+
+    /// <summary>Orders stamps newest first, by signed difference (the clock may wrap).</summary>
+    private sealed class NewestFirst : IComparer<(long Stamp, CacheNode<TKey, TValue> Node)>
+    {
+        public static readonly NewestFirst Instance = new();
+
+        public int Compare((long Stamp, CacheNode<TKey, TValue> Node) x, (long Stamp, CacheNode<TKey, TValue> Node) y)
+            => Math.Sign(y.Stamp - x.Stamp);
+    }
 
     private sealed class LeaseState
     {

@@ -7,12 +7,13 @@ namespace SafeMem.Caching;
 /// every key and value type. The instrument registry holds this object weakly; the cache holds it strongly.
 /// </summary>
 /// <remarks>
-/// Hits are counted by the read buffer that records them (one plain store per hit), misses by a striped counter. Every other figure changes only under
-/// the cache's policy lock; those fields are written there and read with <see cref="Volatile"/> by observers.
+/// Hits are counted by the recency clock that stamps them (a plain store in the reading thread's own slot), misses by
+/// a striped counter. Every other figure changes only under the cache's policy lock; those fields are written there
+/// and read with <see cref="Volatile"/> by observers.
 /// </remarks>
 internal sealed class CacheCounters
 {
-    public readonly ReadBuffer Reads = new();
+    public readonly RecencyClock Clock = new();
     public readonly StripedCounter Misses = new();
     public long EntryCount;
     public long Weight;
@@ -40,7 +41,7 @@ internal sealed class CacheCounters
                 InstrumentNames.For("cache", "requests"),
                 InstrumentUnits.Requests,
                 "Lookups of a bounded cache, by result (hit or miss).",
-                new InstrumentRegistry<CacheCounters>.Reading(static c => c.Reads.Hits, new(SafeMemTags.CacheResult, "hit")),
+                new InstrumentRegistry<CacheCounters>.Reading(static c => c.Clock.Hits, new(SafeMemTags.CacheResult, "hit")),
                 new InstrumentRegistry<CacheCounters>.Reading(static c => c.Misses.Sum(), new(SafeMemTags.CacheResult, "miss")));
             registry.CreateObservableCounter(
                 InstrumentNames.For("cache", "evictions"),
@@ -84,7 +85,7 @@ internal sealed class CacheCounters
     public CacheStatistics Snapshot(string name) => new()
     {
         Name = name,
-        Hits = Reads.Hits,
+        Hits = Clock.Hits,
         Misses = Misses.Sum(),
         EntryCount = Volatile.Read(ref EntryCount),
         Weight = Volatile.Read(ref Weight),

@@ -1,31 +1,50 @@
 namespace SafeMem.Caching;
 
 /// <summary>
-/// One entry: key, value and its place in the LRU list. The plain node (every entry weighs 1, no expiry) is kept as
-/// small as a node can be; weight and timing live in subclasses that only caches needing them allocate.
+/// One entry: key, value, its hash chain link, its recency stamp and its place in the recency heap. The plain node
+/// (every entry weighs 1, no expiry) is kept as small as a node can be; weight and timing live in subclasses that only
+/// caches needing them allocate.
 /// </summary>
 /// <remarks>
 /// A node is immutable in key and value (a write of a new value makes a new node), so a lock-free reader that got a
-/// node always reads a consistent pair. <see cref="Prev"/> and <see cref="Next"/> are written only under the cache's
-/// policy lock; a node is linked (in the cache) exactly while <see cref="Next"/> is not null, because the list is
-/// circular around a sentinel.
+/// node always reads a consistent pair. <see cref="HashNext"/> and <see cref="HeapIndex"/> are written only under the
+/// cache's policy lock; <see cref="Stamp"/> is written by every reader that hits the node, without a lock. A node is in
+/// the cache exactly while <see cref="HeapIndex"/> is not negative.
 /// </remarks>
 internal class CacheNode<TKey, TValue>
 {
     public readonly TKey Key;
     public readonly TValue Value;
-    public CacheNode<TKey, TValue>? Prev;
-    public CacheNode<TKey, TValue>? Next;
+    public readonly int Hash;
 
-    public CacheNode(TKey key, TValue value)
+    /// <summary>
+    /// Position in the recency heap, or -1 once the node left the cache. Read without the lock only to ask whether the
+    /// node is still in the cache (a removal writes -1 before it publishes anything).
+    /// </summary>
+    public int HeapIndex = -1;
+
+    /// <summary>
+    /// The next node of the same hash bucket. A node that left keeps its link, so a reader standing on it when it was
+    /// unlinked still walks on to the rest of the chain.
+    /// </summary>
+    public CacheNode<TKey, TValue>? HashNext;
+
+    /// <summary>
+    /// When the entry was last used, on the cache's recency clock (<see cref="RecencyClock"/>). Readers store it with a
+    /// plain write: racing readers of one node leave one of their stamps, which only makes concurrent order approximate.
+    /// </summary>
+    public long Stamp;
+
+    public CacheNode(TKey key, TValue value, int hash)
     {
         Key = key;
         Value = value;
+        Hash = hash;
     }
 
     public virtual long Weight => 1;
 
-    public bool IsLinked => Next is not null;
+    public bool IsLinked => Volatile.Read(ref HeapIndex) >= 0;
 }
 
 /// <summary>A node with its own weight (a weigher or a per-entry weight is in use).</summary>
@@ -33,8 +52,8 @@ internal sealed class WeightedCacheNode<TKey, TValue> : CacheNode<TKey, TValue>
 {
     private readonly long _weight;
 
-    public WeightedCacheNode(TKey key, TValue value, long weight)
-        : base(key, value) => _weight = weight;
+    public WeightedCacheNode(TKey key, TValue value, int hash, long weight)
+        : base(key, value, hash) => _weight = weight;
 
     public override long Weight => _weight;
 }
@@ -49,8 +68,8 @@ internal sealed class TimedCacheNode<TKey, TValue> : CacheNode<TKey, TValue>
 
     private readonly long _weight;
 
-    public TimedCacheNode(TKey key, TValue value, long weight)
-        : base(key, value) => _weight = weight;
+    public TimedCacheNode(TKey key, TValue value, int hash, long weight)
+        : base(key, value, hash) => _weight = weight;
 
     public override long Weight => _weight;
 
