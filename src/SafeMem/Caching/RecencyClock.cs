@@ -127,11 +127,13 @@ internal sealed class RecencyClock
         [FieldOffset(64)]
         public long Hits;
 
+        // The epoch of this thread's last hit, and its hit count before its first hit in that epoch: the sequence
+        // number of a hit is its count since then, so one counter serves both the statistics and the stamps.
         [FieldOffset(72)]
         public long Epoch;
 
         [FieldOffset(80)]
-        public long Sequence;
+        public long EpochStart;
     }
 
     private sealed class Slot(int owner)
@@ -142,33 +144,29 @@ internal sealed class RecencyClock
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public long Hit(ref long sharedEpoch)
         {
-            // Only the owner writes these fields: plain increments are exact. Observers read Hits with Volatile.
-            Volatile.Write(ref Fields.Hits, Fields.Hits + 1);
+            // Only the owner writes these fields: plain stores are exact. Observers read Hits with Volatile.
+            long hits = Fields.Hits + 1;
+            Volatile.Write(ref Fields.Hits, hits);
             long epoch = Volatile.Read(ref sharedEpoch);
-            long sequence = Fields.Sequence + 1;
             if (Fields.Epoch != epoch)
             {
                 Fields.Epoch = epoch;
-                sequence = 1;
-            }
-            else if (sequence > SequenceLimit)
-            {
-                return NextEpoch(ref sharedEpoch, epoch);
+                Fields.EpochStart = hits - 1;
             }
 
-            Fields.Sequence = sequence;
-            return (epoch << SequenceBits) | sequence;
+            long sequence = hits - Fields.EpochStart;
+            return sequence <= SequenceLimit ? (epoch << SequenceBits) | sequence : NextEpoch(ref sharedEpoch, epoch, hits);
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private long NextEpoch(ref long sharedEpoch, long epoch)
+        private long NextEpoch(ref long sharedEpoch, long epoch, long hits)
         {
             // This thread hit 2^20 times within one epoch: move the epoch on so its next stamps still increase. Losing the
             // race to a writer or another reader is as good as winning it: the epoch moved either way.
             Interlocked.CompareExchange(ref sharedEpoch, epoch + 1, epoch);
             epoch = Volatile.Read(ref sharedEpoch);
             Fields.Epoch = epoch;
-            Fields.Sequence = 1;
+            Fields.EpochStart = hits - 1;
             return (epoch << SequenceBits) | 1;
         }
     }
