@@ -13,8 +13,8 @@ public sealed partial class BoundedCache<TKey, TValue>
     // purge an expired entry they found, or to look again after missing while the table grew).
     private readonly object _lock = new();
 
-    // Every entry, least recently used at the root (stamps brought up to date lazily, see RecencyHeap).
-    private readonly RecencyHeap<TKey, TValue> _recency = new();
+    // Every entry, in exact recency order for one thread (stamps brought up to date lazily, see RecencyOrder).
+    private readonly RecencyOrder<TKey, TValue> _recency = new();
 
     // Timed nodes in write order (oldest first). With a constant ExpireAfterWrite, deadlines follow this order.
     private TimedCacheNode<TKey, TValue>? _writeFirst;
@@ -477,9 +477,8 @@ public sealed partial class BoundedCache<TKey, TValue>
 
             long weight = 0;
             int timed = 0;
-            for (int i = 0; i < _recency.Count; i++)
+            foreach (CacheNode<TKey, TValue> node in _recency.ToList())
             {
-                CacheNode<TKey, TValue> node = _recency[i];
                 weight += node.Weight;
                 timed += node is TimedCacheNode<TKey, TValue> ? 1 : 0;
             }
@@ -494,7 +493,7 @@ public sealed partial class BoundedCache<TKey, TValue>
                 }
             }
 
-            return _recency.Count != _counters.EntryCount ? $"heap holds {_recency.Count} nodes, EntryCount is {_counters.EntryCount}"
+            return _recency.Count != _counters.EntryCount ? $"recency order holds {_recency.Count} nodes, EntryCount is {_counters.EntryCount}"
                 : weight != _counters.Weight ? $"nodes weigh {weight}, Weight is {_counters.Weight}"
                 : written != timed ? $"write list holds {written} nodes, {timed} timed nodes are linked"
                 : null;

@@ -192,9 +192,9 @@ public sealed partial class BoundedCache<TKey, TValue>
             for (CacheNode<TKey, TValue>? node = head; node is not null; node = node.HashNext)
             {
                 count++;
-                if (!node.IsLinked || _recency[node.HeapIndex] != node)
+                if (!_recency.Holds(node))
                 {
-                    return $"key {node.Key} is in the table but not in the recency heap";
+                    return $"key {node.Key} is in the table but not in the recency order";
                 }
 
                 if (FindLocked(node.Key, node.Hash) != node)
@@ -205,7 +205,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
 
         return count != _tableCount ? $"table holds {count} nodes, its count is {_tableCount}"
-            : count != _recency.Count ? $"table holds {count} nodes, the recency heap {_recency.Count}"
+            : count != _recency.Count ? $"table holds {count} nodes, the recency order {_recency.Count}"
             : null;
     }
 }

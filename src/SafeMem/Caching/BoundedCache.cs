@@ -269,10 +269,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         {
             ThrowIfDisposed();
 
-            // From the heap's end: each removal is then a constant-time step.
-            while (_recency.Count > 0)
+            foreach (CacheNode<TKey, TValue> node in _recency.ToList())
             {
-                RemoveLocked(_recency[_recency.Count - 1], RemovalReason.Cleared, ref removals);
+                RemoveLocked(node, RemovalReason.Cleared, ref removals);
             }
         }
 
@@ -341,9 +340,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             ThrowIfDisposed();
             long now = _writeFirst is null ? 0 : Now();
             entries = new (long, CacheNode<TKey, TValue>)[_recency.Count];
-            for (int i = 0; i < _recency.Count; i++)
+            foreach (CacheNode<TKey, TValue> node in _recency.ToList())
             {
-                CacheNode<TKey, TValue> node = _recency[i];
                 if (node is not TimedCacheNode<TKey, TValue> timed || !timed.IsExpired(now))
                 {
                     // Read each stamp once: readers change them meanwhile, and a sort needs keys that stay put.
@@ -380,9 +378,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             }
 
             _disposed = true;
-            for (int i = 0; i < _recency.Count; i++)
+            foreach (CacheNode<TKey, TValue> node in _recency.ToList())
             {
-                CacheNode<TKey, TValue> node = _recency[i];
                 if (node is TimedCacheNode<TKey, TValue> timed)
                 {
                     timed.WritePrev = null;

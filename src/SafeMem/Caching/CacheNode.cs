@@ -1,15 +1,15 @@
 namespace SafeMem.Caching;
 
 /// <summary>
-/// One entry: key, value, its hash chain link, its recency stamp and its place in the recency heap. The plain node
+/// One entry: key, value, its hash chain link, its recency stamp and its place in the recency order. The plain node
 /// (every entry weighs 1, no expiry) is kept as small as a node can be; weight and timing live in subclasses that only
 /// caches needing them allocate.
 /// </summary>
 /// <remarks>
 /// A node is immutable in key and value (a write of a new value makes a new node), so a lock-free reader that got a
-/// node always reads a consistent pair. <see cref="HashNext"/> and <see cref="HeapIndex"/> are written only under the
-/// cache's policy lock; <see cref="Stamp"/> is written by every reader that hits the node, without a lock. A node is in
-/// the cache exactly while <see cref="HeapIndex"/> is not negative.
+/// node always reads a consistent pair. <see cref="HashNext"/>, <see cref="Id"/>, <see cref="Prev"/> and
+/// <see cref="Next"/> are written only under the cache's policy lock; <see cref="Stamp"/> is written by every reader
+/// that hits the node, without a lock. A node is in the cache exactly while <see cref="Id"/> is not -1.
 /// </remarks>
 internal class CacheNode<TKey, TValue>
 {
@@ -18,10 +18,17 @@ internal class CacheNode<TKey, TValue>
     public readonly int Hash;
 
     /// <summary>
-    /// Position in the recency heap, or -1 once the node left the cache. Read without the lock only to ask whether the
+    /// Where the node is in the recency order (<see cref="RecencyOrder{TKey, TValue}"/>): its id in the heap (0 or
+    /// more), -2 in the write-ordered list, or -1 once it left the cache. Read without the lock only to ask whether the
     /// node is still in the cache (a removal writes -1 before it publishes anything).
     /// </summary>
-    public int HeapIndex = -1;
+    public int Id = RecencyOrder<TKey, TValue>.NotHeld;
+
+    /// <summary>Neighbours in the recency order's write-ordered list (null while in its heap or out of the cache).</summary>
+    public CacheNode<TKey, TValue>? Prev;
+
+    /// <inheritdoc cref="Prev"/>
+    public CacheNode<TKey, TValue>? Next;
 
     /// <summary>
     /// The next node of the same hash bucket. A node that left keeps its link, so a reader standing on it when it was
@@ -44,7 +51,7 @@ internal class CacheNode<TKey, TValue>
 
     public virtual long Weight => 1;
 
-    public bool IsLinked => Volatile.Read(ref HeapIndex) >= 0;
+    public bool IsLinked => Volatile.Read(ref Id) != RecencyOrder<TKey, TValue>.NotHeld;
 }
 
 /// <summary>A node with its own weight (a weigher or a per-entry weight is in use).</summary>

@@ -12,7 +12,7 @@ namespace SafeMem.Caching;
 /// <para>
 /// A stamp is <c>(epoch &lt;&lt; SequenceBits) | sequence</c>. The epoch is cache-wide and moves forward on every write
 /// (under the policy lock) and whenever a thread has used up its sequence numbers within one epoch; the sequence is the
-/// reading thread's own count of hits in that epoch. On one thread, stamps therefore strictly increase in the order of
+/// reading thread's own count of hits in that epoch, from 1, and 0 in a write's stamp. On one thread, stamps therefore strictly increase in the order of
 /// the operations, so ordering entries by stamp is exact LRU. Between threads, hits within the same epoch are ordered
 /// by each thread's own count, not by time: concurrent order is approximate, as it is for any cache that takes no lock
 /// on reads. Stamps are compared by signed difference, so the 64-bit counter may wrap.
@@ -28,7 +28,10 @@ namespace SafeMem.Caching;
 internal sealed class RecencyClock
 {
     internal const int SequenceBits = 20;
-    private const long SequenceLimit = (1L << SequenceBits) - 1;
+
+    /// <summary>The sequence part of a stamp: 0 in a write's stamp, 1 or more in a hit's.</summary>
+    internal const long SequenceMask = (1L << SequenceBits) - 1;
+    private const long SequenceLimit = SequenceMask;
     private const int Probes = 4;
 
     // Environment.CurrentManagedThreadId costs far more than a thread-static read on some platforms, and this runs on
@@ -115,8 +118,9 @@ internal sealed class RecencyClock
             }
         }
 
+        // Sequence 1: still a hit's stamp (never mistaken for a write's), ordered only by epoch.
         _unslottedHits.Increment();
-        return Volatile.Read(ref _epoch) << SequenceBits;
+        return (Volatile.Read(ref _epoch) << SequenceBits) | 1;
     }
 
     [StructLayout(LayoutKind.Explicit, Size = 128)]

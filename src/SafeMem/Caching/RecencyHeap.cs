@@ -3,63 +3,106 @@ using System.Runtime.CompilerServices;
 namespace SafeMem.Caching;
 
 /// <summary>
-/// The entries of one cache ordered by when they were last used: a binary min-heap on recency stamps whose keys are
+/// The entries of one cache ordered by when they were last used: a 4-ary min-heap on recency stamps whose keys are
 /// brought up to date lazily, so a hit only stores a stamp in its node and never touches this structure.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each heap entry carries the stamp its node had when the entry was last placed (its key). A node's stamp only grows
-/// (on one thread; see <see cref="RecencyClock"/>), so a key is never newer than its node. The least recently used
-/// entry is therefore the root once the root's key equals its node's stamp: every other node's stamp is at least its
-/// key, which is at least the root's. <see cref="LeastRecent"/> brings the root up to date until that holds, sifting
-/// each stale root down; each hit costs at most one such step, paid by the write that needs a victim. When a single
-/// lookup would re-key more roots than a rebuild of the whole heap costs, it rebuilds instead, so no write pays more
-/// than about two passes over the entries.
+/// Each heap position carries the stamp its node had when it was last placed (its key). A node's stamp only grows (on
+/// one thread; see <see cref="RecencyClock"/>), so a key is never newer than its node. The least recently used entry
+/// is therefore the root once the root's key equals its node's stamp: every other node's stamp is at least its key,
+/// which is at least the root's. <see cref="LeastRecent"/> brings the root up to date until that holds, sifting each
+/// stale root down; each hit costs at most one such step, paid by the write that needs a victim. When one call would
+/// re-key more roots than rebuilding the whole heap costs, it rebuilds instead, so no write pays more than about two
+/// passes over the entries.
 /// </para>
-/// <para>Not thread-safe: every member runs under the cache's policy lock. Vacated slots are cleared, so the heap
-/// never holds a node that left.</para>
+/// <para>
+/// Layout: every node gets an id (its index in <c>_nodes</c>, recycled through a free list); the heap itself holds
+/// only keys and ids, in two arrays of plain numbers, so sifting moves no object reference (no GC write barrier) and
+/// compares keys that sit side by side (the four children of a position share a cache line or two). A node knows its
+/// id; <c>_positions</c> maps an id to its heap position, for removal of any entry.
+/// </para>
+/// <code>
+///   heap position:   0        1   2   3   4       5 ...
+///   _keys          [oldest] [.] [.] [.] [.]     ...     children of p: 4p+1 .. 4p+4
+///   _ids           [  7   ] [2] [9] [0] [4]     ...
+///   _positions[id] ──► heap position;  _nodes[id] ──► CacheNode (node.Id == id)
+/// </code>
+/// <para>Not thread-safe: every member runs under the cache's policy lock. A removed node's slot is cleared at once,
+/// so the heap never holds a node that left.</para>
 /// </remarks>
 internal sealed class RecencyHeap<TKey, TValue>
 {
-    private Entry[] _entries = new Entry[16];
+    private const int InitialCapacity = 16;
+
+    private long[] _keys = new long[InitialCapacity];
+    private int[] _ids = new int[InitialCapacity];
+    private int[] _positions = new int[InitialCapacity];
+    private CacheNode<TKey, TValue>?[] _nodes = new CacheNode<TKey, TValue>?[InitialCapacity];
     private int _count;
+
+    // Ids below this were handed out at least once; freed ones form a list threaded through _positions.
+    private int _issuedIds;
+    private int _freeId = -1;
 
     public int Count => _count;
 
-    /// <summary>Gets the node at <paramref name="index"/> (for snapshots and checks; the order is the heap's).</summary>
-    public CacheNode<TKey, TValue> this[int index] => _entries[index].Node;
+    /// <summary>Gets the root's key: no node in the heap was used before it (when the heap is not empty).</summary>
+    public long OldestKey => _keys[0];
 
-    /// <summary>Adds <paramref name="node"/>, keyed by its current stamp.</summary>
+    /// <summary>Gets the node at heap position <paramref name="position"/> (for snapshots and checks; the order is the heap's).</summary>
+    public CacheNode<TKey, TValue> this[int position] => _nodes[_ids[position]]!;
+
+    /// <summary>Tells whether <paramref name="node"/> is in this heap.</summary>
+    public bool Holds(CacheNode<TKey, TValue> node) => node.Id >= 0 && node.Id < _issuedIds && _nodes[node.Id] == node;
+
+    /// <summary>Adds <paramref name="node"/> (not in any heap), keyed by its current stamp.</summary>
     public void Add(CacheNode<TKey, TValue> node)
     {
-        if (_count == _entries.Length)
+        int id = _freeId;
+        if (id >= 0)
         {
-            Array.Resize(ref _entries, _entries.Length * 2);
+            _freeId = _positions[id];
+        }
+        else
+        {
+            if (_issuedIds == _nodes.Length)
+            {
+                Grow();
+            }
+
+            id = _issuedIds++;
         }
 
-        SiftUp(_count++, new Entry(node.Stamp, node));
+        _nodes[id] = node;
+        Volatile.Write(ref node.Id, id);
+        SiftUp(_count++, node.Stamp, id);
     }
 
     /// <summary>Removes <paramref name="node"/>, which must be in this heap.</summary>
     public void Remove(CacheNode<TKey, TValue> node)
     {
-        int index = node.HeapIndex;
+        int id = node.Id;
+        int position = _positions[id];
         int last = --_count;
-        Entry moved = _entries[last];
-        _entries[last] = default;
-        Volatile.Write(ref node.HeapIndex, -1);
-        if (index == last)
+        _nodes[id] = null;
+        _positions[id] = _freeId;
+        _freeId = id;
+        Volatile.Write(ref node.Id, -1);
+        if (position == last)
         {
             return;
         }
 
-        if (index > 0 && IsOlder(moved.Key, _entries[(index - 1) >> 1].Key))
+        long key = _keys[last];
+        int movedId = _ids[last];
+        if (position > 0 && IsOlder(key, _keys[(position - 1) >> 2]))
         {
-            SiftUp(index, moved);
+            SiftUp(position, key, movedId);
         }
         else
         {
-            SiftDown(index, moved);
+            SiftDown(position, key, movedId);
         }
     }
 
@@ -70,14 +113,15 @@ internal sealed class RecencyHeap<TKey, TValue>
         bool rebuilt = false;
         while (_count > 0)
         {
-            Entry root = _entries[0];
+            int id = _ids[0];
+            CacheNode<TKey, TValue> root = _nodes[id]!;
 
             // Readers store stamps without the lock; a stamp that changes right after this read belongs to a hit
             // concurrent with this eviction, which may fairly be ordered after it.
-            long stamp = Volatile.Read(ref root.Node.Stamp);
-            if (stamp == root.Key)
+            long stamp = Volatile.Read(ref root.Stamp);
+            if (stamp == _keys[0])
             {
-                return root.Node;
+                return root;
             }
 
             if (--budget < 0)
@@ -85,7 +129,7 @@ internal sealed class RecencyHeap<TKey, TValue>
                 if (rebuilt)
                 {
                     // Only concurrent hits can make a rebuilt heap stale again: take the root as it stands.
-                    return root.Node;
+                    return root;
                 }
 
                 Rebuild();
@@ -96,7 +140,7 @@ internal sealed class RecencyHeap<TKey, TValue>
 
             // Under concurrent hits a node's stamp can also step back (a slow reader storing an older epoch); sifting
             // down is then a no-op and the next round returns this node.
-            SiftDown(0, new Entry(stamp, root.Node));
+            SiftDown(0, stamp, id);
         }
 
         return null;
@@ -107,120 +151,137 @@ internal sealed class RecencyHeap<TKey, TValue>
     {
         for (int i = 0; i < _count; i++)
         {
-            Volatile.Write(ref _entries[i].Node.HeapIndex, -1);
+            Volatile.Write(ref _nodes[_ids[i]]!.Id, -1);
         }
 
+        _keys = new long[InitialCapacity];
+        _ids = new int[InitialCapacity];
+        _positions = new int[InitialCapacity];
+        _nodes = new CacheNode<TKey, TValue>?[InitialCapacity];
         _count = 0;
-        _entries = new Entry[16];
+        _issuedIds = 0;
+        _freeId = -1;
     }
 
     /// <summary>For tests: the first broken heap rule, or null.</summary>
     public string? FindInconsistency()
     {
-        for (int i = 0; i < _count; i++)
+        int held = 0;
+        for (int position = 0; position < _count; position++)
         {
-            if (_entries[i].Node.HeapIndex != i)
+            int id = _ids[position];
+            if (_positions[id] != position || _nodes[id] is not { } node || node.Id != id)
             {
-                return $"heap slot {i} holds a node that thinks it is at {_entries[i].Node.HeapIndex}";
+                return $"heap position {position} holds id {id}, which does not lead back to it";
             }
 
-            if (i > 0 && IsOlder(_entries[i].Key, _entries[(i - 1) >> 1].Key))
+            if (position > 0 && IsOlder(_keys[position], _keys[(position - 1) >> 2]))
             {
-                return $"heap slot {i} is keyed older than its parent";
+                return $"heap position {position} is keyed older than its parent";
             }
         }
 
-        for (int i = _count; i < _entries.Length; i++)
+        foreach (CacheNode<TKey, TValue>? node in _nodes)
         {
-            if (_entries[i].Node is not null)
-            {
-                return $"vacated heap slot {i} still holds a node";
-            }
+            held += node is null ? 0 : 1;
         }
 
-        return null;
+        return held != _count ? $"the node table holds {held} nodes, the heap {_count}" : null;
     }
 
     /// <summary>Stamps are compared by signed difference, so the clock may wrap around.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsOlder(long stamp, long than) => stamp - than < 0;
 
-    // Re-keying a root costs a sift (about log2 n steps); rebuilding costs about 2n. Allow what a rebuild would cost.
-    private static int RekeyBudget(int count) => Math.Max(16, 2 * count / Math.Max(1, System.Numerics.BitOperations.Log2((uint)count)));
+    // Re-keying a root costs a sift (about log4 n levels); rebuilding costs about 2n. Allow what a rebuild would cost.
+    private static int RekeyBudget(int count) => Math.Max(16, 4 * count / Math.Max(1, System.Numerics.BitOperations.Log2((uint)count)));
+
+    private void Grow()
+    {
+        int capacity = checked(_nodes.Length * 2);
+        Array.Resize(ref _keys, capacity);
+        Array.Resize(ref _ids, capacity);
+        Array.Resize(ref _positions, capacity);
+        Array.Resize(ref _nodes, capacity);
+    }
 
     private void Rebuild()
     {
-        for (int i = 0; i < _count; i++)
+        for (int position = 0; position < _count; position++)
         {
-            _entries[i].Key = Volatile.Read(ref _entries[i].Node.Stamp);
+            _keys[position] = Volatile.Read(ref _nodes[_ids[position]]!.Stamp);
         }
 
-        for (int i = (_count >> 1) - 1; i >= 0; i--)
+        for (int position = (_count - 2) >> 2; position >= 0; position--)
         {
-            SiftDown(i, _entries[i]);
+            SiftDown(position, _keys[position], _ids[position]);
         }
     }
 
-    private void SiftUp(int index, Entry entry)
+    private void SiftUp(int position, long key, int id)
     {
-        Entry[] entries = _entries;
-        while (index > 0)
+        long[] keys = _keys;
+        int[] ids = _ids;
+        while (position > 0)
         {
-            int parent = (index - 1) >> 1;
-            Entry above = entries[parent];
-            if (!IsOlder(entry.Key, above.Key))
+            int parent = (position - 1) >> 2;
+            long above = keys[parent];
+            if (!IsOlder(key, above))
             {
                 break;
             }
 
-            Place(entries, index, above);
-            index = parent;
+            keys[position] = above;
+            int aboveId = ids[parent];
+            ids[position] = aboveId;
+            _positions[aboveId] = position;
+            position = parent;
         }
 
-        Place(entries, index, entry);
+        keys[position] = key;
+        ids[position] = id;
+        _positions[id] = position;
     }
 
-    private void SiftDown(int index, Entry entry)
+    private void SiftDown(int position, long key, int id)
     {
-        Entry[] entries = _entries;
+        long[] keys = _keys;
+        int[] ids = _ids;
         int count = _count;
         while (true)
         {
-            int child = (2 * index) + 1;
-            if (child >= count)
+            int first = (position << 2) + 1;
+            if (first >= count)
             {
                 break;
             }
 
-            if (child + 1 < count && IsOlder(entries[child + 1].Key, entries[child].Key))
+            int oldest = first;
+            long oldestKey = keys[first];
+            int end = Math.Min(first + 4, count);
+            for (int child = first + 1; child < end; child++)
             {
-                child++;
+                if (IsOlder(keys[child], oldestKey))
+                {
+                    oldest = child;
+                    oldestKey = keys[child];
+                }
             }
 
-            Entry below = entries[child];
-            if (!IsOlder(below.Key, entry.Key))
+            if (!IsOlder(oldestKey, key))
             {
                 break;
             }
 
-            Place(entries, index, below);
-            index = child;
+            keys[position] = oldestKey;
+            int oldestId = ids[oldest];
+            ids[position] = oldestId;
+            _positions[oldestId] = position;
+            position = oldest;
         }
 
-        Place(entries, index, entry);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Place(Entry[] entries, int index, Entry entry)
-    {
-        // A plain store: lock-free readers only ask whether the index is negative, and a move never makes it so.
-        entries[index] = entry;
-        entry.Node.HeapIndex = index;
-    }
-
-    private struct Entry(long key, CacheNode<TKey, TValue> node)
-    {
-        public long Key = key;
-        public CacheNode<TKey, TValue> Node = node;
+        keys[position] = key;
+        ids[position] = id;
+        _positions[id] = position;
     }
 }
