@@ -26,12 +26,11 @@ namespace SafeMem.Caching;
 /// its key is removed (reason <see cref="RemovalReason.Replaced"/>) so no reader sees the value it meant to replace.
 /// A weight is computed once, when the entry is written; a negative weight, a weigher that throws, or a total weight
 /// that would overflow fails that write and changes nothing.</para>
-/// <para><b>Recency.</b> Exact LRU for a single thread: reads are recorded in a small lock-free buffer (per thread
-/// stripe, in order) that is applied before every eviction decision, and a write applies its own thread's recorded
-/// reads first. Under concurrent reads a recorded read may be dropped when its stripe is full and the policy lock busy,
-/// so the order is approximate only then. A recorded read holds its entry until applied: an entry replaced by a write
-/// that evicts nothing may stay reachable from another thread's stripe (at most 64 entries per reading thread) until
-/// that thread's next drain or any evicting write, <see cref="Clear"/> or <see cref="TryRemove(TKey)"/>.</para>
+/// <para><b>Recency.</b> Exact LRU for a single thread: a hit stamps its entry with the reading thread's next number
+/// on the cache's recency clock, and eviction takes the entry with the oldest stamp (see the architecture notes for how
+/// that stays cheap). Hits on different threads between two writes are ordered by each thread's own count rather than
+/// by time, so under concurrent reads the order is approximate. Recording a hit keeps no reference to the entry: an
+/// entry that leaves is unreachable from the cache as soon as the write that removed it returns.</para>
 /// <para><b>Expiry.</b> <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterWrite"/> and
 /// <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterAccess"/> hold for every entry; an entry expires when
 /// now &gt;= its deadline. An expired entry is never returned, even before it is purged. Purging is amortized: a read
@@ -53,8 +52,9 @@ namespace SafeMem.Caching;
 /// keep using a value that may leave meanwhile, take it with <see cref="TryLease"/>, which defers the disposal until
 /// the lease is disposed. The value handed out by <see cref="TryRemove(TKey, out TValue)"/> becomes the caller's and
 /// is not disposed, and a write of the very instance already stored under the key does not dispose it.</para>
-/// <para><b>Thread-safety.</b> Every member is safe to call concurrently. Reads take no lock (a dictionary lookup and
-/// a buffer slot write); writes serialize on one policy lock held only for the list and weight updates.</para>
+/// <para><b>Thread-safety.</b> Every member is safe to call concurrently. Reads take no lock and no interlocked
+/// instruction (a hash lookup and two plain stores: the entry's stamp and the thread's own hit count); writes serialize
+/// on one policy lock held for the table, recency and weight updates.</para>
 /// <para><b>Dispose.</b> Stops the telemetry, lets go of every entry (disposing values if configured, without raising
 /// <see cref="EntryRemoved"/>); afterwards every member throws <see cref="ObjectDisposedException"/>. Dispose is
 /// idempotent.</para>
