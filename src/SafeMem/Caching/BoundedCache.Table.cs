@@ -176,7 +176,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         Interlocked.Increment(ref _tableVersion);
     }
 
-    /// <summary>Forgets every node (disposal). Under the lock.</summary>
+    /// <summary>Starts over with a small, empty table (disposal, or once Clear emptied it). Under the lock.</summary>
     private void ClearTableLocked()
     {
         Volatile.Write(ref _buckets, new CacheNode<TKey, TValue>?[InitialBuckets]);

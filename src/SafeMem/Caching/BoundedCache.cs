@@ -273,6 +273,10 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             {
                 RemoveLocked(node, RemovalReason.Cleared, ref removals);
             }
+
+            // Give back the memory a large cache grew into; an empty table needs no version change (every lookup misses).
+            _recency.Clear();
+            ClearTableLocked();
         }
 
         Publish(removals);

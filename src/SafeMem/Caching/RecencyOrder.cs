@@ -116,7 +116,7 @@ internal sealed class RecencyOrder<TKey, TValue>
         return nodes;
     }
 
-    /// <summary>Forgets every node at once (disposal of the cache); each is marked as not held.</summary>
+    /// <summary>Forgets every node at once and gives back the memory grown into; each node is marked as not held.</summary>
     public void Clear()
     {
         for (CacheNode<TKey, TValue> node = _head.Next!; node != _head;)
