@@ -19,8 +19,8 @@ namespace SafeMem.Caching;
 /// allocation, and the node it finds is the entry itself (no second object to load). Writers publish a node with a
 /// release store of the link that makes it reachable, after every field is written; an unlinked node keeps its own
 /// link, so a reader standing on it walks on to the rest of the chain. Growing relinks every node into a new array,
-/// which a reader of the old one could see half done: the table version is odd while that runs, and a reader that
-/// missed while the version moved looks again under the lock. A hit is always right: whatever chain a reader walks, a
+/// which a reader of the old one could see half done: a flag is up while that runs, and a reader that missed while it
+/// was up, or whose array was replaced meanwhile, looks again under the lock. A hit is always right: whatever chain a reader walks, a
 /// node it finds with the key is the key's entry.
 /// </remarks>
 public sealed partial class BoundedCache<TKey, TValue>
@@ -36,8 +36,8 @@ public sealed partial class BoundedCache<TKey, TValue>
     private CacheNode<TKey, TValue>?[] _buckets = new CacheNode<TKey, TValue>?[InitialBuckets];
     private int _tableCount;
 
-    // Odd while the table grows; moves on every growth. Readers that miss compare it with what they saw first.
-    private int _tableVersion;
+    // True while the table grows (chains are being relinked). Read only by readers that missed.
+    private bool _growing;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int HashOf(TKey key)
@@ -65,21 +65,38 @@ public sealed partial class BoundedCache<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private CacheNode<TKey, TValue>? Find(TKey key)
     {
-        int version = Volatile.Read(ref _tableVersion);
-        int hash = HashOf(key);
-        CacheNode<TKey, TValue>? node = Volatile.Read(ref Bucket(_buckets, hash));
-        while (node is not null)
+        CacheNode<TKey, TValue>?[] buckets = Volatile.Read(ref _buckets);
+        CacheNode<TKey, TValue>? node;
+        int hash;
+        if (typeof(TKey).IsValueType && _keyComparer is null)
         {
-            if (node.Hash == hash && KeyEquals(node.Key, key))
+            // Devirtualized and inlined for value-type keys: the common case gets a loop with no comparer in it.
+            hash = EqualityComparer<TKey>.Default.GetHashCode(key!);
+            for (node = Volatile.Read(ref Bucket(buckets, hash)); node is not null; node = Volatile.Read(ref node.HashNext))
             {
-                return node;
+                if (node.Hash == hash && EqualityComparer<TKey>.Default.Equals(node.Key, key))
+                {
+                    return node;
+                }
             }
-
-            node = Volatile.Read(ref node.HashNext);
+        }
+        else
+        {
+            IEqualityComparer<TKey> comparer = _keyComparer!;
+            hash = comparer.GetHashCode(key!);
+            for (node = Volatile.Read(ref Bucket(buckets, hash)); node is not null; node = Volatile.Read(ref node.HashNext))
+            {
+                if (node.Hash == hash && comparer.Equals(node.Key, key))
+                {
+                    return node;
+                }
+            }
         }
 
-        // A miss while the table grew may be spurious (the chain was being relinked): look again under the lock.
-        return Volatile.Read(ref _tableVersion) == version && (version & 1) == 0 ? null : FindAfterGrowth(key, hash);
+        // A miss while the table grew may be spurious (the chain was being relinked). The chain loads above are acquire
+        // loads, so these two come after them: if the walk saw a relinked node, growth had begun, and it is either still
+        // under way or has published a new array.
+        return Volatile.Read(ref _growing) || Volatile.Read(ref _buckets) != buckets ? FindAfterGrowth(key, hash) : null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -156,8 +173,10 @@ public sealed partial class BoundedCache<TKey, TValue>
         CacheNode<TKey, TValue>?[] old = _buckets;
         var grown = new CacheNode<TKey, TValue>?[checked(old.Length * 2)];
 
-        // Odd from here (a full fence, so no relinking store is seen before it) until the new array is published.
-        Interlocked.Increment(ref _tableVersion);
+        // Set before any chain changes, with a full fence so no relinking store can be seen before it, and cleared only
+        // after the new array is published.
+        Volatile.Write(ref _growing, true);
+        Interlocked.MemoryBarrier();
         foreach (CacheNode<TKey, TValue>? head in old)
         {
             // A reader of the old array may follow a relinked node into a chain of the new one: every node is relinked
@@ -173,7 +192,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
 
         Volatile.Write(ref _buckets, grown);
-        Interlocked.Increment(ref _tableVersion);
+        Volatile.Write(ref _growing, false);
     }
 
     /// <summary>Starts over with a small, empty table (disposal, or once Clear emptied it). Under the lock.</summary>
