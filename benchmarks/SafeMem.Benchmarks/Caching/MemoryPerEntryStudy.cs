@@ -49,6 +49,25 @@ internal static class MemoryPerEntryStudy
             return cache;
         }), baseline);
 
+        Report("BoundedCache<int, int> (MaximumCount, every entry read since written)", Measure(static () =>
+        {
+            // Entries read since their write move into the recency heap when an eviction reaches them; one write past
+            // the bound makes the eviction walk all of them, so this is the layout of a cache whose entries all get hits.
+            var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { Name = "memory-read", MaximumCount = Entries });
+            for (int i = 0; i < Entries; i++)
+            {
+                cache.Set(i, i);
+            }
+
+            for (int i = 0; i < Entries; i++)
+            {
+                cache.TryGet(i, out _);
+            }
+
+            cache.Set(Entries, Entries);
+            return cache;
+        }), baseline);
+
         Report("BoundedCache<int, int> (MaximumWeight + weigher + ExpireAfterWrite)", Measure(static () =>
         {
             var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int>
