@@ -21,8 +21,8 @@ namespace SafeMem.Caching;
 /// Each thread that reads gets a slot of its own (claimed once by compare-and-swap, found again from the managed thread
 /// id, which is unique among live threads), padded so two threads never write one cache line. Only its owner writes a
 /// slot, so plain stores suffice and no hit is lost. A thread that finds no free slot (more live readers than slots)
-/// counts its hits on a shared striped counter and stamps at the start of the current epoch. A slot whose owner died
-/// keeps its count (the hits happened) and is reused by the next thread with the same id.
+/// counts its hits on a shared striped counter and stamps them as the first hit of the current epoch. A slot whose
+/// owner died keeps its count (the hits happened) and is reused by the next thread with the same id.
 /// </para>
 /// </remarks>
 internal sealed class RecencyClock
@@ -44,7 +44,8 @@ internal sealed class RecencyClock
     private readonly StripedCounter _unslottedHits = new();
 
     // Read on every hit, written on every write: a write makes the readers' copies stale once, which they need anyway.
-    private long _epoch;
+    // Padded so those writes do not also evict the slot array reference that every hit reads beside it.
+    private PaddedEpoch _shared;
 
     public RecencyClock()
     {
@@ -88,14 +89,14 @@ internal sealed class RecencyClock
             return HitWithoutOwnSlot(threadId);
         }
 
-        return slot.Hit(ref _epoch);
+        return slot.Hit(ref _shared.Epoch);
     }
 
     /// <summary>Starts a new epoch and returns the stamp of the write that starts it. Call under the policy lock.</summary>
     public long Write()
     {
-        long epoch = Volatile.Read(ref _epoch) + 1;
-        Volatile.Write(ref _epoch, epoch);
+        long epoch = Volatile.Read(ref _shared.Epoch) + 1;
+        Volatile.Write(ref _shared.Epoch, epoch);
         return epoch << SequenceBits;
     }
 
@@ -114,13 +115,20 @@ internal sealed class RecencyClock
 
             if (slot!.Owner == threadId)
             {
-                return slot.Hit(ref _epoch);
+                return slot.Hit(ref _shared.Epoch);
             }
         }
 
         // Sequence 1: still a hit's stamp (never mistaken for a write's), ordered only by epoch.
         _unslottedHits.Increment();
-        return (Volatile.Read(ref _epoch) << SequenceBits) | 1;
+        return (Volatile.Read(ref _shared.Epoch) << SequenceBits) | 1;
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct PaddedEpoch
+    {
+        [FieldOffset(64)]
+        public long Epoch;
     }
 
     [StructLayout(LayoutKind.Explicit, Size = 128)]
