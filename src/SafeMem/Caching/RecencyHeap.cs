@@ -220,33 +220,24 @@ internal sealed class RecencyHeap<TKey, TValue>
 
     private void SiftUp(int position, long key, int id)
     {
-        long[] keys = _keys;
-        int[] ids = _ids;
         while (position > 0)
         {
             int parent = (position - 1) >> 2;
-            long above = keys[parent];
-            if (!IsOlder(key, above))
+            if (!IsOlder(key, _keys[parent]))
             {
                 break;
             }
 
-            keys[position] = above;
-            int aboveId = ids[parent];
-            ids[position] = aboveId;
-            _positions[aboveId] = position;
+            Place(position, _keys[parent], _ids[parent]);
             position = parent;
         }
 
-        keys[position] = key;
-        ids[position] = id;
-        _positions[id] = position;
+        Place(position, key, id);
     }
 
     private void SiftDown(int position, long key, int id)
     {
         long[] keys = _keys;
-        int[] ids = _ids;
         int count = _count;
         while (true)
         {
@@ -257,31 +248,32 @@ internal sealed class RecencyHeap<TKey, TValue>
             }
 
             int oldest = first;
-            long oldestKey = keys[first];
             int end = Math.Min(first + 4, count);
             for (int child = first + 1; child < end; child++)
             {
-                if (IsOlder(keys[child], oldestKey))
+                if (IsOlder(keys[child], keys[oldest]))
                 {
                     oldest = child;
-                    oldestKey = keys[child];
                 }
             }
 
-            if (!IsOlder(oldestKey, key))
+            if (!IsOlder(keys[oldest], key))
             {
                 break;
             }
 
-            keys[position] = oldestKey;
-            int oldestId = ids[oldest];
-            ids[position] = oldestId;
-            _positions[oldestId] = position;
+            Place(position, keys[oldest], _ids[oldest]);
             position = oldest;
         }
 
-        keys[position] = key;
-        ids[position] = id;
+        Place(position, key, id);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Place(int position, long key, int id)
+    {
+        _keys[position] = key;
+        _ids[position] = id;
         _positions[id] = position;
     }
 }
