@@ -441,7 +441,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         ThrowIfDisposed();
         ThrowIfKeyNull(key);
         node = Find(key);
-        if (node is not null && (!_mayExpire || node is not TimedCacheNode<TKey, TValue> timed || TouchTimed(timed)))
+        if (node is not null && (!Volatile.Read(ref _mayExpire) || node is not TimedCacheNode<TKey, TValue> timed || TouchTimed(timed)))
         {
             // The whole of a hit's bookkeeping: one count and one stamp, both plain stores (see RecencyClock).
             node.Stamp = _clock.Hit();

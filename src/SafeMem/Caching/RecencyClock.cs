@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using SafeMem.Telemetry;
 
 namespace SafeMem.Caching;
 
@@ -18,11 +17,11 @@ namespace SafeMem.Caching;
 /// on reads. Stamps are compared by signed difference, so the 64-bit counter may wrap.
 /// </para>
 /// <para>
-/// Each thread that reads gets a slot of its own (claimed once by compare-and-swap, found again from the managed thread
-/// id, which is unique among live threads), padded so two threads never write one cache line. Only its owner writes a
-/// slot, so plain stores suffice and no hit is lost. A thread that finds no free slot (more live readers than slots)
-/// counts its hits on a shared striped counter and stamps them as the first hit of the current epoch. A slot whose
-/// owner died keeps its count (the hits happened) and is reused by the next thread with the same id.
+/// Each thread that reads gets a slot of its own, at the index of its managed thread id (unique among live threads, and
+/// small: the runtime hands out the lowest free one), created on its first hit and padded so two threads never write
+/// one cache line. Only the thread holding that id writes a slot, so plain stores suffice and no hit is lost. A slot
+/// whose thread died keeps its count (the hits happened) and is carried on by the next thread given the same id. The
+/// slot array costs a reference per thread id in use, and a slot (about 150 bytes) per thread that ever read.
 /// </para>
 /// </remarks>
 internal sealed class RecencyClock
@@ -32,37 +31,32 @@ internal sealed class RecencyClock
     /// <summary>The sequence part of a stamp: 0 in a write's stamp, 1 or more in a hit's.</summary>
     internal const long SequenceMask = (1L << SequenceBits) - 1;
     private const long SequenceLimit = SequenceMask;
-    private const int Probes = 4;
+    private const int InitialSlots = 16;
 
     // Environment.CurrentManagedThreadId costs far more than a thread-static read on some platforms, and this runs on
     // every hit; the id never changes for a thread, so each thread caches it once.
     [ThreadStatic]
     private static int t_threadId;
 
-    private readonly Slot?[] _slots;
-    private readonly int _mask;
-    private readonly StripedCounter _unslottedHits = new();
+    private readonly object _growLock = new();
+
+    // Indexed by managed thread id (small, dense: the runtime hands out the lowest free one); grown on demand. A grown
+    // array holds the same slot objects, so a reader still writing through the old array counts in the right place.
+    private Slot?[] _slots = new Slot?[InitialSlots];
 
     // Read on every hit, written on every write: a write makes the readers' copies stale once, which they need anyway.
     // Padded so those writes do not also evict the slot array reference that every hit reads beside it.
     private PaddedEpoch _shared;
-
-    public RecencyClock()
-    {
-        int count = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount * 4, 16, 256));
-        _slots = new Slot?[count];
-        _mask = count - 1;
-    }
 
     /// <summary>Gets the number of hits counted so far; exact when no hit is in flight.</summary>
     public long Hits
     {
         get
         {
-            long sum = _unslottedHits.Sum();
-            for (int i = 0; i < _slots.Length; i++)
+            long sum = 0;
+            foreach (Slot? slot in Volatile.Read(ref _slots))
             {
-                if (Volatile.Read(ref _slots[i]) is { } slot)
+                if (slot is not null)
                 {
                     sum += Volatile.Read(ref slot.Fields.Hits);
                 }
@@ -77,19 +71,13 @@ internal sealed class RecencyClock
     public long Hit()
     {
         int threadId = t_threadId;
-        if (threadId == 0)
+        Slot?[] slots = Volatile.Read(ref _slots);
+        if ((uint)threadId < (uint)slots.Length && slots[threadId] is { } slot)
         {
-            threadId = t_threadId = Environment.CurrentManagedThreadId;
+            return slot.Hit(ref _shared.Epoch);
         }
 
-        // The mask keeps the index in range; skipping the bounds check matters on a path this short.
-        Slot? slot = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), threadId & _mask);
-        if (slot is null || slot.Owner != threadId)
-        {
-            return HitWithoutOwnSlot(threadId);
-        }
-
-        return slot.Hit(ref _shared.Epoch);
+        return HitWithNewSlot();
     }
 
     /// <summary>Starts a new epoch and returns the stamp of the write that starts it. Call under the policy lock.</summary>
@@ -101,27 +89,29 @@ internal sealed class RecencyClock
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private long HitWithoutOwnSlot(int threadId)
+    private long HitWithNewSlot()
     {
-        for (int probe = 0; probe < Probes; probe++)
+        int threadId = t_threadId;
+        if (threadId == 0)
         {
-            ref Slot? entry = ref _slots[(threadId + probe) & _mask];
-            Slot? slot = Volatile.Read(ref entry);
-            if (slot is null)
-            {
-                // Claim a free slot for this thread; if another thread wins the race, look at the slot it installed.
-                slot = Interlocked.CompareExchange(ref entry, new Slot(threadId), null) ?? entry;
-            }
-
-            if (slot!.Owner == threadId)
-            {
-                return slot.Hit(ref _shared.Epoch);
-            }
+            threadId = t_threadId = Environment.CurrentManagedThreadId;
         }
 
-        // Sequence 1: still a hit's stamp (never mistaken for a write's), ordered only by epoch.
-        _unslottedHits.Increment();
-        return (Volatile.Read(ref _shared.Epoch) << SequenceBits) | 1;
+        Slot slot;
+        lock (_growLock)
+        {
+            Slot?[] slots = _slots;
+            if (threadId >= slots.Length)
+            {
+                Array.Resize(ref slots, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)threadId + 1));
+            }
+
+            // A thread that died left its slot (and count) here; the next thread given its id carries on with it.
+            slot = slots[threadId] ??= new Slot();
+            Volatile.Write(ref _slots, slots);
+        }
+
+        return slot.Hit(ref _shared.Epoch);
     }
 
     [StructLayout(LayoutKind.Explicit, Size = 128)]
@@ -148,9 +138,8 @@ internal sealed class RecencyClock
         public long EpochStart;
     }
 
-    private sealed class Slot(int owner)
+    private sealed class Slot
     {
-        public readonly int Owner = owner;
         public PaddedFields Fields;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -58,7 +58,7 @@ public sealed class RecencyClockTests
     [Fact]
     public void Hits_ManyThreads_CountsEveryHitExactly()
     {
-        // More threads than slots on a small machine (16 slots at 2 cores) also exercises the shared fallback counter.
+        // More threads than the slot array first holds: it grows while the others keep counting through the old one.
         const int Threads = 40;
         const int HitsPerThread = 20_000;
         var clock = new RecencyClock();
