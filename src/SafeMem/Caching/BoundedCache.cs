@@ -438,7 +438,6 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetNode(TKey key, [NotNullWhen(true)] out CacheNode<TKey, TValue>? node)
     {
-        ThrowIfDisposed();
         ThrowIfKeyNull(key);
         node = Find(key);
         if (node is not null && (!Volatile.Read(ref _mayExpire) || node is not TimedCacheNode<TKey, TValue> timed || TouchTimed(timed)))
@@ -448,6 +447,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             return true;
         }
 
+        // Checked here rather than first: Dispose empties the table, so every lookup on a disposed cache ends here. (A
+        // lookup racing with Dispose may still hit, as it could had it started a moment earlier.)
+        ThrowIfDisposed();
         _counters.Misses.Increment();
         node = null;
         return false;
