@@ -80,6 +80,10 @@ internal sealed class RecencyClock
         return HitWithNewSlot();
     }
 
+    /// <summary>Tells whether <paramref name="stamp"/> is older than <paramref name="than"/>; by signed difference, so the clock may wrap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsOlder(long stamp, long than) => stamp - than < 0;
+
     /// <summary>Starts a new epoch and returns the stamp of the write that starts it. Call under the policy lock.</summary>
     public long Write()
     {

@@ -96,7 +96,7 @@ internal sealed class RecencyHeap<TKey, TValue>
 
         long key = _keys[last];
         int movedId = _ids[last];
-        if (position > 0 && IsOlder(key, _keys[(position - 1) >> 2]))
+        if (position > 0 && RecencyClock.IsOlder(key, _keys[(position - 1) >> 2]))
         {
             SiftUp(position, key, movedId);
         }
@@ -175,7 +175,7 @@ internal sealed class RecencyHeap<TKey, TValue>
                 return $"heap position {position} holds id {id}, which does not lead back to it";
             }
 
-            if (position > 0 && IsOlder(_keys[position], _keys[(position - 1) >> 2]))
+            if (position > 0 && RecencyClock.IsOlder(_keys[position], _keys[(position - 1) >> 2]))
             {
                 return $"heap position {position} is keyed older than its parent";
             }
@@ -188,10 +188,6 @@ internal sealed class RecencyHeap<TKey, TValue>
 
         return held != _count ? $"the node table holds {held} nodes, the heap {_count}" : null;
     }
-
-    /// <summary>Stamps are compared by signed difference, so the clock may wrap around.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool IsOlder(long stamp, long than) => stamp - than < 0;
 
     // Re-keying a root costs a sift (about log4 n levels); rebuilding costs about 2n. Allow what a rebuild would cost.
     private static int RekeyBudget(int count) => Math.Max(16, 4 * count / Math.Max(1, System.Numerics.BitOperations.Log2((uint)count)));
@@ -223,7 +219,7 @@ internal sealed class RecencyHeap<TKey, TValue>
         while (position > 0)
         {
             int parent = (position - 1) >> 2;
-            if (!IsOlder(key, _keys[parent]))
+            if (!RecencyClock.IsOlder(key, _keys[parent]))
             {
                 break;
             }
@@ -251,13 +247,13 @@ internal sealed class RecencyHeap<TKey, TValue>
             int end = Math.Min(first + 4, count);
             for (int child = first + 1; child < end; child++)
             {
-                if (IsOlder(keys[child], keys[oldest]))
+                if (RecencyClock.IsOlder(keys[child], keys[oldest]))
                 {
                     oldest = child;
                 }
             }
 
-            if (!IsOlder(keys[oldest], key))
+            if (!RecencyClock.IsOlder(keys[oldest], key))
             {
                 break;
             }

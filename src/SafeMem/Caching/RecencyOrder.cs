@@ -72,31 +72,35 @@ internal sealed class RecencyOrder<TKey, TValue>
     /// <summary>Returns the least recently used node, or null when empty.</summary>
     public CacheNode<TKey, TValue>? LeastRecent()
     {
-        CacheNode<TKey, TValue> tail = _head.Prev!;
+        CacheNode<TKey, TValue> tail;
         long tailStamp;
-        while (tail != _head && !IsClean(tailStamp = Volatile.Read(ref tail.Stamp)))
+        while (true)
         {
+            tail = _head.Prev!;
+            if (tail == _head)
+            {
+                return _heap.LeastRecent();
+            }
+
+            tailStamp = Volatile.Read(ref tail.Stamp);
+            if (IsClean(tailStamp))
+            {
+                break;
+            }
+
             // Read since it was written: its place is in the heap, by the stamp of that read.
-            CacheNode<TKey, TValue> previous = tail.Prev!;
             Unlink(tail);
             _heap.Add(tail);
-            tail = previous;
         }
 
-        if (tail == _head)
-        {
-            return _heap.LeastRecent();
-        }
-
-        tailStamp = tail.Stamp;
-        if (_heap.Count == 0 || RecencyHeap<TKey, TValue>.IsOlder(tailStamp, _heap.OldestKey))
+        if (_heap.Count == 0 || RecencyClock.IsOlder(tailStamp, _heap.OldestKey))
         {
             return tail;
         }
 
         // The heap root may be older than the tail: bring it up to date, then compare again.
         CacheNode<TKey, TValue> root = _heap.LeastRecent()!;
-        return RecencyHeap<TKey, TValue>.IsOlder(_heap.OldestKey, tailStamp) ? root : tail;
+        return RecencyClock.IsOlder(_heap.OldestKey, tailStamp) ? root : tail;
     }
 
     /// <summary>Every node held, in no particular order (for snapshots, clearing and checks).</summary>
@@ -152,7 +156,7 @@ internal sealed class RecencyOrder<TKey, TValue>
             // Clean list nodes must be in write order (newest first).
             if (IsClean(node.Stamp))
             {
-                if (count > 0 && newer != 0 && !RecencyHeap<TKey, TValue>.IsOlder(node.Stamp, newer))
+                if (count > 0 && newer != 0 && !RecencyClock.IsOlder(node.Stamp, newer))
                 {
                     return "recency list out of write order";
                 }

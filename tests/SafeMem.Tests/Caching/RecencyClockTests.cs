@@ -15,7 +15,7 @@ public sealed class RecencyClockTests
         for (int i = 0; i < 10_000; i++)
         {
             long stamp = random.Next(4) == 0 ? clock.Write() : clock.Hit();
-            Assert.True(RecencyHeap<int, int>.IsOlder(previous, stamp), $"step {i}: {stamp} is not newer than {previous}");
+            Assert.True(RecencyClock.IsOlder(previous, stamp), $"step {i}: {stamp} is not newer than {previous}");
             previous = stamp;
         }
     }
@@ -38,21 +38,21 @@ public sealed class RecencyClockTests
         for (long i = 0; i < RecencyClock.SequenceMask + 10; i++)
         {
             long stamp = clock.Hit();
-            Assert.True(RecencyHeap<int, int>.IsOlder(previous, stamp));
+            Assert.True(RecencyClock.IsOlder(previous, stamp));
             Assert.NotEqual(0, stamp & RecencyClock.SequenceMask);
             previous = stamp;
         }
 
-        Assert.True(RecencyHeap<int, int>.IsOlder(previous, clock.Write()));
+        Assert.True(RecencyClock.IsOlder(previous, clock.Write()));
         Assert.Equal(RecencyClock.SequenceMask + 10, clock.Hits);
     }
 
     [Fact]
     public void IsOlder_AcrossWrapAround_ComparesByDifference()
     {
-        Assert.True(RecencyHeap<int, int>.IsOlder(long.MaxValue - 5, long.MinValue + 5));
-        Assert.False(RecencyHeap<int, int>.IsOlder(long.MinValue + 5, long.MaxValue - 5));
-        Assert.False(RecencyHeap<int, int>.IsOlder(42, 42));
+        Assert.True(RecencyClock.IsOlder(long.MaxValue - 5, long.MinValue + 5));
+        Assert.False(RecencyClock.IsOlder(long.MinValue + 5, long.MaxValue - 5));
+        Assert.False(RecencyClock.IsOlder(42, 42));
     }
 
     [Fact]
