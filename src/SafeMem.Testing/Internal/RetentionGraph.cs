@@ -48,27 +48,29 @@ internal sealed class RetentionGraph
         var referrers = new Dictionary<ulong, List<ulong>>();
         var found = new List<ulong>();
         var level = new List<ulong>();
-        for (int i = 0; i < _roots.Count; i++)
-        {
-            ulong address = _roots[i].Object;
-            if (address != 0 && parent.TryAdd(address, 0))
-            {
-                rootOf[address] = i;
-                level.Add(address);
-                if (targets.Contains(address))
-                {
-                    found.Add(address);
-                    referrers[address] = [];
-                }
-            }
-        }
 
+        // Two phases: first from the roots a leak is made of (handles, statics, the finalizer queue), then from the
+        // stacks. A stack slot that still refers to a collection held by a static field would otherwise win as the
+        // shorter path and hide the field, which is what a person has to change.
+        bool stacksSeeded = false;
+        Seed(level, stacks: false);
         int extraLevels = -1;
-        while (level.Count > 0 && extraLevels != 0)
+        while (true)
         {
-            if (!alternativesPerTarget && found.Count >= Math.Min(maxPaths, targets.Count))
+            if (level.Count == 0 || extraLevels == 0 || (!alternativesPerTarget && found.Count >= Math.Min(maxPaths, targets.Count)))
             {
-                break;
+                if (stacksSeeded || (alternativesPerTarget ? found.Count > 0 : found.Count >= Math.Min(maxPaths, targets.Count)))
+                {
+                    break;
+                }
+
+                stacksSeeded = true;
+                extraLevels = -1;
+                Seed(level, stacks: true);
+                if (level.Count == 0)
+                {
+                    break;
+                }
             }
 
             var next = new List<ulong>();
@@ -116,6 +118,24 @@ internal sealed class RetentionGraph
             }
 
             level = next;
+        }
+
+        void Seed(List<ulong> into, bool stacks)
+        {
+            into.Clear();
+            for (int i = 0; i < _roots.Count; i++)
+            {
+                ulong address = _roots[i].Object;
+                if ((_roots[i].Kind == RetentionRootKind.StackLocal) == stacks && address != 0 && parent.TryAdd(address, 0))
+                {
+                    rootOf[address] = i;
+                    into.Add(address);
+                    if (targets.Contains(address) && referrers.TryAdd(address, []))
+                    {
+                        found.Add(address);
+                    }
+                }
+            }
         }
 
         var paths = new List<RetentionPath>();
