@@ -75,7 +75,12 @@ public sealed class HeapSnapshot : IDisposable
 
         try
         {
-            return new HeapSnapshot(dump, HeapObjects.Summarize(dump.Heap), DateTimeOffset.UtcNow);
+            var snapshot = new HeapSnapshot(dump, HeapObjects.Summarize(dump.Heap), DateTimeOffset.UtcNow);
+
+            // Until a query needs it, the snapshot holds the deleted file only, not ClrMD's caches: a snapshot kept
+            // for a later Diff must not show up in the next snapshot as growth.
+            dump.ReleaseReader();
+            return snapshot;
         }
         catch
         {

@@ -18,18 +18,46 @@ namespace SafeMem.Testing.Internal;
 internal sealed class HeapDump : IDisposable
 {
     private readonly FileStream _file;
-    private readonly DataTarget _target;
+    private readonly string _name;
+    private DataTarget? _target;
+    private ClrRuntime? _runtime;
 
-    private HeapDump(FileStream file, DataTarget target, ClrRuntime runtime)
+    private HeapDump(FileStream file, string name, DataTarget target, ClrRuntime runtime)
     {
         _file = file;
+        _name = name;
         _target = target;
-        Runtime = runtime;
+        _runtime = runtime;
     }
 
-    public ClrRuntime Runtime { get; }
+    /// <summary>Gets ClrMD's view of the runtime in the dump, reopening it after <see cref="ReleaseReader"/>.</summary>
+    public ClrRuntime Runtime
+    {
+        get
+        {
+            if (_runtime is null)
+            {
+                _target = DataTarget.LoadDump(_name, _file, leaveOpen: true);
+                _runtime = CreateRuntime(_target);
+            }
+
+            return _runtime;
+        }
+    }
 
     public ClrHeap Heap => Runtime.Heap;
+
+    /// <summary>
+    /// Drops ClrMD's reader and its caches (type and method tables, memory pages: megabytes of managed objects that a
+    /// later snapshot would count as growth) and keeps only the open, already deleted file.
+    /// </summary>
+    public void ReleaseReader()
+    {
+        _runtime?.Dispose();
+        _target?.Dispose();
+        _runtime = null;
+        _target = null;
+    }
 
     /// <summary>Writes a dump of this process into <paramref name="directory"/> and opens it.</summary>
     /// <exception cref="HeapDumpUnavailableException">The dump could not be written or read; the message says why.</exception>
@@ -47,7 +75,7 @@ internal sealed class HeapDump : IDisposable
             }
 
             WriteDump(path);
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
             if (!OperatingSystem.IsWindows())
             {
                 // Unlink now: a crash from here on cannot leave the file behind (the handle keeps it readable).
@@ -62,7 +90,7 @@ internal sealed class HeapDump : IDisposable
                 throw new HeapDumpUnavailableException("ClrMD reports that the heap in the dump cannot be walked");
             }
 
-            return new HeapDump(file, target, runtime);
+            return new HeapDump(file, path, target, runtime);
         }
         catch (Exception exception)
         {
@@ -80,8 +108,7 @@ internal sealed class HeapDump : IDisposable
 
     public void Dispose()
     {
-        Runtime.Dispose();
-        _target.Dispose();
+        ReleaseReader();
         _file.Dispose();
     }
 

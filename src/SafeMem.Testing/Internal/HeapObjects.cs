@@ -33,13 +33,26 @@ internal static class HeapObjects
         return matches;
     }
 
-    /// <summary>Count and bytes per type, largest total first.</summary>
+    /// <summary>
+    /// Whether the type belongs to the inspection itself (this library, ClrMD, the diagnostics client): a snapshot
+    /// leaves those out, since they exist only because someone is looking.
+    /// </summary>
+    private static bool IsInspectorType(ClrType type)
+    {
+        string? module = type.Module?.Name;
+        return module is not null
+            && (module.EndsWith("SafeMem.Testing.dll", StringComparison.OrdinalIgnoreCase)
+                || module.EndsWith("Microsoft.Diagnostics.Runtime.dll", StringComparison.OrdinalIgnoreCase)
+                || module.EndsWith("Microsoft.Diagnostics.NETCore.Client.dll", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Count and bytes per type (types of the inspection itself left out), largest total first.</summary>
     public static List<HeapTypeSummary> Summarize(ClrHeap heap)
     {
         var totals = new Dictionary<ulong, (ClrType Type, long Count, long Bytes)>();
         foreach (ClrObject obj in heap.EnumerateObjects())
         {
-            if (obj.IsFree || obj.Type is not { } type)
+            if (obj.IsFree || obj.Type is not { } type || IsInspectorType(type))
             {
                 continue;
             }

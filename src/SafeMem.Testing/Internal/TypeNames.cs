@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -22,9 +21,21 @@ internal static partial class TypeNames
 {
     private const BindingFlags AllDeclared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
-    private static readonly ConcurrentDictionary<ulong, Type?> s_types = new();
+    private static readonly Dictionary<Type, string> s_keywords = new()
+    {
+        [typeof(object)] = "object", [typeof(string)] = "string", [typeof(bool)] = "bool", [typeof(char)] = "char",
+        [typeof(byte)] = "byte", [typeof(sbyte)] = "sbyte", [typeof(short)] = "short", [typeof(ushort)] = "ushort",
+        [typeof(int)] = "int", [typeof(uint)] = "uint", [typeof(long)] = "long", [typeof(ulong)] = "ulong",
+        [typeof(float)] = "float", [typeof(double)] = "double", [typeof(decimal)] = "decimal",
+        [typeof(nint)] = "nint", [typeof(nuint)] = "nuint",
+    };
 
     /// <summary>The reflection type behind a dump type, or <see langword="null"/> when it cannot be resolved safely.</summary>
+    /// <remarks>
+    /// No cache: the runtime already keeps one type object per loaded type, so the lookup allocates nothing, and a
+    /// static cache here would be process-lifetime state in a library about not leaking. Callers that resolve per
+    /// object cache per walk.
+    /// </remarks>
     public static Type? Resolve(ClrType? type)
     {
         if (type is null || type.IsFree || type.MethodTable == 0 || type.IsCollectible)
@@ -32,17 +43,14 @@ internal static partial class TypeNames
             return null;
         }
 
-        return s_types.GetOrAdd(type.MethodTable, static mt =>
+        try
         {
-            try
-            {
-                return Type.GetTypeFromHandle(RuntimeTypeHandle.FromIntPtr(unchecked((nint)mt)));
-            }
-            catch (ArgumentException)
-            {
-                return null;
-            }
-        });
+            return Type.GetTypeFromHandle(RuntimeTypeHandle.FromIntPtr(unchecked((nint)type.MethodTable)));
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The full C# name of a type (namespaces kept), for headers.</summary>
@@ -117,7 +125,7 @@ internal static partial class TypeNames
         {
             // Lambdas live on a closure class, on the "<>c" cache class, or on the type itself (when they capture only
             // this); either way the declaring user type and the method in the name are what a person wrote.
-            Type? owner = type is not null && type.Name.StartsWith('<') ? type.DeclaringType : type;
+            Type? owner = type is not null && type.Name.StartsWith('<') ? DeclaringType(type) : type;
             string ownerName = owner is not null ? Format(owner, qualify: false) : Display(method.Type);
             string kind = lambda.Groups[2].Value == "g" ? "local function" : "lambda";
             return $"{kind} in {ownerName}.{lambda.Groups[1].Value}";
@@ -163,6 +171,11 @@ internal static partial class TypeNames
             return Format(underlying, qualify) + "?";
         }
 
+        if (!qualify && s_keywords.TryGetValue(type, out string? keyword))
+        {
+            return keyword;
+        }
+
         if (type.Name.StartsWith('<') || (type.Name.StartsWith("AsyncStateMachineBox", StringComparison.Ordinal) && type.IsGenericType))
         {
             // In parentheses, so that "(closure in Type.Method).local" reads as a field of the closure.
@@ -170,7 +183,7 @@ internal static partial class TypeNames
         }
 
         var builder = new StringBuilder();
-        if (type.IsNested && type.DeclaringType is { } outer)
+        if (DeclaringType(type) is { } outer)
         {
             builder.Append(Format(outer, qualify)).Append('.');
         }
@@ -196,7 +209,7 @@ internal static partial class TypeNames
 
     private static string CompilerGenerated(Type type, bool qualify)
     {
-        string owner = type.DeclaringType is { } declaring ? Format(declaring, qualify) : type.Namespace ?? string.Empty;
+        string owner = DeclaringType(type) is { } declaring ? Format(declaring, qualify) : type.Namespace ?? string.Empty;
         string name = type.Name;
         if (name.StartsWith("AsyncStateMachineBox", StringComparison.Ordinal))
         {
@@ -232,6 +245,32 @@ internal static partial class TypeNames
         }
 
         return owner.Length == 0 ? name : $"{owner}.{name}";
+    }
+
+    // A nested type of a generic type reports the open definition as its declaring type; close it with the nested
+    // type's leading arguments so that Dictionary<int, string>.Entry does not print as Dictionary<TKey, TValue>.Entry.
+    private static Type? DeclaringType(Type type)
+    {
+        if (!type.IsNested || type.DeclaringType is not { } outer)
+        {
+            return null;
+        }
+
+        if (outer.IsGenericTypeDefinition && type.IsConstructedGenericType)
+        {
+            Type[] arguments = type.GetGenericArguments();
+            int count = outer.GetGenericArguments().Length;
+            try
+            {
+                return outer.MakeGenericType(arguments[..count]);
+            }
+            catch (ArgumentException)
+            {
+                return outer;
+            }
+        }
+
+        return outer;
     }
 
     private static string StripNamespaces(string clrName)
