@@ -37,6 +37,7 @@ internal sealed class HeapDump : IDisposable
         {
             if (_runtime is null)
             {
+                _file.Position = 0;
                 _target = DataTarget.LoadDump(_name, _file, leaveOpen: true);
                 _runtime = CreateRuntime(_target);
             }
