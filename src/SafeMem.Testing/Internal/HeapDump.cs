@@ -64,6 +64,29 @@ internal sealed class HeapDump : IDisposable
     /// <exception cref="HeapDumpUnavailableException">The dump could not be written or read; the message says why.</exception>
     public static HeapDump Create(string? directory)
     {
+        // A dump catches every thread wherever it is; if one was in the middle of a garbage collection (a parallel
+        // test calling GC.Collect, a background GC), the heap in that dump cannot be walked. Such a moment is short:
+        // dump again.
+        const int Attempts = 4;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return CreateOnce(directory);
+            }
+            catch (HeapNotWalkableException) when (attempt < Attempts)
+            {
+                Thread.Sleep(50 * attempt);
+            }
+            catch (HeapNotWalkableException)
+            {
+                throw new HeapDumpUnavailableException($"ClrMD reports that the heap cannot be walked in any of {Attempts} dumps (a garbage collection was in progress each time)");
+            }
+        }
+    }
+
+    private static HeapDump CreateOnce(string? directory)
+    {
         string folder = directory ?? Path.GetTempPath();
         string path = Path.Combine(folder, $"safemem-{Environment.ProcessId}-{Guid.NewGuid():N}.dmp");
         FileStream? file = null;
@@ -88,7 +111,7 @@ internal sealed class HeapDump : IDisposable
             if (!runtime.Heap.CanWalkHeap)
             {
                 runtime.Dispose();
-                throw new HeapDumpUnavailableException("ClrMD reports that the heap in the dump cannot be walked");
+                throw new HeapNotWalkableException();
             }
 
             return new HeapDump(file, path, target, runtime);
@@ -98,7 +121,7 @@ internal sealed class HeapDump : IDisposable
             target?.Dispose();
             file?.Dispose();
             TryDelete(path);
-            if (exception is HeapDumpUnavailableException)
+            if (exception is HeapDumpUnavailableException or HeapNotWalkableException)
             {
                 throw;
             }
@@ -165,5 +188,9 @@ internal sealed class HeapDump : IDisposable
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    private sealed class HeapNotWalkableException : Exception
+    {
     }
 }
