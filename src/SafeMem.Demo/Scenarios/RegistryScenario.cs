@@ -24,7 +24,7 @@ internal sealed class RegistryScenario : IScenario
 
         Session kept = Heap.Isolated(() => OpenSessions(static id => s_sessions.GetOrAdd(id, static i => new Session(i))));
         Heap.Collect();
-        output.WriteLine($"  after:  WeakValueRegistry      {s_sessions.Count,6:N0} entries after all but one session ended; reclaimed so far {s_sessions.GetStatistics().Reclaimed:N0}");
+        output.WriteLine($"  after:  WeakValueRegistry      {s_sessions.Count,6:N0} entries after all but one session ended; reclaimed so far {s_sessions.GetStatistics().Reclamations:N0}");
         output.WriteLine($"          asking again for session {kept.Id} returns the same live instance: {ReferenceEquals(kept, s_sessions.GetOrAdd(kept.Id, static i => new Session(i)))}");
     }
 
