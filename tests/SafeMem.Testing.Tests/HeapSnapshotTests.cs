@@ -1,10 +1,12 @@
+using Xunit.Abstractions;
+
 namespace SafeMem.Testing.Tests;
 
 /// <summary>
 /// Two snapshots around one planted growth, shared by every test of the class (a snapshot costs a dump, about a
 /// second): the rows, the diff, its table and the retention paths are all checked on the same pair.
 /// </summary>
-public sealed class HeapSnapshotTests(HeapSnapshotTests.Fixture fixture) : IClassFixture<HeapSnapshotTests.Fixture>
+public sealed class HeapSnapshotTests(HeapSnapshotTests.Fixture fixture, ITestOutputHelper output) : IClassFixture<HeapSnapshotTests.Fixture>
 {
     public const int Planted = 1000;
 
@@ -38,7 +40,8 @@ public sealed class HeapSnapshotTests(HeapSnapshotTests.Fixture fixture) : IClas
     [Fact]
     public void Diff_ToString_PrintsAReadableTable()
     {
-        string table = HeapSnapshot.Diff(fixture.Before, fixture.After).ToString();
+        string table = HeapSnapshot.Diff(fixture.Before, fixture.After).ToString(maxRows: 5);
+        output.WriteLine(table);
 
         string[] lines = table.Split('\n');
         Assert.Contains("Bytes Δ", lines[0]);
