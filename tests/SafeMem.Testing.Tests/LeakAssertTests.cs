@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Xunit.Abstractions;
 
 namespace SafeMem.Testing.Tests;
 
@@ -7,7 +8,7 @@ namespace SafeMem.Testing.Tests;
 /// Plants each classic leak, asserts that <see cref="LeakAssert"/> fails with the path that retains the object, then
 /// removes the leak. Every planted leak is undone in a <c>finally</c>, so a failing test leaves nothing behind.
 /// </summary>
-public sealed class LeakAssertTests
+public sealed class LeakAssertTests(ITestOutputHelper output)
 {
     private static readonly List<Widget> s_widgets = [];
     private static readonly ConditionalWeakTable<TableKey, TableValue> s_table = [];
@@ -152,6 +153,53 @@ public sealed class LeakAssertTests
             s_never.TrySetResult();
             s_never = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+    }
+
+    [Fact]
+    public void Collected_LocalOfBlockedThread_FailsWithStackRootOrSaysStacksMayBeIncomplete()
+    {
+        using var release = new ManualResetEventSlim();
+        using var started = new ManualResetEventSlim();
+        Thread? thread = null;
+        try
+        {
+            LeakException failure = Assert.Throws<LeakException>(() => LeakAssert.Collected(() =>
+            {
+                var held = new HandleTarget();
+                thread = new Thread(() => HoldUntil(held, started, release)) { IsBackground = true, Name = "holder" };
+                thread.Start();
+                started.Wait();
+                return held;
+            }));
+
+            output.WriteLine(failure.Message);
+
+            // ClrMD reports stack roots of Linux dumps where its stack walk can: either the local is named with its
+            // method, or the message says that no inspected root reaches the object and why.
+            if (failure.RetentionPaths.Count > 0)
+            {
+                Assert.Equal(RetentionRootKind.StackLocal, failure.RetentionPaths[0].RootKind);
+                Assert.Matches("^local variable in (lambda in LeakAssertTests.Collected_LocalOfBlockedThread|LeakAssertTests.HoldUntil).* \\(thread [0-9]+\\)$", failure.RetentionPaths[0].Root);
+                Assert.Equal("HandleTarget", failure.RetentionPaths[0].Target);
+            }
+            else
+            {
+                Assert.Contains("No path from the roots ClrMD could inspect reaches it", failure.Message);
+            }
+        }
+        finally
+        {
+            release.Set();
+            thread?.Join();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void HoldUntil(HandleTarget held, ManualResetEventSlim started, ManualResetEventSlim release)
+    {
+        started.Set();
+        release.Wait();
+        GC.KeepAlive(held);
     }
 
     [Fact]
