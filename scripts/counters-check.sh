@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Watches the leak lab from outside with dotnet-counters (pinned in .config/dotnet-tools.json) and checks that the
+# SafeMem meter's instruments appear, with values, for every block the lab runs. Not part of CI; docs/production.md
+# shows its output.
+#
+#   scripts/counters-check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The instruments each SafeMem variant of the lab must publish (see docs/telemetry.md for all of them).
+declare -A expected=(
+  [cache]="safemem.cache.entry.count safemem.cache.weight safemem.cache.weight.limit safemem.cache.requests safemem.cache.evictions"
+  [events]="safemem.events.subscription.count safemem.events.subscriptions.collected safemem.events.raises"
+  [attachments]="safemem.attachment.entry.count safemem.attachment.additions safemem.attachment.reclamations"
+  [registries]="safemem.registry.entry.count safemem.registry.additions safemem.registry.reclamations"
+)
+
+dotnet tool restore >/dev/null
+dotnet build src/SafeMem.Demo -c Release -v quiet -nologo >/dev/null
+
+work=$(mktemp -d)
+lab_pid=
+cleanup() {
+  [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Each lab variant runs in a child process of its own: the SafeMem ones are the processes to watch.
+dotnet run --project src/SafeMem.Demo -c Release --no-build -- --duration 20 --output "$work/report.html" >"$work/lab.log" 2>&1 &
+lab_pid=$!
+
+status=0
+collectors=()
+for scenario in "${!expected[@]}"; do
+  pid=
+  for _ in $(seq 100); do
+    pid=$(pgrep -f -- "--child $scenario safemem" | head -1 || true)
+    [ -n "$pid" ] && break
+    sleep 0.2
+  done
+  if [ -z "$pid" ]; then
+    echo "no SafeMem process for $scenario" >&2
+    status=1
+    continue
+  fi
+  dotnet tool run dotnet-counters collect --process-id "$pid" --counters SafeMem --refresh-interval 1 \
+    --duration 00:00:06 --format csv --output "$work/$scenario.csv" >/dev/null 2>&1 &
+  collectors+=($!)
+done
+for collector in "${collectors[@]}"; do wait "$collector" || true; done
+
+echo "dotnet-counters $(dotnet tool run dotnet-counters --version | cut -d+ -f1), meter SafeMem, last value of each instrument per lab process:"
+for scenario in cache events attachments registries; do
+  csv="$work/$scenario.csv"
+  echo "  $scenario (SafeMem variant):"
+  for instrument in ${expected[$scenario]}; do
+    line=$(grep -F ",$instrument" "$csv" 2>/dev/null | tail -1 || true)
+    if [ -z "$line" ]; then
+      echo "    MISSING  $instrument"
+      status=1
+    else
+      # CSV: timestamp,provider,counter name (with unit and tags),counter type,value
+      name=$(echo "$line" | cut -d, -f3- | rev | cut -d, -f3- | rev)
+      value=$(echo "$line" | rev | cut -d, -f1 | rev)
+      printf '    %-12s %s\n' "$value" "$name"
+    fi
+  done
+done
+
+wait "$lab_pid" || true
+lab_pid=
+[ "$status" -eq 0 ] && echo "every expected SafeMem instrument appeared" || echo "some SafeMem instruments are missing" >&2
+exit "$status"
