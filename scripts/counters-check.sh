@@ -22,40 +22,43 @@ work=$(mktemp -d)
 lab_pid=
 cleanup() {
   [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
 # Each lab variant runs in a child process of its own: the SafeMem ones are the processes to watch.
-dotnet run --project src/SafeMem.Demo -c Release --no-build -- --duration 20 --output "$work/report.html" >"$work/lab.log" 2>&1 &
+dotnet run --project src/SafeMem.Demo -c Release --no-build -- --duration 60 --output "$work/report.html" >"$work/lab.log" 2>&1 &
 lab_pid=$!
 
 status=0
-collectors=()
+declare -A pids=()
 for scenario in "${!expected[@]}"; do
-  pid=
-  for _ in $(seq 100); do
-    pid=$(pgrep -f -- "--child $scenario safemem" | head -1 || true)
-    [ -n "$pid" ] && break
+  for _ in $(seq 150); do
+    pids[$scenario]=$(pgrep -f -- "--child $scenario safemem" | head -1 || true)
+    [ -n "${pids[$scenario]}" ] && break
     sleep 0.2
   done
-  if [ -z "$pid" ]; then
-    echo "no SafeMem process for $scenario" >&2
-    status=1
-    continue
-  fi
-  dotnet tool run dotnet-counters collect --process-id "$pid" --counters SafeMem --refresh-interval 1 \
-    --duration 00:00:06 --format csv --output "$work/$scenario.csv" >/dev/null 2>&1 &
-  collectors+=($!)
+  [ -n "${pids[$scenario]}" ] || { echo "no SafeMem process for $scenario" >&2; status=1; }
 done
-for collector in "${collectors[@]}"; do wait "$collector" || true; done
+sleep 2 # let the children's runtimes open their diagnostics port
+
+collect() { # scenario: 6 seconds of the SafeMem meter, as CSV
+  dotnet tool run dotnet-counters collect --process-id "${pids[$1]}" --counters SafeMem --refresh-interval 1 \
+    --duration 00:00:06 --format csv --output "$work/$1.csv" >"$work/$1.out" 2>&1
+}
+# One process at a time, with one retry: a session that starts while the target is busy can fail to connect.
+for scenario in cache events attachments registries; do
+  [ -n "${pids[$scenario]}" ] || continue
+  collect "$scenario" || true
+  grep -q ',SafeMem,' "$work/$scenario.csv" 2>/dev/null || collect "$scenario" || true
+done
 
 echo "dotnet-counters $(dotnet tool run dotnet-counters --version | cut -d+ -f1), meter SafeMem, last value of each instrument per lab process:"
 for scenario in cache events attachments registries; do
   csv="$work/$scenario.csv"
   echo "  $scenario (SafeMem variant):"
   for instrument in ${expected[$scenario]}; do
-    line=$(grep -F ",$instrument" "$csv" 2>/dev/null | tail -1 || true)
+    line=$(grep -F ",$instrument (" "$csv" 2>/dev/null | tail -1 || true)
     if [ -z "$line" ]; then
       echo "    MISSING  $instrument"
       status=1

@@ -69,7 +69,9 @@ internal sealed class ChildProcessRunner : IVariantRunner
         string stderr = await errors;
         if (process.ExitCode != 0 || notes is null)
         {
-            string reason = stderr.Trim().Length > 0 ? stderr.Trim() : "no result";
+            // The first line of an unhandled exception says what went wrong; the stack trace is in the child's stderr.
+            string reason = stderr.Trim().Length > 0 ? stderr.Trim().Split('\n')[0] : "no result";
+            reason = reason.Length > 300 ? reason[..300] + "..." : reason;
             return VariantResult.Failed(kind, samples, $"child process exited with code {process.ExitCode}: {reason}");
         }
 

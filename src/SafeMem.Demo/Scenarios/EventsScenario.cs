@@ -115,7 +115,8 @@ internal sealed class EventsScenario : Scenario
 
         private void OnPrice(decimal price)
         {
-            _pixels[0] = (byte)price;
+            // Touch the window's pixels, as a redraw would.
+            _pixels[0] = (byte)((int)price & 0xFF);
             if (_closed)
             {
                 _tally.ClosedRuns++;

@@ -1,4 +1,5 @@
 using SafeMem.Demo.Lab;
+using SafeMem.Demo.Scenarios;
 
 namespace SafeMem.Demo.Tests.Scenarios;
 
@@ -9,6 +10,33 @@ namespace SafeMem.Demo.Tests.Scenarios;
 [Collection(LabRunCollection.Name)]
 public sealed class ScenarioFiguresTests(LabRunFixture run)
 {
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Variant_ThousandsOfSteps_RunsWithoutFailing(string scenario, bool naive)
+    {
+        // A long --duration must not break a scenario (step-derived ids, prices or sizes that overflow).
+        using Variant variant = ScenarioCatalog.All.Single(s => s.Key == scenario).Create(naive ? VariantKind.Naive : VariantKind.SafeMem);
+        for (int step = 1; step <= 1_000; step++)
+        {
+            variant.Step(step);
+        }
+
+        var figures = new Dictionary<string, double>();
+        variant.Observe(figures);
+    }
+
+    public static TheoryData<string, bool> Variants()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (Scenario scenario in ScenarioCatalog.All)
+        {
+            data.Add(scenario.Key, true);
+            data.Add(scenario.Key, false);
+        }
+
+        return data;
+    }
+
     [Fact]
     public void Cache_WeightNeverExceedsTheBudget_AndTheNaiveDictionaryKeepsEveryPage()
     {
