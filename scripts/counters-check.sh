@@ -43,22 +43,37 @@ done
 sleep 2 # let the children's runtimes open their diagnostics port
 
 collect() { # scenario: 6 seconds of the SafeMem meter, as CSV
-  dotnet tool run dotnet-counters collect --process-id "${pids[$1]}" --counters SafeMem --refresh-interval 1 \
+  # Looked up again now: a process seen in its first instants is not always the one that goes on running.
+  local pid
+  pid=$(pgrep -f -- "--child $1 safemem" | head -1 || true)
+  [ -n "$pid" ] || return 1
+  dotnet tool run dotnet-counters collect --process-id "$pid" --counters SafeMem --refresh-interval 1 \
     --duration 00:00:06 --format csv --output "$work/$1.csv" >"$work/$1.out" 2>&1
 }
-# One process at a time, with one retry: a session that starts while the target is busy can fail to connect.
+# All four at once, each with up to three tries: on a busy machine a session sometimes fails to connect (connection
+# reset) or records nothing.
+collect_with_retries() {
+  for _ in 1 2 3; do
+    collect "$1" || true
+    grep -q ',SafeMem,' "$work/$1.csv" 2>/dev/null && return 0
+    sleep 1
+  done
+}
+collectors=()
 for scenario in cache events attachments registries; do
   [ -n "${pids[$scenario]}" ] || continue
-  collect "$scenario" || true
-  grep -q ',SafeMem,' "$work/$scenario.csv" 2>/dev/null || collect "$scenario" || true
+  collect_with_retries "$scenario" &
+  collectors+=($!)
+  sleep 1
 done
+for collector in "${collectors[@]}"; do wait "$collector" || true; done
 
 echo "dotnet-counters $(dotnet tool run dotnet-counters --version | cut -d+ -f1), meter SafeMem, last value of each instrument per lab process:"
 for scenario in cache events attachments registries; do
   csv="$work/$scenario.csv"
   echo "  $scenario (SafeMem variant):"
   for instrument in ${expected[$scenario]}; do
-    line=$(grep -F ",$instrument (" "$csv" 2>/dev/null | tail -1 || true)
+    line=$(grep -F ",$instrument (" "$csv" 2>/dev/null | tail -3 | sort -t, -k5 -g | tail -1 || true)
     if [ -z "$line" ]; then
       echo "    MISSING  $instrument"
       status=1
