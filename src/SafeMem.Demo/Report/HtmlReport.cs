@@ -33,11 +33,16 @@ internal static class HtmlReport
         .naive-text { color: #c8372d; }
         .safemem-text { color: #147d64; }
         section.scenario { background: #fff; border-radius: 10px; padding: 18px 20px; margin: 22px 0; box-shadow: 0 1px 3px rgba(15, 23, 42, 0.08); }
-        .charts { display: flex; flex-wrap: wrap; gap: 10px 18px; margin-top: 10px; }
+        .charts { display: flex; flex-wrap: wrap; gap: 12px 14px; margin-top: 12px; }
         figure { margin: 0; }
-        figcaption { font-size: 13px; font-weight: 600; color: #323f4b; margin: 4px 0 2px; }
+        figcaption { font-size: 13px; font-weight: 600; color: #323f4b; margin: 4px 0 2px; max-width: 246px; min-height: 2.4em; }
         .legend { font-size: 13px; margin: 6px 0 0; }
+        figcaption.wide { max-width: none; min-height: 0; }
         .legend span { margin-right: 18px; white-space: nowrap; }
+        .legend.small { font-size: 12px; margin-top: 2px; max-width: 246px; }
+        .legend.small span { margin-right: 10px; }
+        .legend .source { display: block; color: #7b8794; white-space: normal; overflow-wrap: anywhere; margin-top: 2px; }
+        .legend .source code { font-size: 11px; }
         .swatch { display: inline-block; width: 22px; height: 3px; vertical-align: middle; margin-right: 6px; border-radius: 2px; }
         .swatch.naive { background: #e5534b; }
         .swatch.safemem { background: #1f9d7a; }
@@ -67,13 +72,17 @@ internal static class HtmlReport
         html.Append(result.ExitCode == 0
             ? "<p class=\"banner ok\" data-exit-code=\"0\">No SafeMem variant grew: every leak below is fixed by its block.</p>"
             : "<p class=\"banner failed\" data-exit-code=\"1\">A SafeMem variant grew, or a variant failed to run: see the verdicts.</p>");
-        html.Append("<p class=\"meta\">Retained memory is the managed heap after full blocking, compacting collections, measured after every step, minus the same measure before the first step. " +
+        html.Append("<p class=\"meta\">Retained memory is the managed heap after full blocking, compacting collections, measured after every step, minus the same measure before the first step; charts plot it against the run's schedule (step × interval). " +
             "Both variants of a scenario do the same work. The SafeMem figures come from its instruments, read through a <code>MeterListener</code> on the <code>SafeMem</code> meter. " +
             Invariant($"A SafeMem variant <em>grew</em> when its robust slope over the second half of the run adds more than {Format.Megabytes(GrowthCriterion.FloorBytes)} or {GrowthCriterion.NaiveShare:P0} of the naive variant's second-half growth.</p>"));
         Summary(html, result);
+        // The x axis is the run's schedule (step × interval), not each process's clock: both variants did the same work at
+        // the same step, and a variant that fell behind on a busy machine would otherwise look as if it leaked faster.
+        double seconds = result.Plan.Interval.TotalSeconds;
+        var axis = seconds > 0 ? new Axis("seconds", step => step * seconds) : new Axis("step", step => step);
         foreach (ScenarioResult scenario in result.Scenarios)
         {
-            Section(html, scenario);
+            Section(html, scenario, axis);
         }
 
         html.Append("</main></body></html>");
@@ -111,7 +120,7 @@ internal static class HtmlReport
         : scenario.NaiveFlat ? "<span class=\"verdict-warn\" data-verdict=\"flat\">flat; the naive variant did not leak (run longer)</span>"
         : "<span class=\"verdict-flat\" data-verdict=\"flat\">flat</span>";
 
-    private static void Section(StringBuilder html, ScenarioResult scenario)
+    private static void Section(StringBuilder html, ScenarioResult scenario, Axis axis)
     {
         Scenario s = scenario.Scenario;
         html.Append(Invariant($"<section class=\"scenario\" id=\"scenario-{s.Key}\" data-scenario=\"{s.Key}\"><h2>{Html.Escape(s.Title)}</h2>"));
@@ -119,11 +128,11 @@ internal static class HtmlReport
 
         var memory = new List<ChartSeries>
         {
-            Memory(scenario.Naive, "naive"),
-            Memory(scenario.SafeMem, "safemem"),
+            Memory(scenario.Naive, "naive", axis),
+            Memory(scenario.SafeMem, "safemem", axis),
         };
-        html.Append("<figure><figcaption>Retained managed memory since the first step</figcaption>");
-        html.Append(SvgChart.Render("memory", "retained", 1060, 300, memory, "seconds", y => Invariant($"{y:0.#} MB")));
+        html.Append("<figure><figcaption class=\"wide\">Retained managed memory since the first step</figcaption>");
+        html.Append(SvgChart.Render("memory", "retained", 1060, 300, memory, axis.Title, y => Invariant($"{y:0.#} MB")));
         html.Append("<p class=\"legend\">");
         html.Append(Invariant($"<span><i class=\"swatch naive\"></i>naive: {Html.Escape(s.NaiveLabel)} <strong class=\"naive-text\">{Format.Growth(scenario.Naive.Growth)}</strong></span>"));
         html.Append(Invariant($"<span><i class=\"swatch safemem\"></i>SafeMem: {Html.Escape(s.SafeMemLabel)} <strong class=\"safemem-text\">{Format.Growth(scenario.SafeMem.Growth)}</strong></span>"));
@@ -135,17 +144,23 @@ internal static class HtmlReport
             var series = new List<ChartSeries>();
             if (chart.NaiveKey is not null)
             {
-                series.Add(Counter(scenario.Naive, "naive", chart.NaiveKey, chart.Bytes));
+                series.Add(Counter(scenario.Naive, "naive", chart.NaiveKey, chart.Bytes, axis));
             }
 
-            series.Add(Counter(scenario.SafeMem, "safemem", chart.SafeMemKey, chart.Bytes));
-            double? last = scenario.SafeMem.Samples.Count == 0 ? null : scenario.SafeMem.Samples[^1].Value(chart.SafeMemKey);
+            series.Add(Counter(scenario.SafeMem, "safemem", chart.SafeMemKey, chart.Bytes, axis));
             string source = chart.SafeMemKey.StartsWith("safemem.", StringComparison.Ordinal)
                 ? $"<code>{Html.Escape(chart.SafeMemKey)}</code>"
                 : "measured by the scenario";
             html.Append("<figure><figcaption>").Append(Html.Escape(chart.Title)).Append("</figcaption>");
-            html.Append(SvgChart.Render("counter", chart.SafeMemKey, 340, 170, series, "seconds", y => chart.Bytes ? Invariant($"{y:0.#} MB") : Compact(y)));
-            html.Append(Invariant($"<p class=\"legend\"><span class=\"note-muted\">{source}: <strong class=\"safemem-text\">{(last is null ? "-" : Format.Value(last.Value, chart.Bytes))}</strong></span></p></figure>"));
+            html.Append(SvgChart.Render("counter", chart.SafeMemKey, 246, 150, series, axis.Title, y => chart.Bytes ? Invariant($"{y:0.#} MB") : Compact(y)));
+            html.Append("<p class=\"legend small\">");
+            if (chart.NaiveKey is not null)
+            {
+                html.Append(Invariant($"<span><i class=\"swatch naive\"></i><strong class=\"naive-text\">{Last(scenario.Naive, chart.NaiveKey, chart.Bytes)}</strong></span>"));
+            }
+
+            html.Append(Invariant($"<span><i class=\"swatch safemem\"></i><strong class=\"safemem-text\">{Last(scenario.SafeMem, chart.SafeMemKey, chart.Bytes)}</strong></span>"));
+            html.Append(Invariant($"<span class=\"source\">{source}</span></p></figure>"));
         }
 
         html.Append("</div><ul class=\"notes\">");
@@ -166,16 +181,21 @@ internal static class HtmlReport
         html.Append("</ul></section>");
     }
 
-    private static ChartSeries Memory(VariantResult variant, string css)
+    private static string Last(VariantResult variant, string key, bool bytes) =>
+        variant.Samples.Count > 0 && variant.Samples[^1].Value(key) is double value ? Format.Value(value, bytes) : "-";
+
+    private static ChartSeries Memory(VariantResult variant, string css, Axis axis)
     {
         long baseline = variant.Samples.Count == 0 ? 0 : variant.Samples[0].RetainedBytes;
-        return new ChartSeries(css, css, [.. variant.Samples.Select(p => (p.Seconds, (p.RetainedBytes - baseline) / (1024.0 * 1024.0)))]);
+        return new ChartSeries(css, css, [.. variant.Samples.Select(p => (axis.X(p.Step), (p.RetainedBytes - baseline) / (1024.0 * 1024.0)))]);
     }
 
-    private static ChartSeries Counter(VariantResult variant, string css, string key, bool bytes) =>
+    private static ChartSeries Counter(VariantResult variant, string css, string key, bool bytes, Axis axis) =>
         new(key, css, [.. variant.Samples
             .Where(p => p.Value(key) is not null)
-            .Select(p => (p.Seconds, bytes ? p.Value(key)!.Value / (1024.0 * 1024.0) : p.Value(key)!.Value))]);
+            .Select(p => (axis.X(p.Step), bytes ? p.Value(key)!.Value / (1024.0 * 1024.0) : p.Value(key)!.Value))]);
+
+    private sealed record Axis(string Title, Func<int, double> X);
 
     private static string Compact(double value) => Math.Abs(value) switch
     {

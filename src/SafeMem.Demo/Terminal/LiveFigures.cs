@@ -58,7 +58,7 @@ internal sealed class LiveFigures : ILabObserver
         }
 
         return string.Join("  ", scenario.Charts
-            .Where(c => s.Last.Value(c.SafeMemKey) is not null)
+            .Where(c => c.SafeMemKey.StartsWith("safemem.", StringComparison.Ordinal) && s.Last.Value(c.SafeMemKey) is not null)
             .Take(3)
             .Select(c => $"{Shorten(c.Title)} {Format.Value(s.Last.Value(c.SafeMemKey)!.Value, c.Bytes)}"));
     }

@@ -54,10 +54,10 @@ internal sealed class TerminalDisplay(IAnsiConsole console) : ILabDisplay
             console.MarkupLine($"[bold]{Markup.Escape(scenario.Scenario.Title)}[/]");
             foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem })
             {
-                string color = variant.Kind == VariantKind.Naive ? "red" : "green";
+                string label = variant.Kind == VariantKind.Naive ? "[red]naive:[/]" : "[green]SafeMem:[/]";
                 foreach (string note in variant.Notes)
                 {
-                    console.MarkupLine($"  [{color}]•[/] {Markup.Escape(note)}");
+                    console.MarkupLine($"  {label} {Markup.Escape(note)}");
                 }
 
                 if (variant.Error is { } error)
