@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 
 # The instruments each SafeMem variant of the lab must publish (see docs/telemetry.md for all of them).
 declare -A expected=(
-  [cache]="safemem.cache.entry.count safemem.cache.weight safemem.cache.weight.limit safemem.cache.requests safemem.cache.evictions"
-  [events]="safemem.events.subscription.count safemem.events.subscriptions.collected safemem.events.raises"
+  [cache]="safemem.cache.entry.count safemem.cache.weight safemem.cache.weight.limit safemem.cache.requests safemem.cache.removals"
+  [events]="safemem.event.subscription.count safemem.event.reclamations safemem.event.raises"
   [attachments]="safemem.attachment.entry.count safemem.attachment.additions safemem.attachment.reclamations"
   [registries]="safemem.registry.entry.count safemem.registry.additions safemem.registry.reclamations"
 )

@@ -21,7 +21,7 @@ internal static class AttachmentsSnippets
     public static string Figures()
     {
         AttachmentStatistics stats = s_timings.GetStatistics();
-        return $"{stats.Count} live, {stats.Additions} added, {stats.Reclaimed} reclaimed";
+        return $"{stats.Count} live, {stats.Additions} added, {stats.Reclamations} reclaimed";
     }
 
     internal sealed class HttpRequestContext;

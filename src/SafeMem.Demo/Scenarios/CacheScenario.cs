@@ -33,7 +33,7 @@ internal sealed class CacheScenario : Scenario
     [
         new("page bytes held (what the budget bounds)", "safemem.cache.weight", NaiveKey: "bytes", Bytes: true),
         new("entries held", "safemem.cache.entry.count", NaiveKey: "entries"),
-        new("evictions", "safemem.cache.evictions"),
+        new("evictions", "safemem.cache.removals{safemem.cache.removal.reason=evicted}"),
         new("hits", "safemem.cache.requests{safemem.cache.result=hit}", NaiveKey: "hits"),
     ];
 
@@ -100,6 +100,7 @@ internal sealed class CacheScenario : Scenario
             Name = LabNames.Prefix + "pages",
             MaximumWeight = BudgetBytes,
             Weigher = static (_, page) => page.Length,
+            WeightUnit = "By",
         });
 
         public override void Step(int step) => Requests(step, page => _cache.GetOrAdd(page, static p => Render(p)));

@@ -30,8 +30,8 @@ internal sealed class EventsScenario : Scenario
 
     public override IReadOnlyList<CounterChart> Charts { get; } =
     [
-        new("live subscriptions", "safemem.events.subscription.count", NaiveKey: "subscriptions"),
-        new("subscriptions reclaimed (window collected)", "safemem.events.subscriptions.collected"),
+        new("live subscriptions", "safemem.event.subscription.count", NaiveKey: "subscriptions"),
+        new("subscriptions reclaimed (window collected)", "safemem.event.reclamations"),
         new("handler runs on closed windows", "closedRuns", NaiveKey: "closedRuns"),
     ];
 
@@ -169,7 +169,7 @@ internal sealed class EventsScenario : Scenario
             string name = feed is PlainFeed ? "Plain event" : "WeakEventSource";
             string subscriptions = feed is PlainFeed
                 ? Format.Count(last.Value("subscriptions") ?? 0)
-                : Format.Count(last.Value("safemem.events.subscription.count") ?? 0);
+                : Format.Count(last.Value("safemem.event.subscription.count") ?? 0);
             yield return string.Create(CultureInfo.InvariantCulture,
                 $"{name}: {subscriptions} live subscriptions at the end, for {_open.Sum(w => w.Length)} open windows; handlers ran {_tally.ClosedRuns:N0} times on closed windows.");
             yield return _tally.WindowsShort == 0

@@ -61,8 +61,8 @@ public sealed class ScenarioFiguresTests(LabRunFixture run)
         foreach (Sample sample in events.SafeMem.Samples)
         {
             // 5 windows a step, each open for 10 steps: after a full collection only the open ones are subscribed.
-            Assert.Equal(5 * Math.Min(sample.Step, 10), sample.Value("safemem.events.subscription.count") ?? 0);
-            Assert.Equal(5 * Math.Max(0, sample.Step - 10), sample.Value("safemem.events.subscriptions.collected") ?? 0);
+            Assert.Equal(5 * Math.Min(sample.Step, 10), sample.Value("safemem.event.subscription.count") ?? 0);
+            Assert.Equal(5 * Math.Max(0, sample.Step - 10), sample.Value("safemem.event.reclamations") ?? 0);
             Assert.Equal(0, sample.Value("closedRuns"));
         }
 

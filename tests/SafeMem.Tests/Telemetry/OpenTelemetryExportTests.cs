@@ -49,9 +49,9 @@ public sealed class OpenTelemetryExportTests
         Assert.Equal(2, Value(exported, "safemem.cache.entry.count", "otel.cache"));
         Assert.Equal(1, Value(exported, "safemem.cache.requests", "otel.cache", (SafeMemTags.CacheResult, "hit")));
         Assert.Equal(1, Value(exported, "safemem.cache.requests", "otel.cache", (SafeMemTags.CacheResult, "miss")));
-        Assert.Equal(1, Value(exported, "safemem.cache.evictions", "otel.cache", (SafeMemTags.CacheRemovalReason, "evicted")));
-        Assert.Equal(1, Value(exported, "safemem.events.subscription.count", "otel.events"));
-        Assert.Equal(1, Value(exported, "safemem.events.raises", "otel.events"));
+        Assert.Equal(1, Value(exported, "safemem.cache.removals", "otel.cache", (SafeMemTags.CacheRemovalReason, "evicted")));
+        Assert.Equal(1, Value(exported, "safemem.event.subscription.count", "otel.events"));
+        Assert.Equal(1, Value(exported, "safemem.event.raises", "otel.events"));
         Assert.Equal(1, Value(exported, "safemem.attachment.entry.count", "otel.attachment"));
         Assert.Equal(1, Value(exported, "safemem.registry.entry.count", "otel.registry"));
         Assert.Equal(1, subscriber.Calls);
