@@ -64,9 +64,10 @@ internal sealed class HeapDump : IDisposable
     /// <exception cref="HeapDumpUnavailableException">The dump could not be written or read; the message says why.</exception>
     public static HeapDump Create(string? directory)
     {
-        // A dump catches every thread wherever it is; if one was in the middle of a garbage collection (a parallel
-        // test calling GC.Collect, a background GC), the heap in that dump cannot be walked. Such a moment is short:
-        // dump again.
+        // Two failures are moments, not conditions, so the dump is taken again: a dump catches every thread wherever
+        // it is, and if one was in the middle of a garbage collection (a parallel test calling GC.Collect, a background
+        // GC) the heap in that dump cannot be walked; and createdump fails outright when a thread exits between being
+        // listed and being suspended ("ptrace(ATTACH, tid) FAILED No such process").
         const int Attempts = 4;
         for (int attempt = 1; ; attempt++)
         {
@@ -74,13 +75,13 @@ internal sealed class HeapDump : IDisposable
             {
                 return CreateOnce(directory);
             }
-            catch (HeapNotWalkableException) when (attempt < Attempts)
+            catch (TransientDumpException) when (attempt < Attempts)
             {
                 Thread.Sleep(50 * attempt);
             }
-            catch (HeapNotWalkableException)
+            catch (TransientDumpException last)
             {
-                throw new HeapDumpUnavailableException($"ClrMD reports that the heap cannot be walked in any of {Attempts} dumps (a garbage collection was in progress each time)");
+                throw new HeapDumpUnavailableException($"{last.Message}, in each of {Attempts} attempts", last.InnerException ?? last);
             }
         }
     }
@@ -111,7 +112,7 @@ internal sealed class HeapDump : IDisposable
             if (!runtime.Heap.CanWalkHeap)
             {
                 runtime.Dispose();
-                throw new HeapNotWalkableException();
+                throw new TransientDumpException("ClrMD reports that the heap in the dump cannot be walked (a garbage collection was in progress)", null);
             }
 
             return new HeapDump(file, path, target, runtime);
@@ -121,7 +122,7 @@ internal sealed class HeapDump : IDisposable
             target?.Dispose();
             file?.Dispose();
             TryDelete(path);
-            if (exception is HeapDumpUnavailableException or HeapNotWalkableException)
+            if (exception is HeapDumpUnavailableException or TransientDumpException)
             {
                 throw;
             }
@@ -141,6 +142,11 @@ internal sealed class HeapDump : IDisposable
         try
         {
             new DiagnosticsClient(Environment.ProcessId).WriteDump(DumpType.WithHeap, path, logDumpGeneration: false);
+        }
+        catch (ServerErrorException exception)
+        {
+            // The server answered but createdump failed: most often a thread that exited while being suspended.
+            throw new TransientDumpException($"createdump failed: {exception.Message.Trim()}", exception);
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
@@ -190,7 +196,5 @@ internal sealed class HeapDump : IDisposable
         }
     }
 
-    private sealed class HeapNotWalkableException : Exception
-    {
-    }
+    private sealed class TransientDumpException(string message, Exception? innerException) : Exception(message, innerException);
 }
