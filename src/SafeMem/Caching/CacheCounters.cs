@@ -13,7 +13,7 @@ namespace SafeMem.Caching;
 /// </remarks>
 internal sealed class CacheCounters
 {
-    public readonly RecencyClock Clock = new();
+    public readonly RecencyClock Clock;
     public readonly StripedCounter Misses = new();
     public long EntryCount;
     public long Weight;
@@ -23,12 +23,20 @@ internal sealed class CacheCounters
     public long Removed;
     public long FactoryCalls;
     public long FactoryFailures;
+    public long AdmissionRejections;
 
-    public CacheCounters(int? maximumCount, long? maximumWeight)
+    public CacheCounters(int? maximumCount, long? maximumWeight, EvictionPolicy policy = EvictionPolicy.Lru)
     {
         MaximumCount = maximumCount;
         MaximumWeight = maximumWeight;
+        Policy = policy;
+        Clock = new RecencyClock(buffersReads: policy == EvictionPolicy.TinyLfu);
     }
+
+    public EvictionPolicy Policy { get; }
+
+    /// <summary>The <c>safemem.cache.policy</c> tag value: the policy's name in lowercase.</summary>
+    public static string PolicyTagValue(EvictionPolicy policy) => policy == EvictionPolicy.TinyLfu ? "tinylfu" : "lru";
 
     public int? MaximumCount { get; }
 
@@ -80,7 +88,16 @@ internal sealed class CacheCounters
                 InstrumentUnits.Failures,
                 "Factory runs that threw, were cancelled or returned null.",
                 static c => Volatile.Read(ref c.FactoryFailures));
+            registry.CreateObservableCounter(
+                InstrumentNames.For("cache", "admission.rejections"),
+                InstrumentUnits.Entries,
+                "Entries the TinyLfu policy's frequency filter refused to admit from its window (evicted instead of the main region's victim); always 0 under LRU.",
+                static c => Volatile.Read(ref c.AdmissionRejections));
         });
+
+    /// <summary>Registers a cache's counters, tagged with its name and its policy.</summary>
+    public IDisposable Register(System.Diagnostics.Metrics.Meter meter, string name)
+        => Registry(meter).Register(this, name, new KeyValuePair<string, object?>(SafeMemTags.CachePolicy, PolicyTagValue(Policy)));
 
     public CacheStatistics Snapshot(string name) => new()
     {
@@ -97,5 +114,7 @@ internal sealed class CacheCounters
         Removals = Volatile.Read(ref Removed),
         FactoryCalls = Volatile.Read(ref FactoryCalls),
         FactoryFailures = Volatile.Read(ref FactoryFailures),
+        Policy = Policy,
+        AdmissionRejections = Volatile.Read(ref AdmissionRejections),
     };
 }

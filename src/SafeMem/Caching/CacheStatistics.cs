@@ -36,7 +36,7 @@ public sealed class CacheStatistics
     /// <summary>Gets the weight bound, or <see langword="null"/> when the cache is bounded by count only.</summary>
     public long? MaximumWeight { get; init; }
 
-    /// <summary>Gets the number of entries evicted as least recently used to keep a bound.</summary>
+    /// <summary>Gets the number of entries evicted by the policy to keep a bound (least recently used, or under TinyLfu also refused admission).</summary>
     public long Evictions { get; init; }
 
     /// <summary>Gets the number of entries removed because they expired.</summary>
@@ -54,7 +54,16 @@ public sealed class CacheStatistics
     /// <summary>Gets the number of factory runs that threw, were cancelled or returned null.</summary>
     public long FactoryFailures { get; init; }
 
+    /// <summary>Gets the eviction policy of the cache.</summary>
+    public EvictionPolicy Policy { get; init; }
+
+    /// <summary>
+    /// Gets the number of entries the TinyLfu policy's frequency filter refused to admit to its main region (they were
+    /// evicted, reason <see cref="RemovalReason.Evicted"/>, and are also counted in <see cref="Evictions"/>); 0 under LRU.
+    /// </summary>
+    public long AdmissionRejections { get; init; }
+
     /// <inheritdoc/>
     public override string ToString()
-        => $"{Name}: {EntryCount} entries, weight {Weight}, hits {Hits}, misses {Misses}, evictions {Evictions}, expirations {Expirations}, rejections {Rejections}";
+        => $"{Name}: {EntryCount} entries, weight {Weight}, hits {Hits}, misses {Misses}, evictions {Evictions}, expirations {Expirations}, rejections {Rejections}, policy {CacheCounters.PolicyTagValue(Policy)}, admission rejections {AdmissionRejections}";
 }
