@@ -98,26 +98,20 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
     }
 
-    /// <summary>The TinyLfu write: the node enters the window, then duels evict until both bounds hold. Under the lock.</summary>
+    /// <summary>The TinyLfu write: duels evict until the node fits under both bounds, then it enters the window. Under the lock.</summary>
     private void AdmitTinyLfuLocked(TinyLfuOrder<TKey, TValue> lfu, CacheNode<TKey, TValue> node, ref List<PendingRemoval>? removals)
     {
-        lfu.Add(node);
-        lfu.BeginEviction(node);
-        try
+        lfu.BeginWrite(node);
+        while (lfu.NextEviction(out bool refused) is { } victim)
         {
-            while (lfu.NextEviction(out bool refused) is { } victim)
+            RemoveLocked(victim, RemovalReason.Evicted, ref removals);
+            if (refused)
             {
-                RemoveLocked(victim, RemovalReason.Evicted, ref removals);
-                if (refused)
-                {
-                    _counters.AdmissionRejections++;
-                }
+                _counters.AdmissionRejections++;
             }
         }
-        finally
-        {
-            lfu.EndWrite();
-        }
+
+        lfu.EndWrite(node);
     }
 
     /// <summary>Gets the TinyLfu policy's order (null under LRU), for tests.</summary>

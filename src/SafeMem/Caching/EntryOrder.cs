@@ -2,17 +2,14 @@ namespace SafeMem.Caching;
 
 /// <summary>
 /// What the cache's write path needs from an eviction policy's order of entries: <see cref="RecencyOrder{TKey, TValue}"/>
-/// (exact LRU) or <see cref="TinyLfuOrder{TKey, TValue}"/> (W-TinyLFU). Each policy also chooses its victims in its own
-/// way (see <c>BoundedCache.Policy.cs</c>); this base holds the rest.
+/// (exact LRU) or <see cref="TinyLfuOrder{TKey, TValue}"/> (W-TinyLFU). Each policy adds entries and chooses its victims in its
+/// own way (see <c>BoundedCache.Policy.cs</c>); this base holds the rest.
 /// </summary>
 /// <remarks>Not thread-safe: every member runs under the cache's policy lock.</remarks>
 internal abstract class EntryOrder<TKey, TValue>
 {
     /// <summary>Gets the number of nodes held.</summary>
     public abstract int Count { get; }
-
-    /// <summary>Adds a node just written as the newest entry.</summary>
-    public abstract void Add(CacheNode<TKey, TValue> node);
 
     /// <summary>Removes <paramref name="node"/>, which must be held here; marks it as not held.</summary>
     public abstract void Remove(CacheNode<TKey, TValue> node);

@@ -17,7 +17,7 @@ namespace SafeMem.Caching;
 /// <para>
 /// Aging: every increment that changed a counter adds 1 to the sample; when the sample reaches
 /// <see cref="SampleSize"/> (10 times the count bound, or the table length under a weight bound only) every counter is halved, and the sample becomes
-/// <c>(sample - odd counters / 4) / 2</c>, so old popularity fades and a once-hot key does not stay hot forever.
+/// <c>max(0, (sample - odd counters / 4) / 2)</c>, so old popularity fades and a once-hot key does not stay hot forever.
 /// </para>
 /// <para>
 /// Growth: the table starts at 16 words and doubles (<see cref="EnsureCapacity"/>) when the cache holds more entries
@@ -124,7 +124,7 @@ internal sealed class FrequencySketch
             table[i] = (long)((ulong)table[i] >> 1) & HalfMask;
         }
 
-        _sample = (_sample - (odd >> 2)) >> 1;
+        _sample = Math.Max(0, (_sample - (odd >> 2)) >> 1);
     }
 
     /// <summary>The two mixed values a key's positions derive from (exposed for the tests' plain model).</summary>

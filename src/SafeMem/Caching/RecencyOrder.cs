@@ -44,7 +44,7 @@ internal sealed class RecencyOrder<TKey, TValue> : EntryOrder<TKey, TValue>
     public override int Count => _listCount + _heap.Count;
 
     /// <summary>Adds a node just written (its stamp is a write stamp) as the newest entry.</summary>
-    public override void Add(CacheNode<TKey, TValue> node)
+    public void Add(CacheNode<TKey, TValue> node)
     {
         CacheNode<TKey, TValue> first = _head.Next!;
         node.Prev = _head;

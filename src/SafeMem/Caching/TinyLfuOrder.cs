@@ -27,8 +27,11 @@ namespace SafeMem.Caching;
 /// A write enters the window as its newest entry and is never evicted by its own write (so it is visible right after
 /// it), even when it alone overflows the window. Eviction follows Caffeine's design (window overflow moves to
 /// probation as candidates; victims are taken from probation's oldest end, then protected, then the window), in code
-/// written for this cache. Warm candidates (estimate 6 or more) that lose a duel are still admitted once in 128 times,
-/// from a seeded random sequence: an attacker who makes a victim look hot cannot freeze the main region.
+/// written for this cache. Against hash flooding (keys chosen to share a victim's counters so that it looks hot and
+/// nothing new is ever admitted) the sketch mixes a random per-cache seed into every position, so colliding keys cannot
+/// be computed in advance (string keys are also hashed with a per-process random seed by .NET). Caffeine's other
+/// defence, admitting a warm candidate that lost a duel once in 128 times at random, is not used: it cost 6.5 points
+/// of hit ratio on the loop trace (see docs/caching-tinylfu.md) and would make a replay depend on a random sequence.
 /// </para>
 /// <para>Not thread-safe: every member runs under the cache's policy lock. Hits arrive through
 /// <see cref="OnRead"/> when a writer drains the readers' rings (see <see cref="RecencyClock"/>).</para>
@@ -46,7 +49,6 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     internal const double ClimbStep = 0.0625;
     internal const double StepDecay = 0.98;
     internal const double RestartThreshold = 0.05;
-    internal static int WarmFrequency = int.Parse(Environment.GetEnvironmentVariable("WARM") ?? "6");
 
     private readonly Segment _window = new(InWindow);
     private readonly Segment _probation = new(InProbation);
@@ -64,14 +66,13 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     private double _previousHitRate;
     private long _sampleHits;
     private long _sampleMisses;
-    private uint _random;
     private long _tick;
     private int _count;
     private long _weight;
 
-    // The eviction in progress (between BeginEviction and EndWrite): the node just written, the next candidate (from
+    // The write in progress (between BeginWrite and EndWrite): the new node's weight, the next candidate (from
     // probation's newest part, then the window) and the next victim (probation, then protected, then the window).
-    private CacheNode<TKey, TValue>? _newest;
+    private long _pendingWeight;
     private CacheNode<TKey, TValue>? _candidate;
     private CacheNode<TKey, TValue>? _victim;
     private int _victimsFrom;
@@ -84,7 +85,6 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         _byWeight = maximumWeight is not null;
         _capacity = maximumWeight ?? maximumCount ?? throw new ArgumentException("A bound is required.");
         _sketch = new FrequencySketch(seed, maximumWeight is null ? (int)Math.Min(maximumCount!.Value, int.MaxValue / 10) : null);
-        _random = (seed * 0x9E37_79B9u) | 1;
         SetTargets();
     }
 
@@ -99,20 +99,9 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     /// <summary>Gets the sketch (for tests).</summary>
     internal FrequencySketch Sketch => _sketch;
 
+    // The node being written is not linked yet (see BeginWrite): it counts as one entry and its weight is set aside.
     private bool OverBounds
-        => (_maximumCount is int maxCount && _count > maxCount) || (_maximumWeight is long maxWeight && _weight > maxWeight);
-
-    /// <summary>Adds a node just written as the window's newest entry and counts the write as a use of its key.</summary>
-    public override void Add(CacheNode<TKey, TValue> node)
-    {
-        node.Stamp = ++_tick;
-        _count++;
-        _weight += node.Weight;
-        _sketch.EnsureCapacity(_count);
-        _sketch.Increment(node.Hash);
-        _sampleMisses++;
-        _window.AddNewest(node, Measure(node));
-    }
+        => (_maximumCount is int maxCount && _count >= maxCount) || (_maximumWeight is long maxWeight && _weight > maxWeight - _pendingWeight);
 
     public override void Remove(CacheNode<TKey, TValue> node)
     {
@@ -159,18 +148,29 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     }
 
     /// <summary>
-    /// Starts the eviction after the write of <paramref name="newest"/>: the window's overflow (oldest first, never the
-    /// new node) moves to probation as candidates. Then call <see cref="NextEviction"/> until it returns null.
+    /// Starts the write of <paramref name="node"/>: counts a use of its key, then moves the window's overflow (counting
+    /// the new entry, oldest first) to probation as candidates. Then call <see cref="NextEviction"/> until it returns
+    /// null, then <see cref="EndWrite"/>, which makes the node the window's newest entry.
     /// </summary>
-    public void BeginEviction(CacheNode<TKey, TValue> newest)
+    /// <remarks>
+    /// Evicting before the node is linked is the same as linking it first and never choosing it (it would be the
+    /// window's newest entry), and keeps every sum below the bound, so weights near <see cref="long.MaxValue"/> cannot
+    /// overflow.
+    /// </remarks>
+    public void BeginWrite(CacheNode<TKey, TValue> node)
     {
-        _newest = newest;
+        node.Stamp = ++_tick;
+        _sketch.EnsureCapacity(_count + 1L);
+        _sketch.Increment(node.Hash);
+        _sampleMisses++;
+        _pendingWeight = node.Weight;
+        long measure = Measure(node);
         CacheNode<TKey, TValue>? first = null;
-        while (_window.Size > _windowMaximum && _window.Oldest is { } oldest && oldest != newest)
+        while (_window.Size > _windowMaximum - measure && _window.Oldest is { } oldest)
         {
-            long measure = Measure(oldest);
-            _window.Remove(oldest, measure);
-            _probation.AddNewest(oldest, measure);
+            long moved = Measure(oldest);
+            _window.Remove(oldest, moved);
+            _probation.AddNewest(oldest, moved);
             first ??= oldest;
         }
 
@@ -193,7 +193,7 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
             {
                 // Probation's candidates are used up: the window's older entries are candidates too.
                 _candidatesFromWindow = true;
-                _candidate = NotNewest(_window.Oldest);
+                _candidate = _window.Oldest;
             }
 
             if (_candidate is null && _victim is null)
@@ -209,11 +209,11 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
                 if (_victimsFrom == InProtected)
                 {
                     _victimsFrom = InWindow;
-                    _victim = NotNewest(_window.Oldest);
+                    _victim = _window.Oldest;
                     continue;
                 }
 
-                // Only the new entry is left; it fits alone (a heavier one was rejected before it got here).
+                // Nothing is left but the new entry, which fits alone (a heavier one was rejected before it got here).
                 return null;
             }
 
@@ -246,12 +246,15 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         return null;
     }
 
-    /// <summary>Ends the write: forgets the eviction's cursors and lets the climber adapt the window.</summary>
-    public void EndWrite()
+    /// <summary>Ends the write: links <paramref name="node"/> as the window's newest entry, forgets the eviction's cursors and lets the climber adapt the window.</summary>
+    public void EndWrite(CacheNode<TKey, TValue> node)
     {
-        _newest = null;
         _candidate = null;
         _victim = null;
+        _pendingWeight = 0;
+        _count++;
+        _weight += node.Weight;
+        _window.AddNewest(node, Measure(node));
         Climb();
     }
 
@@ -317,19 +320,17 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
 
         return count != _count ? $"segments hold {count} nodes, the policy counts {_count}"
             : weight != _weight ? $"segments weigh {weight}, the policy counts {_weight}"
-            : _newest is not null || _candidate is not null || _victim is not null ? "eviction cursors left set"
+            : _candidate is not null || _victim is not null ? "eviction cursors left set"
             : null;
     }
 
     /// <summary>Returns the cursor's node (to be evicted) and moves the cursor to the next newer one first.</summary>
-    private CacheNode<TKey, TValue> Advance(ref CacheNode<TKey, TValue>? cursor)
+    private static CacheNode<TKey, TValue> Advance(ref CacheNode<TKey, TValue>? cursor)
     {
         CacheNode<TKey, TValue> node = cursor!;
         cursor = Newer(node);
         return node;
     }
-
-    private static CacheNode<TKey, TValue>? NewerIn(CacheNode<TKey, TValue> node) => node.Next!.Id == RecencyOrder<TKey, TValue>.NotHeld ? null : node.Next;
 
     /// <summary>
     /// Decides a duel: true to evict <paramref name="victim"/> and keep <paramref name="candidate"/>. The candidate must
@@ -340,14 +341,13 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     private bool Admit(CacheNode<TKey, TValue> candidate, CacheNode<TKey, TValue> victim)
     {
         int candidateFrequency = _sketch.Frequency(candidate.Hash);
-        long needed = _maximumWeight is long maxWeight ? Math.Min(_weight - maxWeight, candidate.Weight) : 0;
+        long needed = _maximumWeight is long maxWeight ? Math.Min(_weight - (maxWeight - _pendingWeight), candidate.Weight) : 0;
         long freed = 0;
         for (CacheNode<TKey, TValue>? next = victim; ;)
         {
             if (candidateFrequency <= _sketch.Frequency(next.Hash))
             {
-                // A warm candidate still gets in now and then: see the remarks on hash flooding.
-                return candidateFrequency >= WarmFrequency && (NextRandom() & 127) == 0;
+                return false;
             }
 
             freed += next.Weight;
@@ -359,9 +359,7 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         }
     }
 
-    private CacheNode<TKey, TValue>? Newer(CacheNode<TKey, TValue> node) => NotNewest(NewerIn(node));
-
-    private CacheNode<TKey, TValue>? NotNewest(CacheNode<TKey, TValue>? node) => node == _newest ? null : node;
+    private static CacheNode<TKey, TValue>? Newer(CacheNode<TKey, TValue> node) => node.Next!.Id == RecencyOrder<TKey, TValue>.NotHeld ? null : node.Next;
 
     private void Climb()
     {
@@ -399,17 +397,6 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
             _protected.Remove(oldest, measure);
             _probation.AddNewest(oldest, measure);
         }
-    }
-
-    private uint NextRandom()
-    {
-        // xorshift32: cheap, deterministic for a seed.
-        uint x = _random;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        _random = x;
-        return x;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -3,17 +3,21 @@ using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Tests.Caching;
 
-public sealed class BoundedCacheTests
+public abstract class BoundedCacheTests(EvictionPolicy policy)
 {
-    private static BoundedCache<int, string> NewCache(int maximumCount = 3, Action<BoundedCacheOptions<int, string>>? configure = null)
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
+    private BoundedCache<int, string> NewCache(int maximumCount = 3, Action<BoundedCacheOptions<int, string>>? configure = null)
     {
-        var options = new BoundedCacheOptions<int, string> { MaximumCount = maximumCount };
+        var options = new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = maximumCount };
         configure?.Invoke(options);
         return new BoundedCache<int, string>(options);
     }
 
-    private static BoundedCache<int, string> NewWeighted(long maximumWeight) => new(new BoundedCacheOptions<int, string>
+    private BoundedCache<int, string> NewWeighted(long maximumWeight) => new(new BoundedCacheOptions<int, string>
     {
+        EvictionPolicy = Policy,
         MaximumWeight = maximumWeight,
         Weigher = static (_, v) => v.Length,
     });
@@ -21,7 +25,7 @@ public sealed class BoundedCacheTests
     [Fact]
     public void Constructor_CopiesOptions()
     {
-        var options = new BoundedCacheOptions<int, string> { Name = "users", MaximumCount = 5, MaximumWeight = 50 };
+        var options = new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, Name = "users", MaximumCount = 5, MaximumWeight = 50 };
         using var cache = new BoundedCache<int, string>(options);
         options.MaximumCount = 500;
 
@@ -81,6 +85,7 @@ public sealed class BoundedCacheTests
     {
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 3,
             MaximumWeight = 6,
             Weigher = static (_, v) => v.Length,
@@ -102,6 +107,7 @@ public sealed class BoundedCacheTests
     {
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 2,
             MaximumWeight = 1,
             Weigher = static (_, _) => 0,
@@ -400,4 +406,10 @@ public sealed class BoundedCacheTests
 
         Assert.Equal(0, calls);
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : BoundedCacheTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : BoundedCacheTests(EvictionPolicy.TinyLfu);
 }
