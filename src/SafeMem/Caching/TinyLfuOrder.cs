@@ -50,6 +50,9 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     internal const double StepDecay = 0.98;
     internal const double RestartThreshold = 0.05;
 
+    /// <summary>How many of probation's oldest entries a victim is chosen from when no candidate is left to duel.</summary>
+    internal const int VictimSample = 16;
+
     private readonly Segment _window = new(InWindow);
     private readonly Segment _probation = new(InProbation);
     private readonly Segment _protected = new(InProtected);
@@ -224,7 +227,7 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
 
             if (_candidate is null)
             {
-                return Advance(ref _victim);
+                return _victimsFrom == InProbation ? LeastFrequentVictim() : Advance(ref _victim);
             }
 
             if (_candidate == _victim)
@@ -322,6 +325,29 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
             : weight != _weight ? $"segments weigh {weight}, the policy counts {_weight}"
             : _candidate is not null || _victim is not null ? "eviction cursors left set"
             : null;
+    }
+
+    /// <summary>
+    /// No candidate is left (a heavy write, or a window that grew): evict the least frequent of probation's
+    /// <see cref="VictimSample"/> oldest entries (the oldest among equals) rather than simply the oldest, so a write
+    /// that needs much room takes it from cold entries, not from hot ones that happen to be older.
+    /// </summary>
+    private CacheNode<TKey, TValue> LeastFrequentVictim()
+    {
+        CacheNode<TKey, TValue> coldest = _victim!;
+        int coldestFrequency = _sketch.Frequency(coldest.Hash);
+        CacheNode<TKey, TValue>? next = Newer(coldest);
+        for (int i = 1; i < VictimSample && next is not null && coldestFrequency > 0; i++, next = Newer(next))
+        {
+            int frequency = _sketch.Frequency(next.Hash);
+            if (frequency < coldestFrequency)
+            {
+                coldest = next;
+                coldestFrequency = frequency;
+            }
+        }
+
+        return coldest == _victim ? Advance(ref _victim) : coldest;
     }
 
     /// <summary>Returns the cursor's node (to be evicted) and moves the cursor to the next newer one first.</summary>

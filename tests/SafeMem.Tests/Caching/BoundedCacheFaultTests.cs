@@ -54,6 +54,7 @@ public abstract class BoundedCacheFaultTests(EvictionPolicy policy)
         cache.EntryRemoved += (_, e) => seen.Add(e.Key);
         cache.Set(1, "a");
         cache.Set(2, "b");
+        cache.TryGet(2, out _);
 
         InvalidDataException ex = Assert.Throws<InvalidDataException>(() => cache.Set(3, "c"));
 

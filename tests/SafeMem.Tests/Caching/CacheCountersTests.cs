@@ -86,6 +86,14 @@ public abstract class CacheCountersTests(EvictionPolicy policy)
         Assert.Equal(2, recorder.ObserveValue("safemem.cache.entry.limit", Name));
         Assert.Equal(s.FactoryCalls, recorder.ObserveValue("safemem.cache.factory.calls", Name));
         Assert.Equal(s.FactoryFailures, recorder.ObserveValue("safemem.cache.factory.failures", Name));
+        Assert.Equal(s.AdmissionRejections, recorder.ObserveValue("safemem.cache.admission.rejections", Name));
+
+        // Every measurement of the cache carries its policy.
+        string policyTag = Policy == EvictionPolicy.Lru ? "lru" : "tinylfu";
+        IReadOnlyList<RecordedMeasurement> measurements = recorder.Observe().Where(m => m.Name == Name).ToList();
+        Assert.NotEmpty(measurements);
+        Assert.All(measurements, m => Assert.Equal(policyTag, m.Tags[SafeMemTags.CachePolicy]));
+        Assert.Equal(Policy, s.Policy);
 
         // And the figures are the ones this sequence must produce.
         Assert.Equal(2, s.Hits);

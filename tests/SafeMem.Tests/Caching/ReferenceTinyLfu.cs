@@ -19,7 +19,8 @@ namespace SafeMem.Tests.Caching;
 /// overflow (oldest first, never the new entry) moves to probation's newest end as candidates; while a bound is
 /// exceeded, candidates duel victims (probation oldest first, then protected, then the window's older entries).</item>
 /// <item>A duel keeps the candidate only if it is estimated more frequent than the victim and, under an exceeded weight
-/// bound, than each following probation victim until their weights reach min(excess, candidate weight).</item>
+/// bound, than each following probation victim until their weights reach min(excess, candidate weight). With no
+/// candidate left, the victim is the least frequent of probation's 16 oldest entries.</item>
 /// <item>Every 10 x count bound (or 10 x sketch words under a weight bound only) counted increments halve the sketch;
 /// every as many requests (hits plus writes) the climber moves the window share.</item>
 /// </list>
@@ -231,6 +232,28 @@ public sealed class ReferenceTinyLfu<TKey>
             if (victim is null)
             {
                 EvictAndAdvance(ref candidate, newest);
+            }
+            else if (candidate is null && victimsFrom == _probation)
+            {
+                // No candidate left: the least frequent of probation's 16 oldest entries (the oldest among equals).
+                LinkedListNode<Entry> coldest = victim;
+                LinkedListNode<Entry>? next = NotNewest(victim.Next, newest);
+                for (int i = 1; i < 16 && next is not null && Frequency(coldest.Value.Key) > 0; i++, next = NotNewest(next.Next, newest))
+                {
+                    if (Frequency(next.Value.Key) < Frequency(coldest.Value.Key))
+                    {
+                        coldest = next;
+                    }
+                }
+
+                if (coldest == victim)
+                {
+                    EvictAndAdvance(ref victim, newest);
+                }
+                else
+                {
+                    Remove(coldest.Value, "Evicted");
+                }
             }
             else if (candidate is null)
             {
