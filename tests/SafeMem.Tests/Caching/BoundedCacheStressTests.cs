@@ -89,6 +89,47 @@ public abstract class BoundedCacheStressTests(EvictionPolicy policy)
     }
 
     [Fact]
+    public void ReadMostly_ManyThreads_EveryHitCountedAndInvariantsHold()
+    {
+        // Reads far outnumber writes, so under TinyLfu the readers' rings fill and are drained by readers (or dropped
+        // when a writer holds the lock): hits must still be counted exactly and the policy must stay consistent.
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 64,
+            MaximumWeight = 400,
+            Weigher = static (_, v) => v.Length,
+        });
+        for (int key = 0; key < 64; key++)
+        {
+            cache.Set(key, "v" + key);
+        }
+
+        long lookups = 0;
+        StressRunner.RunFor(s_threads, TimeSpan.FromSeconds(1), (thread, random) =>
+        {
+            int key = random.Next(96);
+            if (random.Next(100) < 2)
+            {
+                cache.Set(key, new string('w', random.Next(1, 16)));
+            }
+            else
+            {
+                cache.TryGet(key, out _);
+                Interlocked.Increment(ref lookups);
+            }
+        });
+
+        Assert.Null(cache.FindInconsistency());
+        CacheStatistics statistics = cache.GetStatistics();
+        Assert.Equal(lookups, statistics.Hits + statistics.Misses);
+        Assert.True(statistics.Hits > lookups / 4, $"only {statistics.Hits} hits of {lookups}");
+        Assert.True(cache.Count <= 64 && cache.Weight <= 400);
+        cache.Set(1_000, "after");
+        Assert.Null(cache.FindInconsistency());
+    }
+
+    [Fact]
     public void GetOrAdd_ManyThreads_FactoryRunsOncePerKeyAndAllSeeTheSameValue()
     {
         using var cache = new BoundedCache<int, object>(new BoundedCacheOptions<int, object> { EvictionPolicy = Policy, MaximumCount = 100_000 });
