@@ -53,7 +53,6 @@ public class CachePolicyBenchmarks
     {
         _lru.Dispose();
         _tinyLfu.Dispose();
-        _concurrentLfu.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Capacity)]
