@@ -89,7 +89,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Name = options.Name;
+        Name = InstanceNames.Resolve(options.Name, "cache");
         MaximumCount = options.MaximumCount;
         MaximumWeight = options.MaximumWeight;
         _weigher = options.Weigher;
@@ -102,7 +102,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         _hitFlags = (_expires ? MayExpireFlag : 0) | (options.EvictionPolicy == EvictionPolicy.TinyLfu ? RecordsReadsFlag : 0);
         _disposeValues = options.DisposeRemovedValues;
         _leases = _disposeValues ? new Dictionary<object, LeaseState>(ReferenceEqualityComparer.Instance) : null;
-        _counters = new CacheCounters(MaximumCount, MaximumWeight, options.EvictionPolicy);
+        _counters = new CacheCounters(MaximumCount, MaximumWeight, options.ResolveWeightUnit(), options.EvictionPolicy);
         _clock = _counters.Clock;
         _recency = NewOrder(options, out _lru, out _lfu);
         _registration = _counters.Register(SafeMemMeter.Resolve(options.MeterFactory), Name);
