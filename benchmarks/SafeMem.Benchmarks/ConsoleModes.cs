@@ -11,8 +11,8 @@ public static class ConsoleModes
         ["modes"] = ("list the console modes", static _ => List()),
         ["registry-throughput"] = ("multi-threaded WeakValueRegistry hits vs a locked Dictionary: [threads] [seconds]", Registries.WeakValueRegistryThroughput.Run),
         ["cache-hitrate"] = ("hit ratio of BoundedCache vs exact LRU on traces, Zipf and weighted workloads [--traces DIR]", Caching.HitRateStudy.Run),
-        ["cache-throughput"] = ("Mops/s on 1 and 2 threads: BoundedCache, MemoryCache, naive LRU [--seconds N]", Caching.ThroughputStudy.Run),
-        ["cache-memory"] = ("bytes per entry (1M int entries): BoundedCache, MemoryCache, ConcurrentDictionary", Caching.MemoryPerEntryStudy.Run),
+        ["cache-throughput"] = ("Mops/s on 1 and 2 threads: BoundedCache, MemoryCache, BitFaster, naive LRU [--seconds N]", Caching.ThroughputStudy.Run),
+        ["cache-memory"] = ("bytes per entry (1M int entries): BoundedCache, MemoryCache, BitFaster, ConcurrentDictionary", Caching.MemoryPerEntryStudy.Run),
     };
 
     /// <summary>Runs the mode named by <paramref name="args"/>[0], if there is one.</summary>

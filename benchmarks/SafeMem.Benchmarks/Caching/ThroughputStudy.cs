@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using BitFaster.Caching.Lfu;
+using BitFaster.Caching.Lru;
 using Microsoft.Extensions.Caching.Memory;
 using SafeMem.Caching;
 
@@ -8,7 +10,9 @@ namespace SafeMem.Benchmarks.Caching;
 /// <summary>
 /// The <c>cache-throughput</c> console mode: million operations per second on 1 and 2 threads, Zipf (s = 0.86) keys,
 /// 90% reads and 10% writes, for <see cref="BoundedCache{TKey, TValue}"/>, <see cref="MemoryCache"/> (with a
-/// <c>SizeLimit</c>) and the naive lock + LinkedList LRU.
+/// <c>SizeLimit</c>), the naive lock + LinkedList LRU, and BitFaster.Caching's <see cref="ConcurrentLru{K, V}"/>,
+/// <see cref="FastConcurrentLru{K, V}"/> and <see cref="ConcurrentLfu{K, V}"/> (whose maintenance runs on the thread
+/// pool, so on 2 threads it competes with the workers for the machine's cores, as it would in an application).
 /// </summary>
 /// <remarks>
 /// Usage: <c>cache-throughput [--seconds N]</c> (default 3 per run). 100,000 keys, capacity 10,000; each thread replays
@@ -80,6 +84,42 @@ internal static class ThroughputStudy
                     return memoryCache.TryGetValue(boxed, out _);
                 }));
             }
+
+            var concurrentLru = new ConcurrentLru<int, int>(Capacity);
+            Report("BitFaster ConcurrentLru", threads, Measure(threads, duration, sequences, (key, write) =>
+            {
+                if (write)
+                {
+                    concurrentLru.AddOrUpdate(key, key);
+                    return false;
+                }
+
+                return concurrentLru.TryGet(key, out _);
+            }));
+
+            var fastConcurrentLru = new FastConcurrentLru<int, int>(Capacity);
+            Report("BitFaster FastConcurrentLru", threads, Measure(threads, duration, sequences, (key, write) =>
+            {
+                if (write)
+                {
+                    fastConcurrentLru.AddOrUpdate(key, key);
+                    return false;
+                }
+
+                return fastConcurrentLru.TryGet(key, out _);
+            }));
+
+            var concurrentLfu = new ConcurrentLfu<int, int>(Capacity);
+            Report("BitFaster ConcurrentLfu", threads, Measure(threads, duration, sequences, (key, write) =>
+            {
+                if (write)
+                {
+                    concurrentLfu.AddOrUpdate(key, key);
+                    return false;
+                }
+
+                return concurrentLfu.TryGet(key, out _);
+            }));
 
             var naive = new NaiveLruCache<int, int>(Capacity);
             Report("lock + LinkedList LRU", threads, Measure(threads, duration, sequences, (key, write) =>
