@@ -61,7 +61,7 @@ public sealed class CacheLeaseTests
     [Fact]
     public void DisposeRemovedValues_Expired_Disposes()
     {
-        var clock = new Infrastructure.FakeTimeProvider();
+        var clock = new FakeTimeProvider();
         using BoundedCache<int, Resource> cache = NewCache(configure: o => (o.ExpireAfterWrite, o.TimeProvider) = (TimeSpan.FromSeconds(1), clock));
         var resource = new Resource();
         cache.Set(1, resource);
