@@ -1,5 +1,5 @@
 // Uses each SafeMem package as an application would, then prints the Microsoft.Extensions assemblies it ran against so
-// that .ci/consumer.sh can check the versions. Exits non-zero when a check fails.
+// that .ci/consumer.sh can check the versions of those SafeMem depends on. Exits non-zero when a check fails.
 using System.Diagnostics.Metrics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -73,8 +73,18 @@ using (ServiceProvider provider = services.BuildServiceProvider())
         "SafeMem.Extensions: AddSafeMemCache makes IMemoryCache bounded");
 }
 
-// SafeMem.Testing ships no API yet: check that the package deployed its assembly with the app.
-Check(Assembly.Load("SafeMem.Testing").GetName().Version is not null, "SafeMem.Testing: the assembly is deployed");
+#if SAFEMEM_TESTING
+// SafeMem.Testing: a leak assertion on an object nothing keeps alive passes.
+try
+{
+    SafeMem.Testing.LeakAssert.Collected(static () => new object());
+    Check(true, "SafeMem.Testing: LeakAssert.Collected passes for an unreferenced object");
+}
+catch (Exception exception)
+{
+    Check(false, $"SafeMem.Testing: LeakAssert.Collected threw {exception.GetType().Name}: {exception.Message}");
+}
+#endif
 
 lock (instruments)
 {
