@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using BitFaster.Caching.Lfu;
 using BitFaster.Caching.Lru;
 using Microsoft.Extensions.Caching.Memory;
 using SafeMem.Caching;
@@ -9,9 +8,9 @@ namespace SafeMem.Benchmarks.Caching;
 
 /// <summary>
 /// The <c>cache-throughput</c> console mode: million operations per second on 1 and 2 threads, Zipf (s = 0.86) keys,
-/// 90% reads and 10% writes, for <see cref="BoundedCache{TKey, TValue}"/>, <see cref="MemoryCache"/> (with a
+/// 90% reads and 10% writes, for <see cref="BoundedCache{TKey, TValue}"/> (both eviction policies), <see cref="MemoryCache"/> (with a
 /// <c>SizeLimit</c>), the naive lock + LinkedList LRU, and BitFaster.Caching's <see cref="ConcurrentLru{K, V}"/>,
-/// <see cref="FastConcurrentLru{K, V}"/> and <see cref="ConcurrentLfu{K, V}"/> (whose maintenance runs on the thread
+/// <see cref="FastConcurrentLru{K, V}"/> and <see cref="BitFaster.Caching.Lfu.ConcurrentLfu{K, V}"/> (whose maintenance runs on the thread
 /// pool, so on 2 threads it competes with the workers for the machine's cores, as it would in an application).
 /// </summary>
 /// <remarks>
@@ -94,6 +93,18 @@ internal static class ThroughputStudy
                 return concurrentLru.TryGet(key, out _);
             }));
 
+            var fastConcurrentLru = new FastConcurrentLru<int, int>(Capacity);
+            Report("BitFaster FastConcurrentLru", threads, Measure(threads, duration, sequences, (key, write) =>
+            {
+                if (write)
+                {
+                    fastConcurrentLru.AddOrUpdate(key, key);
+                    return false;
+                }
+
+                return fastConcurrentLru.TryGet(key, out _);
+            }));
+
             using (var memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity }))
             {
                 var sizeOne = new MemoryCacheEntryOptions { Size = 1 };
@@ -109,42 +120,6 @@ internal static class ThroughputStudy
                     return memoryCache.TryGetValue(boxed, out _);
                 }));
             }
-
-            var concurrentLru = new ConcurrentLru<int, int>(Capacity);
-            Report("BitFaster ConcurrentLru", threads, Measure(threads, duration, sequences, (key, write) =>
-            {
-                if (write)
-                {
-                    concurrentLru.AddOrUpdate(key, key);
-                    return false;
-                }
-
-                return concurrentLru.TryGet(key, out _);
-            }));
-
-            var fastConcurrentLru = new FastConcurrentLru<int, int>(Capacity);
-            Report("BitFaster FastConcurrentLru", threads, Measure(threads, duration, sequences, (key, write) =>
-            {
-                if (write)
-                {
-                    fastConcurrentLru.AddOrUpdate(key, key);
-                    return false;
-                }
-
-                return fastConcurrentLru.TryGet(key, out _);
-            }));
-
-            var concurrentLfu = new ConcurrentLfu<int, int>(Capacity);
-            Report("BitFaster ConcurrentLfu", threads, Measure(threads, duration, sequences, (key, write) =>
-            {
-                if (write)
-                {
-                    concurrentLfu.AddOrUpdate(key, key);
-                    return false;
-                }
-
-                return concurrentLfu.TryGet(key, out _);
-            }));
 
             var naive = new NaiveLruCache<int, int>(Capacity);
             Report("lock + LinkedList LRU", threads, Measure(threads, duration, sequences, (key, write) =>
