@@ -15,7 +15,8 @@ namespace SafeMem.Pooling;
 /// <para>
 /// Each pool gets the provider's options, a name of its own (the object type's name, after the provider's
 /// <see cref="TrackedObjectPoolOptions.Name"/> and a slash when one is set; <c>-2</c>, <c>-3</c>... for a second and
-/// third pool of one type), and the provider's one <see cref="LeakTracker"/>, so a single
+/// third pool of one type), and the provider's one <see cref="LeakTracker"/> (named like the provider, or
+/// <c>tracker-N</c> when the provider is unnamed), so a single
 /// <see cref="LeakTracker.LeakDetected"/> subscription hears of every pool's leaks.
 /// </para>
 /// <para>
@@ -51,7 +52,7 @@ public sealed class TrackedObjectPoolProvider : ObjectPoolProvider
         _options.MeterFactory ??= fallbackMeterFactory;
         if (_options.LeakTracker is null && _options.SamplingRate > 0)
         {
-            _options.LeakTracker = new LeakTracker(_options.Name ?? "pools", new LeakTrackerOptions
+            _options.LeakTracker = new LeakTracker(_options.Name, new LeakTrackerOptions
             {
                 SamplingRate = _options.SamplingRate,
                 CaptureStackTrace = _options.CaptureStackTrace,
