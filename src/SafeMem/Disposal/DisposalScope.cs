@@ -97,15 +97,6 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         }
     }
 
-    private enum ItemKind : byte
-    {
-        Disposable,
-        AsyncDisposable,
-        BothDisposable,
-        Callback,
-        AsyncCallback,
-    }
-
     /// <summary>Gets the scope's name.</summary>
     public string Name { get; }
 
@@ -132,18 +123,16 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         }
 
         object target = item;
-        ItemKind kind = target switch
+        if (target is not (IDisposable or IAsyncDisposable))
         {
-            IDisposable and IAsyncDisposable => ItemKind.BothDisposable,
-            IDisposable => ItemKind.Disposable,
-            IAsyncDisposable => ItemKind.AsyncDisposable,
-            _ => throw new ArgumentException(
+            throw new ArgumentException(
                 $"A {TypeNames.Of(target.GetType())} is neither IDisposable nor IAsyncDisposable. For a cleanup callback use Add(Action) or Add(Func<ValueTask>).",
-                nameof(item)),
-        };
-        if (!TryAppend(target, kind))
+                nameof(item));
+        }
+
+        if (!TryAppend(target))
         {
-            DisposeNow(target, kind);
+            DisposeNow(target);
         }
 
         return item;
@@ -155,9 +144,9 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
     public void Add(Action callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        if (!TryAppend(callback, ItemKind.Callback))
+        if (!TryAppend(callback))
         {
-            DisposeNow(callback, ItemKind.Callback);
+            DisposeNow(callback);
         }
     }
 
@@ -170,9 +159,9 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
     public void Add(Func<ValueTask> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        if (!TryAppend(callback, ItemKind.AsyncCallback))
+        if (!TryAppend(callback))
         {
-            DisposeNow(callback, ItemKind.AsyncCallback);
+            DisposeNow(callback);
         }
     }
 
@@ -189,7 +178,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var child = new DisposalScope(name, _tracker, _meterFactory, this);
-        if (!TryAppend(child, ItemKind.BothDisposable))
+        if (!TryAppend(child))
         {
             // Disposal began between the check and the append.
             child._parent = null;
@@ -240,11 +229,11 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         {
             for (int i = _items.Count - 1; i >= 0; i--)
             {
-                Entry entry = _items.Take(i);
+                object item = _items.Take(i);
                 ran++;
                 try
                 {
-                    DisposeEntry(entry);
+                    DisposeItem(item);
                 }
                 catch (Exception ex)
                 {
@@ -279,11 +268,11 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         {
             for (int i = _items.Count - 1; i >= 0; i--)
             {
-                Entry entry = _items.Take(i);
+                object item = _items.Take(i);
                 ran++;
                 try
                 {
-                    await DisposeEntryAsync(entry).ConfigureAwait(false);
+                    await DisposeItemAsync(item).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {
@@ -332,40 +321,43 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         throw new AggregateException("More than one item of the disposal scope threw while it was disposed.", errors);
     }
 
-    private static void DisposeEntry(Entry entry)
+    // The kind of an item is its type: a delegate is never disposable, so the checks below cannot confuse an item with
+    // a callback, and the list stores bare references (half the memory of storing a kind beside each).
+    private static bool IsCallback(object item) => item is Delegate;
+
+    private static void DisposeItem(object item)
     {
-        switch (entry.Kind)
+        switch (item)
         {
-            case ItemKind.Disposable:
-            case ItemKind.BothDisposable:
-                ((IDisposable)entry.Target).Dispose();
+            case IDisposable disposable:
+                disposable.Dispose();
                 break;
-            case ItemKind.AsyncDisposable:
-                Wait(((IAsyncDisposable)entry.Target).DisposeAsync());
+            case IAsyncDisposable asyncDisposable:
+                Wait(asyncDisposable.DisposeAsync());
                 break;
-            case ItemKind.Callback:
-                ((Action)entry.Target)();
+            case Action callback:
+                callback();
                 break;
-            case ItemKind.AsyncCallback:
-                Wait(((Func<ValueTask>)entry.Target)());
+            case Func<ValueTask> asyncCallback:
+                Wait(asyncCallback());
                 break;
         }
     }
 
-    private static ValueTask DisposeEntryAsync(Entry entry)
+    private static ValueTask DisposeItemAsync(object item)
     {
-        switch (entry.Kind)
+        switch (item)
         {
-            case ItemKind.Disposable:
-                ((IDisposable)entry.Target).Dispose();
+            case IAsyncDisposable asyncDisposable:
+                return asyncDisposable.DisposeAsync();
+            case IDisposable disposable:
+                disposable.Dispose();
                 return default;
-            case ItemKind.Callback:
-                ((Action)entry.Target)();
+            case Action callback:
+                callback();
                 return default;
-            case ItemKind.AsyncCallback:
-                return ((Func<ValueTask>)entry.Target)();
             default:
-                return ((IAsyncDisposable)entry.Target).DisposeAsync();
+                return ((Func<ValueTask>)item)();
         }
     }
 
@@ -381,13 +373,13 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         task.AsTask().GetAwaiter().GetResult();
     }
 
-    private void DisposeNow(object target, ItemKind kind)
+    private void DisposeNow(object target)
     {
         // The scope has ended: the item is disposed here, once, and counted like the scope's own items.
         _group.Disposals.Increment();
         try
         {
-            DisposeEntry(new Entry(target, kind));
+            DisposeItem(target);
         }
         catch
         {
@@ -396,7 +388,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         }
     }
 
-    private bool TryAppend(object target, ItemKind kind)
+    private bool TryAppend(object target)
     {
         Enter();
         try
@@ -406,7 +398,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
                 return false;
             }
 
-            _items.Add(target, kind);
+            _items.Add(target);
             return true;
         }
         finally
@@ -476,8 +468,6 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
 
     private void Exit() => Volatile.Write(ref _gate, 0);
 
-    private readonly record struct Entry(object Target, ItemKind Kind);
-
     /// <summary>
     /// The scope's items, kept apart from the scope so a leak record can describe them without keeping the scope alive.
     /// Written only under the scope's lock while the scope is open, and by the disposing thread after.
@@ -489,7 +479,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         private const int DescribedItems = 8;
 
         private readonly string _scopeName;
-        private Entry[] _entries = [];
+        private object[] _entries = [];
         private HashSet<object>? _index;
 
         public ItemList(string scopeName) => _scopeName = scopeName;
@@ -499,9 +489,9 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
 
         public bool IsLeak => Volatile.Read(ref Count) > 0;
 
-        public void Add(object target, ItemKind kind)
+        public void Add(object target)
         {
-            bool isCallback = kind is ItemKind.Callback or ItemKind.AsyncCallback;
+            bool isCallback = IsCallback(target);
             if (!isCallback && Contains(target))
             {
                 return;
@@ -512,7 +502,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
                 Array.Resize(ref _entries, Math.Max(4, _entries.Length * 2));
             }
 
-            _entries[Count] = new Entry(target, kind);
+            _entries[Count] = target;
             if (!isCallback)
             {
                 if (_index is not null)
@@ -532,13 +522,12 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         {
             for (int i = Count - 1; i >= 0; i--)
             {
-                if (Same(_entries[i].Target, target))
+                if (Same(_entries[i], target))
                 {
-                    bool isCallback = _entries[i].Kind is ItemKind.Callback or ItemKind.AsyncCallback;
                     Array.Copy(_entries, i + 1, _entries, i, Count - i - 1);
-                    _entries[Count - 1] = default;
+                    _entries[Count - 1] = null!;
                     Volatile.Write(ref Count, Count - 1);
-                    if (!isCallback)
+                    if (!IsCallback(target))
                     {
                         _index?.Remove(target);
                     }
@@ -550,12 +539,12 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
             return false;
         }
 
-        public Entry Take(int index)
+        public object Take(int index)
         {
-            Entry entry = _entries[index];
+            object item = _entries[index];
             // Let go of each item as soon as it is disposed.
-            _entries[index] = default;
-            return entry;
+            _entries[index] = null!;
+            return item;
         }
 
         public void Clear()
@@ -568,11 +557,11 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         public string? Describe()
         {
             int count = Volatile.Read(ref Count);
-            Entry[] entries = _entries;
+            object[] entries = _entries;
             var names = new List<string>();
             for (int i = 0; i < Math.Min(count, Math.Min(entries.Length, DescribedItems)); i++)
             {
-                names.Add(entries[i].Kind is ItemKind.Callback or ItemKind.AsyncCallback ? "a callback" : TypeNames.Of(entries[i].Target.GetType()));
+                names.Add(IsCallback(entries[i]) ? "a callback" : TypeNames.Of(entries[i].GetType()));
             }
 
             string more = count > DescribedItems ? ", ..." : string.Empty;
@@ -597,9 +586,9 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
             bool byValue = target.GetType().IsValueType;
             for (int i = 0; i < Count; i++)
             {
-                object existing = _entries[i].Target;
-                if ((ReferenceEquals(existing, target) || (byValue && target.Equals(existing)))
-                    && _entries[i].Kind is not (ItemKind.Callback or ItemKind.AsyncCallback))
+                object existing = _entries[i];
+                // A callback never equals an item (delegates are not disposable), so no kind check is needed.
+                if (ReferenceEquals(existing, target) || (byValue && target.Equals(existing)))
                 {
                     return true;
                 }
@@ -613,9 +602,9 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
             _index = new HashSet<object>(SameComparer.Instance);
             for (int i = 0; i <= Count; i++)
             {
-                if (_entries[i].Kind is not (ItemKind.Callback or ItemKind.AsyncCallback))
+                if (!IsCallback(_entries[i]))
                 {
-                    _index.Add(_entries[i].Target);
+                    _index.Add(_entries[i]);
                 }
             }
         }

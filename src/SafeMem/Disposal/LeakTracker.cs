@@ -115,6 +115,8 @@ public sealed class LeakTracker
     /// <summary>Gets a value indicating whether tracked objects record the stack that created them.</summary>
     public bool CaptureStackTrace { get; }
 
+    internal Sampler Sampler => _sampler;
+
     internal bool IsSamplingNever => _sampler.IsNever;
 
     internal bool IsSamplingAlways => _sampler.IsAlways;

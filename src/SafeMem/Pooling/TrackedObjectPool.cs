@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.ObjectPool;
 using SafeMem.Disposal;
+using SafeMem.Internal;
 using SafeMem.Telemetry;
 
 namespace SafeMem.Pooling;
@@ -32,9 +33,8 @@ namespace SafeMem.Pooling;
 /// <para>
 /// <b>Double and foreign returns:</b> <see cref="Return"/> throws <see cref="InvalidOperationException"/> (and counts
 /// it, without storing the object) when it can tell the object is not out on loan: at any sampling rate when the object
-/// is the one in the pool's fast slot (typically a second return straight after the first) or when two returns of one
-/// tracked rental race; and, when every rental is tracked (sampling rate 1), for every double return and every object
-/// that was never rented from this pool. Otherwise such an object cannot be told from an untracked rental (telling it
+/// is the one in the pool's fast slot (typically a second return straight after the first); and, when every rental is
+/// tracked (sampling rate 1), for every double return and every object that was never rented from this pool. Otherwise such an object cannot be told from an untracked rental (telling it
 /// would cost a lookup on every rental) and is accepted, as <c>DefaultObjectPool</c> accepts it: run tests or a
 /// canary with a rate of 1 to find double returns.
 /// </para>
@@ -61,6 +61,8 @@ public sealed class TrackedObjectPool<T> : ObjectPool<T>, IDisposable
     private readonly ConcurrentQueue<T> _items = new();
     private readonly int _maxQueued;
     private readonly PoolCounters _counters;
+    private readonly PerThreadCounterPair _rentalsAndReturns;
+    private readonly Sampler _sampler;
     private readonly IDisposable _registration;
     private readonly ConditionalWeakTable<T, LeakSentinel>? _rented;
     private readonly bool _trackAll;
@@ -92,6 +94,7 @@ public sealed class TrackedObjectPool<T> : ObjectPool<T>, IDisposable
         _maxQueued = options.MaximumRetained - 1;
         Name = InstanceNames.Resolve(options.Name, "pool");
         _counters = new PoolCounters(Name);
+        _rentalsAndReturns = _counters.RentalsAndReturns;
         _registration = PoolCounters.Registry(SafeMemMeter.Resolve(options.MeterFactory)).Register(_counters, Name);
 
         LeakTracker? tracker = options.LeakTracker;
@@ -110,6 +113,7 @@ public sealed class TrackedObjectPool<T> : ObjectPool<T>, IDisposable
             LeakTracker = tracker;
             _rented = new ConditionalWeakTable<T, LeakSentinel>();
             _trackAll = tracker.IsSamplingAlways;
+            _sampler = tracker.Sampler;
         }
         else
         {
@@ -147,8 +151,9 @@ public sealed class TrackedObjectPool<T> : ObjectPool<T>, IDisposable
             }
         }
 
-        _counters.RentalsAndReturns.IncrementFirst();
-        if (_rented is not null)
+        _rentalsAndReturns.IncrementFirst();
+        // The sampling decision is inlined here (a thread-static xorshift step); only a sampled rental pays for a call.
+        if (_rented is not null && _sampler.Next())
         {
             TrackRental(item);
         }
@@ -177,7 +182,7 @@ public sealed class TrackedObjectPool<T> : ObjectPool<T>, IDisposable
             ThrowInvalidReturn(obj);
         }
 
-        _counters.RentalsAndReturns.IncrementSecond();
+        _rentalsAndReturns.IncrementSecond();
         if (_disposed)
         {
             DisposeObject(obj);
@@ -268,54 +273,34 @@ public sealed class TrackedObjectPool<T> : ObjectPool<T>, IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void TrackRental(T item)
     {
-        if (!LeakTracker!.Sample())
-        {
-            return;
-        }
-
-        LeakSentinel record = LeakTracker.CreateRecord(item.GetType(), _counters);
-        LeakSentinel? replaced = null;
-        lock (_rented!)
-        {
-            if (_rented.TryGetValue(item, out LeakSentinel? existing) && existing.IsOpen)
-            {
-                // The object is handed out while a tracked rental of it is open: an earlier undetected double return put
-                // it in the pool twice. Close the old record rather than let it be reported as a leak when it is dropped.
-                replaced = existing;
-            }
-
-            _rented.AddOrUpdate(item, record);
-        }
-
-        if (replaced is not null && replaced.Close())
+        LeakSentinel record = LeakTracker!.CreateRecord(item.GetType(), _counters);
+        // A record still open here means the object is handed out while a tracked rental of it is open: an earlier
+        // undetected double return put it in the pool twice. Close the old record rather than let it be reported as a
+        // leak when it is replaced. (Racing rentals of one object are that same bug; the table itself is thread-safe.)
+        if (_rented!.TryGetValue(item, out LeakSentinel? existing) && existing.Close())
         {
             Interlocked.Decrement(ref _counters.TrackedOutstanding);
         }
 
+        _rented.AddOrUpdate(item, record);
         Interlocked.Increment(ref _counters.TrackedOutstanding);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CloseRental(T obj)
     {
-        LeakSentinel? record;
-        lock (_rented!)
-        {
-            if (_rented.TryGetValue(obj, out record))
-            {
-                _rented.Remove(obj);
-            }
-        }
-
-        if (record is not null && record.Close())
+        // Closed records stay attached to their (idle) objects until the next tracked rental replaces them: removing
+        // them would cost a second table operation on every tracked return. The first Close of a record wins, so of two
+        // racing returns of one tracked rental only one gets past here.
+        if (_rented!.TryGetValue(obj, out LeakSentinel? record) && record.Close())
         {
             Interlocked.Decrement(ref _counters.TrackedOutstanding);
             return;
         }
 
-        // No open record: a racing second return of a tracked rental closed it first, or, when every rental is tracked,
-        // the object is not out on loan at all (returned already, or never rented here).
-        if (record is not null || _trackAll)
+        // No open record. When every rental is tracked, the object is not out on loan (returned already, or never
+        // rented here). Otherwise it may be an untracked rental of an object that was tracked once: accepted.
+        if (_trackAll)
         {
             ThrowInvalidReturn(obj);
         }
