@@ -13,5 +13,4 @@ internal static class InstrumentUnits
     public const string Objects = "{object}";
     public const string Items = "{item}";
     public const string Scopes = "{scope}";
-    public const string WeightUnits = "{unit}";
 }
