@@ -27,4 +27,7 @@ public static class SafeMemTags
 
     /// <summary>Why a pool let go of a returned object (<c>safemem.pool.drop.reason</c>): <c>full</c> or <c>rejected</c> (by the pool policy).</summary>
     public const string PoolDropReason = "safemem.pool.drop.reason";
+
+    /// <summary>The eviction policy of a cache (<c>safemem.cache.policy</c>): <c>lru</c> or <c>tinylfu</c>; on every measurement of a cache.</summary>
+    public const string CachePolicy = "safemem.cache.policy";
 }
