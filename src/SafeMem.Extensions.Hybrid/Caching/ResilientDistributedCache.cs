@@ -23,6 +23,9 @@ namespace SafeMem.Extensions.Caching;
 /// (HybridCache treats an unreadable tag-invalidation record as "invalidated now", but an absent one as "never
 /// invalidated"). Failures, timeouts included, count towards opening the circuit; a cancellation the caller asked
 /// for does not.</para>
+/// <para><b>The timeout bounds the whole operation.</b> Asynchronous operations start on the thread pool, so an inner
+/// cache that blocks before it returns its task (RedisCache connects synchronously on its first write) blocks a pool
+/// thread rather than the caller.</para>
 /// <para><b>Abandoned operations.</b> An operation that timed out keeps running in the inner cache until that cache's
 /// own timeout ends it; its result is dropped and its exception observed. It never touches the caller's buffers
 /// afterwards: reads go through a buffer of this cache that is copied to the caller's writer only when the read
@@ -100,7 +103,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         return _pipeline.ExecuteAsync(
-            static (state, token) => state.Self.WithTimeoutAsync(state.Self._inner.GetAsync(state.Key, token), token),
+            static (state, token) => state.Self.WithTimeoutAsync(OnThreadPool(static s => s.Inner.GetAsync(s.Key, s.Token), (Inner: state.Self._inner, state.Key, Token: token)), token),
             (Self: this, Key: key),
             token).AsTask();
     }
@@ -173,7 +176,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         return _pipeline.ExecuteAsync(
-            static (state, token) => state.Self.WithTimeoutAsync(state.Self._inner.RefreshAsync(state.Key, token), token),
+            static (state, token) => state.Self.WithTimeoutAsync(OnThreadPool(static s => s.Inner.RefreshAsync(s.Key, s.Token), (Inner: state.Self._inner, state.Key, Token: token)), token),
             (Self: this, Key: key),
             token).AsTask();
     }
@@ -190,7 +193,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         return _pipeline.ExecuteAsync(
-            static (state, token) => state.Self.WithTimeoutAsync(state.Self._inner.RemoveAsync(state.Key, token), token),
+            static (state, token) => state.Self.WithTimeoutAsync(OnThreadPool(static s => s.Inner.RemoveAsync(s.Key, s.Token), (Inner: state.Self._inner, state.Key, Token: token)), token),
             (Self: this, Key: key),
             token).AsTask();
     }
@@ -245,7 +248,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         if (_innerBuffers is null)
         {
-            byte[]? value = await WithTimeoutAsync(_inner.GetAsync(key, token), token).ConfigureAwait(false);
+            byte[]? value = await WithTimeoutAsync(OnThreadPool(static s => s.Inner.GetAsync(s.Key, s.Token), (Inner: _inner, Key: key, Token: token)), token).ConfigureAwait(false);
             if (value is null)
             {
                 return false;
@@ -259,16 +262,9 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
         // an abandoned read may still write when its own timeout ends it, and by then the caller (HybridCache) has
         // recycled its buffer. The scratch buffer goes back to the pool only when the inner read is over.
         var scratch = new PooledBufferWriter();
-        Task<bool> read;
-        try
-        {
-            read = _innerBuffers.TryGetAsync(key, scratch, token).AsTask();
-        }
-        catch
-        {
-            scratch.Release();
-            throw;
-        }
+        Task<bool> read = OnThreadPool(
+            static s => s.Inner.TryGetAsync(s.Key, s.Scratch, s.Token).AsTask(),
+            (Inner: _innerBuffers, Key: key, Scratch: scratch, Token: token));
 
         bool found;
         try
@@ -314,19 +310,15 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
             int length = checked((int)value.Length);
             rented = ArrayPool<byte>.Shared.Rent(length);
             value.CopyTo(rented);
-            try
-            {
-                write = _innerBuffers.SetAsync(key, new ReadOnlySequence<byte>(rented, 0, length), options, token).AsTask();
-            }
-            catch
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-                throw;
-            }
+            write = OnThreadPool(
+                static s => s.Inner.SetAsync(s.Key, new ReadOnlySequence<byte>(s.Rented, 0, s.Length), s.Options, s.Token).AsTask(),
+                (Inner: _innerBuffers, Key: key, Rented: rented, Length: length, Options: options, Token: token));
         }
         else
         {
-            write = _inner.SetAsync(key, value.ToArray(), options, token);
+            write = OnThreadPool(
+                static s => s.Inner.SetAsync(s.Key, s.Value, s.Options, s.Token),
+                (Inner: _inner, Key: key, Value: value.ToArray(), Options: options, Token: token));
         }
 
         try
@@ -344,6 +336,36 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
             ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    /// <summary>
+    /// Starts an inner operation on the thread pool. An inner cache may block before it returns its task (RedisCache
+    /// connects synchronously on its first write, for up to its connect timeout when Redis is down): that must block a
+    /// pool thread, not the caller, so that the timeout bounds the whole operation. The hop costs microseconds next to
+    /// a network round trip.
+    /// </summary>
+    private static Task<T> OnThreadPool<TState, T>(Func<TState, Task<T>> operation, TState state)
+        => Task.Factory.StartNew(
+            static boxed =>
+            {
+                var (operation, state) = ((Func<TState, Task<T>>, TState))boxed!;
+                return operation(state);
+            },
+            (operation, state),
+            CancellationToken.None,
+            TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default).Unwrap();
+
+    private static Task OnThreadPool<TState>(Func<TState, Task> operation, TState state)
+        => Task.Factory.StartNew(
+            static boxed =>
+            {
+                var (operation, state) = ((Func<TState, Task>, TState))boxed!;
+                return operation(state);
+            },
+            (operation, state),
+            CancellationToken.None,
+            TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default).Unwrap();
 
     /// <summary>Lets an operation that failed or timed out finish on its own, then releases <paramref name="state"/> (a buffer it may still use).</summary>
     private static void Abandon(Task operation, object? state)

@@ -11,8 +11,9 @@ namespace SafeMem.Extensions.Caching;
 /// <remarks>
 /// The defaults keep a HybridCache miss within its factory's time plus 100 ms while the distributed cache is down or
 /// frozen: each operation is abandoned after <see cref="Timeout"/> (50 ms), and once half of at least
-/// <see cref="MinimumThroughput"/> operations in <see cref="SamplingDuration"/> have failed, no operation waits at all
-/// for <see cref="BreakDuration"/>, after which one trial operation decides whether to close the circuit again.
+/// <see cref="MinimumThroughput"/> operations in the last <see cref="SamplingDuration"/> (2 s) have failed, no
+/// operation waits at all for <see cref="BreakDuration"/> (5 s), after which one trial operation decides whether to
+/// close the circuit again.
 /// Setters reject values that can never be valid. The cache copies what it needs when it is built, so later changes
 /// to this instance do not affect it. The options hold their <see cref="TimeProvider"/> strongly and own nothing.
 /// They are not safe for concurrent mutation: configure them on one thread, then share them.
@@ -24,7 +25,7 @@ public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistrib
     private TimeSpan _timeout = TimeSpan.FromMilliseconds(50);
     private double _failureRatio = 0.5;
     private int _minimumThroughput = 10;
-    private TimeSpan _samplingDuration = TimeSpan.FromSeconds(10);
+    private TimeSpan _samplingDuration = TimeSpan.FromSeconds(2);
     private TimeSpan _breakDuration = TimeSpan.FromSeconds(5);
     private TimeProvider _timeProvider = TimeProvider.System;
 
@@ -74,8 +75,12 @@ public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistrib
         }
     }
 
-    /// <summary>Gets or sets the window over which failures are counted.</summary>
-    /// <value>At least 500 ms; defaults to 10 s.</value>
+    /// <summary>
+    /// Gets or sets the sliding window over which failures are counted. Successes from before an outage stay in the
+    /// window for this long and hold the circuit closed; under steady traffic the circuit opens after about
+    /// <see cref="FailureRatio"/> times this window, and until then every operation costs up to <see cref="Timeout"/>.
+    /// </summary>
+    /// <value>At least 500 ms; defaults to 2 s.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 500 ms.</exception>
     public TimeSpan SamplingDuration
     {

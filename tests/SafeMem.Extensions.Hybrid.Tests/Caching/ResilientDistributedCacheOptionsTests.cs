@@ -13,7 +13,7 @@ public sealed class ResilientDistributedCacheOptionsTests
         Assert.Equal(TimeSpan.FromMilliseconds(50), options.Timeout);
         Assert.Equal(0.5, options.FailureRatio);
         Assert.Equal(10, options.MinimumThroughput);
-        Assert.Equal(TimeSpan.FromSeconds(10), options.SamplingDuration);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.SamplingDuration);
         Assert.Equal(TimeSpan.FromSeconds(5), options.BreakDuration);
         Assert.Same(TimeProvider.System, options.TimeProvider);
         Assert.Same(options, ((IOptions<ResilientDistributedCacheOptions>)options).Value);
