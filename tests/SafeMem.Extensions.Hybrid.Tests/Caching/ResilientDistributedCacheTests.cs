@@ -93,6 +93,7 @@ public sealed class ResilientDistributedCacheTests
         _inner.Behavior = ScriptedBehavior.Hang;
 
         Task<byte[]?> read = cache.GetAsync("k");
+        await _inner.WaitForCallsAsync(1);
         _time.Advance(TimeSpan.FromMilliseconds(49));
         Assert.False(read.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(1));
@@ -109,6 +110,7 @@ public sealed class ResilientDistributedCacheTests
         var destination = new ArrayBufferWriter<byte>();
 
         ValueTask<bool> read = cache.TryGetAsync("k", destination);
+        await _inner.WaitForCallsAsync(2);
         _time.Advance(TimeSpan.FromMilliseconds(50));
         await Assert.ThrowsAsync<TimeoutException>(() => read.AsTask());
 
@@ -128,6 +130,7 @@ public sealed class ResilientDistributedCacheTests
         byte[] callerBuffer = [1, 2, 3, 4];
 
         ValueTask write = cache.SetAsync("k", new ReadOnlySequence<byte>(callerBuffer, 0, 3), s_entry);
+        await _inner.WaitForCallsAsync(1);
         _time.Advance(TimeSpan.FromMilliseconds(50));
         await Assert.ThrowsAsync<TimeoutException>(() => write.AsTask());
 
@@ -179,6 +182,7 @@ public sealed class ResilientDistributedCacheTests
         for (int i = 0; i < 3; i++)
         {
             Task<byte[]?> read = cache.GetAsync("k");
+            await _inner.WaitForCallsAsync(i + 1);
             _time.Advance(TimeSpan.FromMilliseconds(50));
             await Assert.ThrowsAsync<TimeoutException>(() => read);
         }
@@ -210,6 +214,7 @@ public sealed class ResilientDistributedCacheTests
         {
             using var cancellation = new CancellationTokenSource();
             Task<byte[]?> read = cache.GetAsync("k", cancellation.Token);
+            await _inner.WaitForCallsAsync(i + 1);
             cancellation.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
         }

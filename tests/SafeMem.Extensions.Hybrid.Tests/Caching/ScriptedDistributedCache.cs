@@ -42,6 +42,16 @@ public sealed class ScriptedDistributedCache : IBufferDistributedCache
 
     public IReadOnlyDictionary<string, byte[]> Store => _store;
 
+    /// <summary>Waits until <paramref name="count"/> asynchronous operations have reached this cache (they start on the thread pool).</summary>
+    public async Task WaitForCallsAsync(int count)
+    {
+        for (int i = 0; Calls < count; i++)
+        {
+            Assert.True(i < 10_000, $"Only {Calls} of {count} operations reached the inner cache.");
+            await Task.Delay(1);
+        }
+    }
+
     /// <summary>Lets every hung operation answer now, as a thawed server would.</summary>
     public void ReleaseHung()
     {
