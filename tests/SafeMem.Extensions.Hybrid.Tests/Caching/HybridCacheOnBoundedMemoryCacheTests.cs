@@ -65,6 +65,20 @@ public sealed class HybridCacheOnBoundedMemoryCacheTests
     }
 
     [Fact]
+    public async Task ValuesOverMaximumPayloadBytes_AreKeptUnserialized_AndWeighNothing()
+    {
+        // HybridCache does not serialize a value over HybridCacheOptions.MaximumPayloadBytes (1 MiB by default) and
+        // logs an error, but still keeps it in L1, with size 0: only a count bound limits such entries.
+        using var node = LocalNode.Create(o => o.MaximumWeight = 1_000);
+
+        string big = await node.Cache.GetOrCreateAsync("big", _ => ValueTask.FromResult(new string('x', 2_000_000)));
+
+        Assert.Equal(2_000_000, big.Length);
+        Assert.Equal(1, node.L1.Count);
+        Assert.Equal(0, node.L1.Weight);
+    }
+
+    [Fact]
     public async Task RemoveAsync_RemovesTheL1Entry()
     {
         using var node = LocalNode.Create(o => o.MaximumWeight = 10_000);
