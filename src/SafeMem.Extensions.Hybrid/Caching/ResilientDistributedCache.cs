@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -145,6 +146,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     }
 
     /// <inheritdoc/>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Both overloads implement interface members whose shapes IDistributedCache and IBufferDistributedCache fix.")]
     public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -154,6 +156,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     }
 
     /// <inheritdoc/>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Both overloads implement interface members whose shapes IDistributedCache and IBufferDistributedCache fix.")]
     public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(key);

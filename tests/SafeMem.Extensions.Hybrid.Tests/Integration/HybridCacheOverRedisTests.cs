@@ -72,7 +72,7 @@ public sealed class HybridCacheOverRedisTests
         Assert.Equal(50, countB.Value);
         Assert.Equal(a.L1.Weight, Assert.Single(measured, m => m.Matches("safemem.cache.weight", nameA)).Value);
         Assert.Equal(Bound, Assert.Single(measured, m => m.Matches("safemem.cache.weight.limit", nameB)).Value);
-        Assert.Equal(100, Assert.Single(measured, m => m.Matches("safemem.cache.evictions", nameA, (SafeMemTags.CacheRemovalReason, "evicted"))).Value);
+        Assert.Equal(100, Assert.Single(measured, m => m.Matches("safemem.cache.removals", nameA, (SafeMemTags.CacheRemovalReason, "evicted"))).Value);
 
         // Each provider's IMeterFactory made its own SafeMem meter: an exporter per process sees its node only.
         Assert.NotSame(countA.Instrument.Meter, countB.Instrument.Meter);
