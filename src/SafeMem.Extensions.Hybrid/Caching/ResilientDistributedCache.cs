@@ -25,8 +25,8 @@ namespace SafeMem.Extensions.Caching;
 /// invalidated"). Failures, timeouts included, count towards opening the circuit; a cancellation the caller asked
 /// for does not.</para>
 /// <para><b>The timeout bounds the whole operation.</b> Asynchronous operations start on the thread pool, so an inner
-/// cache that blocks before it returns its task (RedisCache connects synchronously on its first write) blocks a pool
-/// thread rather than the caller.</para>
+/// cache that does slow work before it returns its task (connecting, for instance) holds a pool thread rather than
+/// the caller.</para>
 /// <para><b>Abandoned operations.</b> An operation that timed out keeps running in the inner cache until that cache's
 /// own timeout ends it; its result is dropped and its exception observed. It never touches the caller's buffers
 /// afterwards: reads go through a buffer of this cache that is copied to the caller's writer only when the read
@@ -35,6 +35,8 @@ namespace SafeMem.Extensions.Caching;
 /// <para><b>Synchronous members</b> go through the circuit breaker but have no timeout of their own (a synchronous
 /// call cannot be abandoned): they are bounded by the inner cache's timeouts. HybridCache does not call them.</para>
 /// <para><b>Thread-safety.</b> Every member is safe to call concurrently, as the inner cache's are.</para>
+/// <para><b>Disposal.</b> There is nothing to dispose: the wrapper owns no resource, and the inner cache belongs to
+/// whoever created it (the container, when registered by <c>AddSafeMemHybridCache</c>).</para>
 /// </remarks>
 public sealed class ResilientDistributedCache : IBufferDistributedCache
 {
@@ -341,10 +343,9 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     }
 
     /// <summary>
-    /// Starts an inner operation on the thread pool. An inner cache may block before it returns its task (RedisCache
-    /// connects synchronously on its first write, for up to its connect timeout when Redis is down): that must block a
-    /// pool thread, not the caller, so that the timeout bounds the whole operation. The hop costs microseconds next to
-    /// a network round trip.
+    /// Starts an inner operation on the thread pool. An inner cache may do slow work before it returns its task
+    /// (connecting, or a synchronous wait): that must hold a pool thread, not the caller, so that the timeout bounds the
+    /// whole operation. The hop costs microseconds next to a network round trip.
     /// </summary>
     private static Task<T> OnThreadPool<TState, T>(Func<TState, Task<T>> operation, TState state)
         => Task.Factory.StartNew(
