@@ -103,11 +103,17 @@ internal sealed class InstrumentRegistry<TSource>
     /// Starts reporting on <paramref name="source"/> under <paramref name="name"/>. Dispose the result to stop;
     /// if it is never disposed, reporting stops when <paramref name="source"/> is collected.
     /// </summary>
-    public IDisposable Register(TSource source, string name)
+    public IDisposable Register(TSource source, string name) => Register(source, name, null);
+
+    /// <summary>
+    /// Starts reporting on <paramref name="source"/> under <paramref name="name"/>, adding <paramref name="instanceTag"/>
+    /// (a constant attribute of the instance, e.g. a cache's policy) to every measurement of it.
+    /// </summary>
+    public IDisposable Register(TSource source, string name, KeyValuePair<string, object?>? instanceTag)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(name);
-        var registration = new Registration(this, source, name);
+        var registration = new Registration(this, source, name, instanceTag);
         lock (_lock)
         {
             // Amortized purge: blocks that are created and dropped without Dispose would otherwise accumulate dead
@@ -160,22 +166,22 @@ internal sealed class InstrumentRegistry<TSource>
     private List<Measurement<long>> Observe(Reading[] readings)
     {
         // Snapshot the live sources under the lock, read them outside it: a reading may take the source's own locks.
-        List<(TSource Source, KeyValuePair<string, object?> NameTag)> live;
+        List<(TSource Source, KeyValuePair<string, object?> NameTag, KeyValuePair<string, object?>? InstanceTag)> live;
         lock (_lock)
         {
             PurgeLocked();
-            live = new List<(TSource, KeyValuePair<string, object?>)>(_registrations.Count);
+            live = new(_registrations.Count);
             foreach (Registration registration in _registrations)
             {
                 if (registration.TryGetSource(out TSource? source))
                 {
-                    live.Add((source, registration.NameTag));
+                    live.Add((source, registration.NameTag, registration.InstanceTag));
                 }
             }
         }
 
         var measurements = new List<Measurement<long>>(live.Count * readings.Length);
-        foreach ((TSource source, KeyValuePair<string, object?> nameTag) in live)
+        foreach ((TSource source, KeyValuePair<string, object?> nameTag, KeyValuePair<string, object?>? instanceTag) in live)
         {
             foreach (Reading reading in readings)
             {
@@ -185,9 +191,13 @@ internal sealed class InstrumentRegistry<TSource>
                     continue;
                 }
 
-                measurements.Add(reading.Tag is { } tag
-                    ? new Measurement<long>(value, nameTag, tag)
-                    : new Measurement<long>(value, nameTag));
+                measurements.Add((reading.Tag, instanceTag) switch
+                {
+                    ({ } tag, { } instance) => new Measurement<long>(value, nameTag, instance, tag),
+                    ({ } tag, null) => new Measurement<long>(value, nameTag, tag),
+                    (null, { } instance) => new Measurement<long>(value, nameTag, instance),
+                    _ => new Measurement<long>(value, nameTag),
+                });
             }
         }
 
@@ -215,14 +225,17 @@ internal sealed class InstrumentRegistry<TSource>
         private readonly WeakReference<TSource> _source;
         private volatile bool _disposed;
 
-        public Registration(InstrumentRegistry<TSource> owner, TSource source, string name)
+        public Registration(InstrumentRegistry<TSource> owner, TSource source, string name, KeyValuePair<string, object?>? instanceTag)
         {
             _owner = owner;
             _source = new WeakReference<TSource>(source);
             NameTag = new KeyValuePair<string, object?>(SafeMemTags.Name, name);
+            InstanceTag = instanceTag;
         }
 
         public KeyValuePair<string, object?> NameTag { get; }
+
+        public KeyValuePair<string, object?>? InstanceTag { get; }
 
         public bool IsAlive => !_disposed && _source.TryGetTarget(out _);
 

@@ -17,4 +17,7 @@ public static class SafeMemTags
 
     /// <summary>Why a cache let go of an entry (<c>safemem.cache.removal.reason</c>): <c>evicted</c>, <c>expired</c> or <c>rejected</c>.</summary>
     public const string CacheRemovalReason = "safemem.cache.removal.reason";
+
+    /// <summary>The eviction policy of a cache (<c>safemem.cache.policy</c>): <c>lru</c> or <c>tinylfu</c>; on every measurement of a cache.</summary>
+    public const string CachePolicy = "safemem.cache.policy";
 }
