@@ -1,3 +1,4 @@
+using SafeMem.Caching;
 using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Extensions.Hybrid.Tests.Caching;
@@ -5,13 +6,19 @@ namespace SafeMem.Extensions.Hybrid.Tests.Caching;
 [Collection(StressCollection.Name)]
 public sealed class HybridCacheOnBoundedMemoryCacheStressTests
 {
-    [Fact]
-    public void ConcurrentReadsAndWrites_WhileTheL1Evicts_EveryValueReadIsIntact()
+    [Theory]
+    [InlineData(EvictionPolicy.Lru)]
+    [InlineData(EvictionPolicy.TinyLfu)]
+    public void ConcurrentReadsAndWrites_WhileTheL1Evicts_EveryValueReadIsIntact(EvictionPolicy policy)
     {
         // Mutable values (byte[]) live in L1 as pooled serialized buffers that HybridCache returns to the pool from
         // the L1's post-eviction callback. A callback run twice, or run while the entry is still readable, would hand
         // a buffer back while it is in use, and another entry's bytes would show up here.
-        using var node = LocalNode.Create(o => o.MaximumWeight = 32 * 1_024);
+        using var node = LocalNode.Create(o =>
+        {
+            o.MaximumWeight = 32 * 1_024;
+            o.EvictionPolicy = policy;
+        });
         long reads = 0;
 
         StressRunner.RunFor(4, TimeSpan.FromSeconds(1), (thread, random) =>
