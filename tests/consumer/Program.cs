@@ -84,6 +84,25 @@ catch (Exception exception)
 {
     Check(false, $"SafeMem.Testing: LeakAssert.Collected threw {exception.GetType().Name}: {exception.Message}");
 }
+
+// SafeMem.Extensions.Hybrid: HybridCache with SafeMem's bounded IMemoryCache as its local cache.
+var hybridServices = new ServiceCollection();
+hybridServices.AddSafeMemHybridCache(options =>
+{
+    options.Name = "consumer-hybrid";
+    options.MaximumCount = 16;
+});
+using (ServiceProvider provider = hybridServices.BuildServiceProvider())
+{
+    var hybrid = provider.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>();
+    int calls = 0;
+    for (int i = 0; i < 2; i++)
+    {
+        _ = hybrid.GetOrCreateAsync("answer", _ => new ValueTask<int>(++calls)).AsTask().GetAwaiter().GetResult();
+    }
+
+    Check(calls == 1, "SafeMem.Extensions.Hybrid: AddSafeMemHybridCache serves the second read from the cache");
+}
 #endif
 
 lock (instruments)
