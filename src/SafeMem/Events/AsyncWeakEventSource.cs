@@ -111,8 +111,8 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     {
         SubscriptionList list = _list;
         list.Raises.Increment();
-        Subscription?[] slots = list.Snapshot(out int count);
-        return count == 0 ? Task.CompletedTask : RaiseCoreAsync(list, slots, count, sender, e);
+        SubscriptionTable table = list.Current;
+        return table.Count == 0 ? Task.CompletedTask : RaiseCoreAsync(list, table, sender, e);
     }
 
     /// <summary>Returns a snapshot of the source's figures.</summary>
@@ -129,16 +129,20 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     /// <summary>Gets the engine (for tests of purging and memory).</summary>
     internal SubscriptionList List => _list;
 
-    private static async Task RaiseCoreAsync(SubscriptionList list, Subscription?[] slots, int count, object? sender, TEventArgs e)
+    private static async Task RaiseCoreAsync(SubscriptionList list, SubscriptionTable table, object? sender, TEventArgs e)
     {
+        // The generation, then its count, then its entries: see SubscriptionList's remarks. The state machine holds
+        // the generation across the awaits, so its finalizer cannot free the handles while this raise reads them.
+        int count = table.Count;
+        SubscriptionTable.Entry[] entries = table.Entries;
+        SynchronizationContext?[]? contexts = table.Contexts;
         Exception? first = null;
         List<Exception>? all = null;
         int withoutHandler = 0;
         for (int i = 0; i < count; i++)
         {
-            Subscription? subscription = slots[i];
-            Delegate? handler = subscription?.Handler;
-            if (handler is null)
+            (object? owner, object? handler) = entries[i].Handle.TargetAndDependent;
+            if (owner is null || handler is null)
             {
                 withoutHandler++;
                 continue;
@@ -148,7 +152,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
             var typed = Unsafe.As<Func<object?, TEventArgs, Task>>(handler);
             try
             {
-                SynchronizationContext? context = subscription!.Context;
+                SynchronizationContext? context = contexts?[i];
                 Task? task = context is not null && context != SynchronizationContext.Current
                     ? PostedHandler.Start(context, typed, sender, e)
                     : typed(sender, e);
@@ -173,6 +177,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
             }
         }
 
+        GC.KeepAlive(table);
         if (withoutHandler > 0)
         {
             list.OnDeadSeen(withoutHandler);

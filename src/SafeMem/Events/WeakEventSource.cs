@@ -128,31 +128,39 @@ public sealed class WeakEventSource<TEventArgs>
     {
         SubscriptionList list = _list;
         list.Raises.Increment();
-        Subscription?[] slots = list.Snapshot(out int count);
+
+        // The generation, then its count, then its entries: see SubscriptionList's remarks.
+        SubscriptionTable table = list.Current;
+        int count = table.Count;
+        SubscriptionTable.Entry[] entries = table.Entries;
+        SynchronizationContext?[]? contexts = table.Contexts;
         Exception? first = null;
         List<Exception>? all = null;
         int withoutHandler = 0;
         for (int i = 0; i < count; i++)
         {
-            Subscription? subscription = slots[i];
-            Delegate? handler = subscription?.Handler;
-            if (handler is null)
+            // A concurrent removal may clear the handle between or during these reads; then the owner or the handler
+            // reads null (a removal racing with a raise on another thread may let that raise invoke the handler one
+            // last time, as with any event).
+            (object? owner, object? handler) = entries[i].Handle.TargetAndDependent;
+            if (owner is null || handler is null)
             {
                 withoutHandler++;
                 continue;
             }
 
+            // Only EventHandler<TEventArgs> delegates are ever added to this list, so the unchecked cast is safe.
+            var typed = Unsafe.As<EventHandler<TEventArgs>>(handler);
             try
             {
-                SynchronizationContext? context = subscription!.Context;
+                SynchronizationContext? context = contexts?[i];
                 if (context is not null && context != SynchronizationContext.Current)
                 {
-                    context.Post(PostedHandler.Callback, new PostedHandler(Unsafe.As<EventHandler<TEventArgs>>(handler), sender, e, list));
+                    context.Post(PostedHandler.Callback, new PostedHandler(typed, sender, e, list));
                     continue;
                 }
 
-                // Only EventHandler<TEventArgs> delegates are ever added to this list, so the unchecked cast is safe.
-                Unsafe.As<EventHandler<TEventArgs>>(handler)(sender, e);
+                typed(sender, e);
             }
             catch (Exception ex)
             {
@@ -168,6 +176,8 @@ public sealed class WeakEventSource<TEventArgs>
             }
         }
 
+        // The generation's finalizer frees the handles read above: it must not run before the last read.
+        GC.KeepAlive(table);
         if (withoutHandler > 0)
         {
             list.OnDeadSeen(withoutHandler);

@@ -1,0 +1,137 @@
+using System.Runtime;
+using System.Globalization;
+using CommunityToolkit.Mvvm.Messaging;
+using SafeMem.Events;
+
+namespace SafeMem.Benchmarks.Events;
+
+/// <summary>
+/// The <c>events-gc</c> console mode: what holding 100,000 live weak subscriptions costs every full garbage collection,
+/// and how many bytes each retains, for <see cref="WeakEventSource{TEventArgs}"/>,
+/// <see cref="AsyncWeakEventSource{TEventArgs}"/>, <see cref="WeakEventSubscription"/> and CommunityToolkit's
+/// <see cref="WeakReferenceMessenger"/>, against the same subscribers held without any subscription (the baseline)
+/// and subscribed to a plain event.
+/// </summary>
+/// <remarks>
+/// Each scenario is built alone (after full collections), then timed over forced, blocking generation-2 collections
+/// (median; <see cref="GC.GetTotalPauseDuration"/> deltas, so only the pause is counted). Retained bytes are the
+/// difference of <see cref="GC.GetTotalMemory(bool)"/> with the scenario held against the baseline; memory held by
+/// GC handles outside the managed heap is not included.
+/// </remarks>
+internal static class WeakEventGcStudy
+{
+    private const int DefaultSubscriptions = 100_000;
+    private const int Collections = 15;
+
+    public static void Run(string[] args)
+    {
+        int subscriptions = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : DefaultSubscriptions;
+        Console.WriteLine($"{subscriptions:N0} live subscriptions (one subscriber each), {Collections} forced blocking gen2 collections per scenario (median), .NET {Environment.Version}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC.");
+        Console.WriteLine();
+        Console.WriteLine("| scenario | gen2 pause (ms) | vs no subscriptions (ms) | retained bytes per subscription |");
+        Console.WriteLine("| --- | ---: | ---: | ---: |");
+
+        var subscribers = new BenchmarkSubscriber[subscriptions];
+        for (int i = 0; i < subscribers.Length; i++)
+        {
+            subscribers[i] = new BenchmarkSubscriber();
+        }
+
+        (double baselinePause, long baselineBytes) = Measure(static _ => new object(), subscribers);
+        Report("no subscriptions (the subscribers alone)", baselinePause, baselinePause, 0, subscriptions);
+
+        Scenario("plain event (holds its subscribers strongly)", static s =>
+        {
+            var publisher = new PlainEventPublisher();
+            foreach (BenchmarkSubscriber subscriber in s)
+            {
+                publisher.Changed += subscriber.OnChanged;
+            }
+
+            return publisher;
+        });
+        Scenario("WeakEventSource", static s =>
+        {
+            var source = new WeakEventSource<BenchmarkEventArgs>("gc");
+            foreach (BenchmarkSubscriber subscriber in s)
+            {
+                source.Add(subscriber.OnChanged);
+            }
+
+            return source;
+        });
+        Scenario("AsyncWeakEventSource", static s =>
+        {
+            var source = new AsyncWeakEventSource<BenchmarkEventArgs>("gc");
+            foreach (BenchmarkSubscriber subscriber in s)
+            {
+                source.Add(subscriber.OnChangedAsync);
+            }
+
+            return source;
+        });
+        Scenario("WeakEventSubscription (forwarders on a plain event)", static s =>
+        {
+            var publisher = new PlainEventPublisher();
+            var tokens = new IDisposable[s.Length];
+            for (int i = 0; i < s.Length; i++)
+            {
+                tokens[i] = Subscribing.SubscribeWeakly(publisher, s[i]);
+            }
+
+            return (publisher, tokens);
+        });
+        Scenario("WeakReferenceMessenger", static s =>
+        {
+            var messenger = new WeakReferenceMessenger();
+            foreach (BenchmarkSubscriber subscriber in s)
+            {
+                Subscribing.Register(messenger, subscriber);
+            }
+
+            return messenger;
+        });
+
+        GC.KeepAlive(subscribers);
+
+        void Scenario(string name, Func<BenchmarkSubscriber[], object> build)
+        {
+            (double pause, long bytes) = Measure(build, subscribers);
+            Report(name, pause, baselinePause, bytes - baselineBytes, subscriptions);
+        }
+    }
+
+    private static (double PauseMilliseconds, long Bytes) Measure(Func<BenchmarkSubscriber[], object> build, BenchmarkSubscriber[] subscribers)
+    {
+        FullCollect();
+        object held = build(subscribers);
+
+        // Settle: promote everything the build allocated to generation 2 and run any finalizers it queued.
+        FullCollect();
+        FullCollect();
+        long bytes = GC.GetTotalMemory(forceFullCollection: true);
+        var pauses = new double[Collections];
+        for (int i = 0; i < pauses.Length; i++)
+        {
+            TimeSpan before = GC.GetTotalPauseDuration();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+            pauses[i] = (GC.GetTotalPauseDuration() - before).TotalMilliseconds;
+        }
+
+        GC.KeepAlive(held);
+        Array.Sort(pauses);
+        return (pauses[pauses.Length / 2], bytes);
+    }
+
+    private static void FullCollect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    private static void Report(string name, double pause, double baseline, long bytes, int subscriptions)
+        => Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {name} | {pause:F2} | {pause - baseline:+0.00;-0.00;0.00} | {(double)bytes / subscriptions:F0} |"));
+}
