@@ -3,26 +3,34 @@ using SafeMem.Internal;
 namespace SafeMem.Events;
 
 /// <summary>
-/// Detaches forwarders whose subscriber was collected even when their source never raises again: after each full
-/// collection, a sweep on the thread pool walks the live forwarders.
+/// Keeps every attached <see cref="WeakSubscriber{TSubscriber}"/> alive until its subscription ends, and detaches
+/// those whose subscriber was collected even when their source never raises again: after each full collection, a
+/// sweep on the thread pool walks them.
 /// </summary>
 /// <remarks>
-/// Process-wide state, bounded by the forwarders alive: it holds them through weak references only (a forwarder
-/// lives as long as its source's event references it, or its subscription token is held), and entries whose forwarder
-/// died or detached are dropped on every sweep and, amortized, when a forwarder is tracked. Remove callbacks (user
-/// code) run on the thread pool, never on the finalizer thread and never under the lock.
+/// <para>
+/// Process-wide state, bounded by the subscriptions alive. Forwarders are held strongly: on a source that holds its
+/// handlers weakly (an event backed by <see cref="WeakEventSource{TEventArgs}"/>) nothing else keeps a forwarder
+/// alive, and the subscription would end at the next collection. Holding them roots neither subscribers nor sources
+/// (forwarders reach both through weak handles). A forwarder is dropped once it is detached, its source was
+/// collected, or its subscriber was collected (then it is detached first): on every sweep and, amortized, when a
+/// forwarder is tracked, so subscriptions disposed between full collections do not pile up.
+/// </para>
+/// <para>
+/// Remove callbacks (user code) run on the thread pool, never on the finalizer thread and never under the lock.
+/// </para>
 /// </remarks>
 internal static class ForwarderSweeper
 {
     private const int MinimumPurgeThreshold = 64;
 
     private static readonly object s_lock = new();
-    private static readonly List<WeakReference<IWeakForwarder>> s_forwarders = [];
+    private static readonly List<IWeakForwarder> s_forwarders = [];
     private static int s_purgeThreshold = MinimumPurgeThreshold;
     private static bool s_watching;
     private static int s_sweepQueued;
 
-    /// <summary>Gets the number of forwarders tracked, live or not (for tests that the list stays bounded).</summary>
+    /// <summary>Gets the number of forwarders tracked, attached or not (for tests that the list stays bounded).</summary>
     internal static int TrackedCount
     {
         get
@@ -42,13 +50,13 @@ internal static class ForwarderSweeper
         {
             if (s_forwarders.Count >= s_purgeThreshold)
             {
-                // Amortized: subscriptions disposed without any full collection would otherwise pile up here.
-                orphansSeen = s_forwarders.Exists(static reference => reference.TryGetTarget(out IWeakForwarder? f) && !f.IsDetached && f.IsOrphaned);
-                s_forwarders.RemoveAll(static reference => !reference.TryGetTarget(out IWeakForwarder? f) || f.IsDetached);
+                // Amortized: the next purge is as many tracks away as there are survivors.
+                orphansSeen = s_forwarders.Exists(static f => !f.IsDetached && f.IsOrphaned);
+                s_forwarders.RemoveAll(static f => f.IsDetached);
                 s_purgeThreshold = Math.Max(MinimumPurgeThreshold, s_forwarders.Count * 2);
             }
 
-            s_forwarders.Add(new WeakReference<IWeakForwarder>(forwarder));
+            s_forwarders.Add(forwarder);
             if (!s_watching)
             {
                 s_watching = true;
@@ -75,9 +83,9 @@ internal static class ForwarderSweeper
         List<IWeakForwarder>? orphans = null;
         lock (s_lock)
         {
-            s_forwarders.RemoveAll(reference =>
+            s_forwarders.RemoveAll(forwarder =>
             {
-                if (!reference.TryGetTarget(out IWeakForwarder? forwarder) || forwarder.IsDetached)
+                if (forwarder.IsDetached)
                 {
                     return true;
                 }
@@ -90,6 +98,7 @@ internal static class ForwarderSweeper
 
                 return false;
             });
+            s_purgeThreshold = Math.Max(MinimumPurgeThreshold, s_forwarders.Count * 2);
         }
 
         if (orphans is null)

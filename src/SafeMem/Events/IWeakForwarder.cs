@@ -1,9 +1,9 @@
 namespace SafeMem.Events;
 
-/// <summary>What <see cref="ForwarderSweeper"/> needs of a <see cref="WeakForwarder{TSource, TSubscriber, TEventArgs}"/>.</summary>
+/// <summary>What <see cref="ForwarderSweeper"/> needs of a <see cref="WeakSubscriber{TSubscriber}"/>.</summary>
 internal interface IWeakForwarder
 {
-    /// <summary>Gets a value indicating whether the forwarder has left (or never joined) the source's event.</summary>
+    /// <summary>Gets a value indicating whether the forwarder has left (or never joined) the source's event, or the source was collected.</summary>
     bool IsDetached { get; }
 
     /// <summary>Gets a value indicating whether the subscriber was collected.</summary>

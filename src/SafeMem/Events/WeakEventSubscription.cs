@@ -74,21 +74,89 @@ public static class WeakEventSubscription
                 nameof(handler));
         }
 
-        var forwarder = new WeakForwarder<TSource, TSubscriber, TEventArgs>(source, subscriber, removeHandler, handler);
-        try
-        {
-            addHandler(source, forwarder.Handler);
-        }
-        catch
-        {
-            // Nothing was registered (or the source is responsible for what it half-registered): make sure the
-            // forwarder never calls removeHandler and is never tracked, then let the caller see the exception.
-            forwarder.Abandon();
-            throw;
-        }
-
+        var forwarder = new EventHandlerForwarder<TSource, TSubscriber, TEventArgs>(source, subscriber, removeHandler, handler);
+        forwarder.Attach(source, addHandler);
         ForwarderSweeper.Track(forwarder);
         return forwarder;
+    }
+
+    /// <summary>
+    /// Subscribes weakly to an event of any delegate type of <paramref name="source"/>: the handler is the delegate
+    /// <paramref name="createHandler"/> builds, which reaches the subscriber through the <see cref="WeakSubscriber{TSubscriber}"/>
+    /// it is given.
+    /// </summary>
+    /// <typeparam name="TSource">The type of the object that exposes the event.</typeparam>
+    /// <typeparam name="TSubscriber">The type of the subscriber, held weakly.</typeparam>
+    /// <typeparam name="TDelegate">The event's delegate type, e.g. <see cref="PropertyChangedEventHandler"/> or a delegate of your own.</typeparam>
+    /// <param name="source">The object that exposes the event; held weakly.</param>
+    /// <param name="subscriber">The subscriber; the subscription lasts as long as it lives.</param>
+    /// <param name="addHandler">Adds a handler to the event, e.g. <c>static (s, h) => s.PriceChanged += h</c>.</param>
+    /// <param name="removeHandler">Removes it, e.g. <c>static (s, h) => s.PriceChanged -= h</c>.</param>
+    /// <param name="createHandler">
+    /// Builds the handler once, given the subscription's weak link to the subscriber, e.g.
+    /// <c>static weak => (symbol, price) => weak.Target?.OnPrice(symbol, price)</c>. The handler must not capture the
+    /// subscriber: it reaches it through <see cref="WeakSubscriber{TSubscriber}.Target"/>, which is
+    /// <see langword="null"/> once the subscriber was collected (and then detaches the subscription).
+    /// </param>
+    /// <returns>A token that unsubscribes when disposed (the <see cref="WeakSubscriber{TSubscriber}"/> itself).</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The handler <paramref name="createHandler"/> built is null or captures <paramref name="subscriber"/>.</exception>
+    /// <remarks>
+    /// Generic and reflection-free, so it works under trimming and Native AOT for any delegate type. Events backed by a
+    /// <see cref="WeakEventSource{TEventArgs}"/> accept only handlers with an owner, which a lambda built here is not: subscribe
+    /// to those with the <see cref="EventHandler{TEventArgs}"/> overload.
+    /// </remarks>
+    public static IDisposable Subscribe<TSource, TSubscriber, TDelegate>(
+        TSource source,
+        TSubscriber subscriber,
+        Action<TSource, TDelegate> addHandler,
+        Action<TSource, TDelegate> removeHandler,
+        Func<WeakSubscriber<TSubscriber>, TDelegate> createHandler)
+        where TSource : class
+        where TSubscriber : class
+        where TDelegate : Delegate
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(subscriber);
+        ArgumentNullException.ThrowIfNull(addHandler);
+        ArgumentNullException.ThrowIfNull(removeHandler);
+        ArgumentNullException.ThrowIfNull(createHandler);
+        var forwarder = new DelegateForwarder<TSource, TSubscriber, TDelegate>(source, subscriber, removeHandler);
+        forwarder.Attach(source, subscriber, addHandler, createHandler);
+        ForwarderSweeper.Track(forwarder);
+        return forwarder;
+    }
+
+    /// <summary>
+    /// Subscribes weakly to a static event of any delegate type: the handler is the delegate
+    /// <paramref name="createHandler"/> builds, which reaches the subscriber through the
+    /// <see cref="WeakSubscriber{TSubscriber}"/> it is given.
+    /// </summary>
+    /// <typeparam name="TSubscriber">The type of the subscriber, held weakly.</typeparam>
+    /// <typeparam name="TDelegate">The event's delegate type.</typeparam>
+    /// <param name="subscriber">The subscriber; the subscription lasts as long as it lives.</param>
+    /// <param name="addHandler">Adds a handler to the event, e.g. <c>static h => Prices.Changed += h</c>.</param>
+    /// <param name="removeHandler">Removes it, e.g. <c>static h => Prices.Changed -= h</c>.</param>
+    /// <param name="createHandler">Builds the handler once (see the instance-event overload); must not capture the subscriber.</param>
+    /// <returns>A token that unsubscribes when disposed (the <see cref="WeakSubscriber{TSubscriber}"/> itself).</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The handler <paramref name="createHandler"/> built is null or captures <paramref name="subscriber"/>.</exception>
+    public static IDisposable Subscribe<TSubscriber, TDelegate>(
+        TSubscriber subscriber,
+        Action<TDelegate> addHandler,
+        Action<TDelegate> removeHandler,
+        Func<WeakSubscriber<TSubscriber>, TDelegate> createHandler)
+        where TSubscriber : class
+        where TDelegate : Delegate
+    {
+        ArgumentNullException.ThrowIfNull(addHandler);
+        ArgumentNullException.ThrowIfNull(removeHandler);
+        return Subscribe<object, TSubscriber, TDelegate>(
+            s_staticSource,
+            subscriber,
+            (_, h) => addHandler(h),
+            (_, h) => removeHandler(h),
+            createHandler);
     }
 
     /// <summary>Subscribes <paramref name="handler"/> weakly to a static event.</summary>

@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+
+namespace SafeMem.Events;
+
+/// <summary>
+/// Weak GC handles for <see cref="WeakSubscriber{TSubscriber}"/>s, allocated in blocks of 64 that free their handles
+/// in one finalizer, so a weak subscription costs no finalizable object of its own.
+/// </summary>
+/// <remarks>
+/// A <see cref="WeakReference{T}"/> per subscriber and per source would put two finalizable objects (and the
+/// sweeper's tracking reference a third) on every subscription, which every garbage collection then pays for while
+/// the subscription lives. A handle here is freed only when its block is collected, and every subscriber that uses a
+/// slot references the block, so no read can be in flight on a freed handle. A slot is never reused: a block lives as
+/// long as its longest-lived subscription, so in the worst case (one survivor per block) a live subscription pins
+/// 63 cleared handles of its neighbours; cleared weak handles cost the collector next to nothing. Each thread fills a
+/// block of its own, so allocating a slot takes no lock; other threads only read slots published to them through the
+/// subscriber that owns them.
+/// </remarks>
+internal sealed class WeakHandleBlock
+{
+    private const int Size = 64;
+
+    [ThreadStatic]
+    private static WeakHandleBlock? t_current;
+
+    private readonly GCHandle[] _handles = new GCHandle[Size];
+    private int _used;
+
+    ~WeakHandleBlock()
+    {
+        for (int i = 0; i < _used; i++)
+        {
+            _handles[i].Free();
+        }
+    }
+
+    /// <summary>
+    /// Allocates two adjacent weak handles, to <paramref name="first"/> (at the returned index) and
+    /// <paramref name="second"/> (the next one), in the calling thread's current block.
+    /// </summary>
+    public static WeakHandleBlock AllocatePair(object first, object second, out int index)
+    {
+        WeakHandleBlock? block = t_current;
+        if (block is null || block._used > Size - 2)
+        {
+            t_current = block = new WeakHandleBlock();
+        }
+
+        index = block._used;
+        block._handles[index] = GCHandle.Alloc(first, GCHandleType.Weak);
+
+        // Counted after the first handle, so an allocation failure of the second still leaves the first to free.
+        block._used = index + 1;
+        block._handles[index + 1] = GCHandle.Alloc(second, GCHandleType.Weak);
+        block._used = index + 2;
+        return block;
+    }
+
+    /// <summary>Gets the object handle <paramref name="index"/> refers to, or null once collected or cleared.</summary>
+    public object? Get(int index)
+    {
+        object? target = _handles[index].Target;
+
+        // The block (whose finalizer frees the handle) must outlive the read, even if the caller drops it meanwhile.
+        GC.KeepAlive(this);
+        return target;
+    }
+
+    /// <summary>Makes handle <paramref name="index"/> refer to nothing (it stays allocated until the block dies).</summary>
+    public void Clear(int index)
+    {
+        _handles[index].Target = null;
+        GC.KeepAlive(this);
+    }
+}
