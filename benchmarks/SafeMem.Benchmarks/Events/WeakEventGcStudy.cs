@@ -14,22 +14,23 @@ namespace SafeMem.Benchmarks.Events;
 /// </summary>
 /// <remarks>
 /// Each scenario is built alone (after full collections), then timed over forced, blocking generation-2 collections
-/// (median; <see cref="GC.GetTotalPauseDuration"/> deltas, so only the pause is counted). Retained bytes are the
+/// (<see cref="GC.GetTotalPauseDuration"/> deltas, so only the pause is counted; the median, and the minimum, which
+/// is the steadiest figure on a loaded machine, where a collection's threads may be descheduled). Retained bytes are the
 /// difference of <see cref="GC.GetTotalMemory(bool)"/> with the scenario held against the baseline; memory held by
 /// GC handles outside the managed heap is not included.
 /// </remarks>
 internal static class WeakEventGcStudy
 {
     private const int DefaultSubscriptions = 100_000;
-    private const int Collections = 15;
+    private const int Collections = 31;
 
     public static void Run(string[] args)
     {
         int subscriptions = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : DefaultSubscriptions;
-        Console.WriteLine($"{subscriptions:N0} live subscriptions (one subscriber each), {Collections} forced blocking gen2 collections per scenario (median), .NET {Environment.Version}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC.");
+        Console.WriteLine($"{subscriptions:N0} live subscriptions (one subscriber each), {Collections} forced blocking gen2 collections per scenario, .NET {Environment.Version}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC.");
         Console.WriteLine();
-        Console.WriteLine("| scenario | gen2 pause (ms) | vs no subscriptions (ms) | retained bytes per subscription |");
-        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        Console.WriteLine("| scenario | gen2 pause, median (ms) | minimum (ms) | median vs no subscriptions (ms) | retained bytes per subscription |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
 
         var subscribers = new BenchmarkSubscriber[subscriptions];
         for (int i = 0; i < subscribers.Length; i++)
@@ -37,8 +38,8 @@ internal static class WeakEventGcStudy
             subscribers[i] = new BenchmarkSubscriber();
         }
 
-        (double baselinePause, long baselineBytes) = Measure(static _ => new object(), subscribers);
-        Report("no subscriptions (the subscribers alone)", baselinePause, baselinePause, 0, subscriptions);
+        (double baselinePause, double baselineMinimum, long baselineBytes) = Measure(static _ => new object(), subscribers);
+        Report("no subscriptions (the subscribers alone)", baselinePause, baselineMinimum, baselinePause, 0, subscriptions);
 
         Scenario("plain event (holds its subscribers strongly)", static s =>
         {
@@ -96,12 +97,12 @@ internal static class WeakEventGcStudy
 
         void Scenario(string name, Func<BenchmarkSubscriber[], object> build)
         {
-            (double pause, long bytes) = Measure(build, subscribers);
-            Report(name, pause, baselinePause, bytes - baselineBytes, subscriptions);
+            (double pause, double minimum, long bytes) = Measure(build, subscribers);
+            Report(name, pause, minimum, baselinePause, bytes - baselineBytes, subscriptions);
         }
     }
 
-    private static (double PauseMilliseconds, long Bytes) Measure(Func<BenchmarkSubscriber[], object> build, BenchmarkSubscriber[] subscribers)
+    private static (double MedianMilliseconds, double MinimumMilliseconds, long Bytes) Measure(Func<BenchmarkSubscriber[], object> build, BenchmarkSubscriber[] subscribers)
     {
         FullCollect();
         object held = build(subscribers);
@@ -113,6 +114,9 @@ internal static class WeakEventGcStudy
         var pauses = new double[Collections];
         for (int i = 0; i < pauses.Length; i++)
         {
+            // Let the work a collection queues (the sweeps of weak sources and forwarders, on the thread pool) finish,
+            // so the next pause is not stretched by waiting for those threads to reach a safe point.
+            Thread.Sleep(20);
             TimeSpan before = GC.GetTotalPauseDuration();
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
             pauses[i] = (GC.GetTotalPauseDuration() - before).TotalMilliseconds;
@@ -120,7 +124,7 @@ internal static class WeakEventGcStudy
 
         GC.KeepAlive(held);
         Array.Sort(pauses);
-        return (pauses[pauses.Length / 2], bytes);
+        return (pauses[pauses.Length / 2], pauses[0], bytes);
     }
 
     private static void FullCollect()
@@ -130,8 +134,8 @@ internal static class WeakEventGcStudy
         GC.Collect();
     }
 
-    private static void Report(string name, double pause, double baseline, long bytes, int subscriptions)
+    private static void Report(string name, double pause, double minimum, double baseline, long bytes, int subscriptions)
         => Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {name} | {pause:F2} | {pause - baseline:+0.00;-0.00;0.00} | {(double)bytes / subscriptions:F0} |"));
+            $"| {name} | {pause:F2} | {minimum:F2} | {pause - baseline:+0.00;-0.00;0.00} | {(double)bytes / subscriptions:F0} |"));
 }

@@ -65,3 +65,36 @@ public sealed class PriceSubscriber
         subscribe();
     }
 }
+
+/// <summary>
+/// A publisher that moved its event to <see cref="WeakEventSource{TEventArgs}"/>: subscribers only see the event's
+/// <c>+=</c> and <c>-=</c>.
+/// </summary>
+public sealed class WeakBackedPublisher
+{
+    private readonly WeakEventSource<PriceChangedEventArgs> _priceChanged = new("weak-backed");
+
+    public event EventHandler<PriceChangedEventArgs> PriceChanged
+    {
+        add => _priceChanged.Add(value);
+        remove => _priceChanged.Remove(value);
+    }
+
+    public int HandlerCount => _priceChanged.Count;
+
+    public void Raise(decimal price) => _priceChanged.Raise(this, new PriceChangedEventArgs(price));
+}
+
+/// <summary>A value type with event handlers: a delegate to one of its methods targets a box of its own.</summary>
+public struct StructCounter
+{
+    public int Calls;
+
+    public void OnPriceChanged(object? sender, PriceChangedEventArgs e) => Calls++;
+
+    public Task OnPriceChangedAsync(object? sender, PriceChangedEventArgs e)
+    {
+        Calls++;
+        return Task.CompletedTask;
+    }
+}
