@@ -98,3 +98,24 @@ public struct StructCounter
         return Task.CompletedTask;
     }
 }
+
+/// <summary>A user's own event delegate type, not an <see cref="EventHandler{TEventArgs}"/>.</summary>
+public delegate void PriceHandler(string symbol, decimal price);
+
+/// <summary>A publisher with an event of a user-defined delegate type (the leaking baseline for those).</summary>
+public sealed class PriceFeed
+{
+    public event PriceHandler? PriceChanged;
+
+    public int HandlerCount => PriceChanged?.GetInvocationList().Length ?? 0;
+
+    public void Raise(string symbol, decimal price) => PriceChanged?.Invoke(symbol, price);
+}
+
+/// <summary>A subscriber to <see cref="PriceFeed"/>.</summary>
+public sealed class PriceBoard
+{
+    public List<(string Symbol, decimal Price)> Quotes { get; } = [];
+
+    public void OnPrice(string symbol, decimal price) => Quotes.Add((symbol, price));
+}
