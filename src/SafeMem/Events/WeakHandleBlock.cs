@@ -23,8 +23,15 @@ internal sealed class WeakHandleBlock
     [ThreadStatic]
     private static WeakHandleBlock? t_current;
 
+    private static long s_live;
+
     private readonly GCHandle[] _handles = new GCHandle[Size];
     private int _used;
+
+    private WeakHandleBlock()
+    {
+        Interlocked.Increment(ref s_live);
+    }
 
     ~WeakHandleBlock()
     {
@@ -32,7 +39,12 @@ internal sealed class WeakHandleBlock
         {
             _handles[i].Free();
         }
+
+        Interlocked.Decrement(ref s_live);
     }
+
+    /// <summary>Gets the number of blocks not yet finalized, process-wide (for leak tests).</summary>
+    internal static long Live => Volatile.Read(ref s_live);
 
     /// <summary>
     /// Allocates two adjacent weak handles, to <paramref name="first"/> (at the returned index) and
