@@ -81,6 +81,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _cache = new BoundedCache<object, BoundedMemoryCacheEntry>(new BoundedCacheOptions<object, BoundedMemoryCacheEntry>
         {
             Name = options.Name,
+            WeightUnit = options.WeightUnit ?? "{weight}",
             MaximumCount = options.MaximumCount,
             MaximumWeight = options.MaximumWeight,
             TimeProvider = options.TimeProvider,

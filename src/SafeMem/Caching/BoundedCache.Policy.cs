@@ -290,24 +290,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         AddPending(ref removals, node, reason, disposeValue);
     }
 
-    private void CountRemoval(RemovalReason reason)
-    {
-        switch (reason)
-        {
-            case RemovalReason.Evicted:
-                _counters.Evicted++;
-                break;
-            case RemovalReason.Expired:
-                _counters.Expired++;
-                break;
-            case RemovalReason.Rejected:
-                _counters.Rejected++;
-                break;
-            default:
-                _counters.Removed++;
-                break;
-        }
-    }
+    private void CountRemoval(RemovalReason reason) => _counters.Removals[(int)reason]++;
 
     private void AddPending(ref List<PendingRemoval>? removals, CacheNode<TKey, TValue> node, RemovalReason reason, bool disposeValue)
     {

@@ -90,7 +90,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Name = options.Name;
+        Name = InstanceNames.Resolve(options.Name, "cache");
         MaximumCount = options.MaximumCount;
         MaximumWeight = options.MaximumWeight;
         _weigher = options.Weigher;
@@ -103,9 +103,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         _mayExpire = _expires;
         _disposeValues = options.DisposeRemovedValues;
         _leases = _disposeValues ? new Dictionary<object, LeaseState>(ReferenceEqualityComparer.Instance) : null;
-        _counters = new CacheCounters(MaximumCount, MaximumWeight);
+        _counters = new CacheCounters(MaximumCount, MaximumWeight, options.ResolveWeightUnit());
         _clock = _counters.Clock;
-        _registration = CacheCounters.Registry(SafeMemMeter.Resolve(options.MeterFactory)).Register(_counters, Name);
+        _registration = _counters.Register(SafeMemMeter.Resolve(options.MeterFactory), Name);
     }
 
     /// <summary>Raised after an entry left the cache (or a write was rejected), outside every lock, on the thread that removed it.</summary>

@@ -13,7 +13,8 @@ namespace SafeMem.Caching;
 public sealed class BoundedCacheOptions<TKey, TValue>
     where TKey : notnull
 {
-    private string _name = "default";
+    private string? _name;
+    private string? _weightUnit;
     private int? _maximumCount;
     private long? _maximumWeight;
     private TimeSpan? _expireAfterWrite;
@@ -21,14 +22,41 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>Gets or sets the name reported as the <c>safemem.name</c> tag and in statistics.</summary>
-    /// <value>Not null or empty. Defaults to <c>"default"</c>.</value>
-    public string Name
+    /// <value>
+    /// Not empty, or <see langword="null"/> for a generated unique name (<c>cache-1</c>, <c>cache-2</c>, ...), so two
+    /// unnamed caches never report as one series. Defaults to <see langword="null"/>.
+    /// </value>
+    public string? Name
     {
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrEmpty(value);
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
+            }
+
             _name = value;
+        }
+    }
+
+    /// <summary>Gets or sets the unit the weights count, reported as the unit of the <c>safemem.cache.weight</c> instruments.</summary>
+    /// <value>
+    /// A UCUM unit such as <c>By</c> (bytes) or an annotation in braces such as <c>{row}</c>, or <see langword="null"/>
+    /// for <c>{entry}</c> when there is no <see cref="Weigher"/> (every entry weighs 1) and <c>{weight}</c> when there
+    /// is one. Defaults to <see langword="null"/>.
+    /// </value>
+    public string? WeightUnit
+    {
+        get => _weightUnit;
+        set
+        {
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(WeightUnit));
+            }
+
+            _weightUnit = value;
         }
     }
 
@@ -122,6 +150,9 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     /// <summary>Gets or sets the factory of the meter the cache publishes its instruments through.</summary>
     /// <value><see langword="null"/> for the shared SafeMem meter. Defaults to <see langword="null"/>.</value>
     public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>The unit the weight instruments report in (see <see cref="WeightUnit"/>).</summary>
+    internal string ResolveWeightUnit() => _weightUnit ?? (Weigher is null ? "{entry}" : "{weight}");
 
     /// <summary>Throws when the options as a whole cannot build a cache.</summary>
     internal void Validate()

@@ -25,8 +25,9 @@ namespace SafeMem.Telemetry;
 internal sealed class InstrumentRegistry<TSource>
     where TSource : class
 {
-    // One registry per meter; the table holds it only as long as the meter lives (a factory meter can be collected).
-    private static readonly ConditionalWeakTable<Meter, InstrumentRegistry<TSource>> s_registries = new();
+    // Registries per meter (one per variant); the table holds them only as long as the meter lives (a factory meter
+    // can be collected).
+    private static readonly ConditionalWeakTable<Meter, Dictionary<string, InstrumentRegistry<TSource>>> s_registries = new();
 
     private readonly object _lock = new();
     private readonly List<Registration> _registrations = [];
@@ -38,9 +39,19 @@ internal sealed class InstrumentRegistry<TSource>
     /// </summary>
     public const long NoValue = long.MinValue;
 
-    private InstrumentRegistry(Meter meter) => Meter = meter;
+    private InstrumentRegistry(Meter meter, string variant)
+    {
+        Meter = meter;
+        Variant = variant;
+    }
 
     public Meter Meter { get; }
+
+    /// <summary>
+    /// Tells apart several sets of instruments of one block kind on one meter, e.g. the weight instruments of caches
+    /// whose weights count different units (an instrument's unit is fixed when it is created). Empty by default.
+    /// </summary>
+    public string Variant { get; }
 
     /// <summary>Number of registrations currently held, dead or alive (for tests of the purge).</summary>
     internal int RegistrationCount
@@ -56,24 +67,32 @@ internal sealed class InstrumentRegistry<TSource>
 
     /// <summary>
     /// Returns the registry for <paramref name="meter"/>, creating it and calling <paramref name="defineInstruments"/>
-    /// exactly once per meter. <paramref name="defineInstruments"/> must be static: it is kept by the table.
+    /// exactly once per meter. <paramref name="defineInstruments"/> should be static: instruments must not capture
+    /// an instance.
     /// </summary>
     public static InstrumentRegistry<TSource> For(Meter meter, Action<InstrumentRegistry<TSource>> defineInstruments)
+        => For(meter, string.Empty, defineInstruments);
+
+    /// <summary>
+    /// Returns the registry for (<paramref name="meter"/>, <paramref name="variant"/>), creating it and calling
+    /// <paramref name="defineInstruments"/> exactly once per pair; the definition reads the variant from
+    /// <see cref="Variant"/>.
+    /// </summary>
+    public static InstrumentRegistry<TSource> For(Meter meter, string variant, Action<InstrumentRegistry<TSource>> defineInstruments)
     {
         ArgumentNullException.ThrowIfNull(meter);
+        ArgumentNullException.ThrowIfNull(variant);
         ArgumentNullException.ThrowIfNull(defineInstruments);
-        if (s_registries.TryGetValue(meter, out InstrumentRegistry<TSource>? existing))
-        {
-            return existing;
-        }
 
+        // Blocks are built far less often than they are used, and the number of variants is tiny: one lock suffices.
         lock (s_registries)
         {
-            if (!s_registries.TryGetValue(meter, out existing))
+            Dictionary<string, InstrumentRegistry<TSource>> variants = s_registries.GetOrCreateValue(meter);
+            if (!variants.TryGetValue(variant, out InstrumentRegistry<TSource>? existing))
             {
-                existing = new InstrumentRegistry<TSource>(meter);
+                existing = new InstrumentRegistry<TSource>(meter, variant);
                 defineInstruments(existing);
-                s_registries.Add(meter, existing);
+                variants.Add(variant, existing);
             }
 
             return existing;

@@ -33,11 +33,11 @@ public sealed class CacheCountersTests
         (string Name, Type Kind, string Unit)[] expected =
         [
             ("safemem.cache.requests", typeof(ObservableCounter<long>), "{request}"),
-            ("safemem.cache.evictions", typeof(ObservableCounter<long>), "{entry}"),
+            ("safemem.cache.removals", typeof(ObservableCounter<long>), "{entry}"),
             ("safemem.cache.entry.count", typeof(ObservableUpDownCounter<long>), "{entry}"),
             ("safemem.cache.entry.limit", typeof(ObservableUpDownCounter<long>), "{entry}"),
-            ("safemem.cache.weight", typeof(ObservableUpDownCounter<long>), "{unit}"),
-            ("safemem.cache.weight.limit", typeof(ObservableUpDownCounter<long>), "{unit}"),
+            ("safemem.cache.weight", typeof(ObservableUpDownCounter<long>), "{weight}"),
+            ("safemem.cache.weight.limit", typeof(ObservableUpDownCounter<long>), "{weight}"),
             ("safemem.cache.factory.calls", typeof(ObservableCounter<long>), "{call}"),
             ("safemem.cache.factory.failures", typeof(ObservableCounter<long>), "{failure}"),
         ];
@@ -73,9 +73,13 @@ public sealed class CacheCountersTests
         CacheStatistics s = cache.GetStatistics();
         Assert.Equal(s.Hits, recorder.ObserveValue("safemem.cache.requests", Name, (SafeMemTags.CacheResult, "hit")));
         Assert.Equal(s.Misses, recorder.ObserveValue("safemem.cache.requests", Name, (SafeMemTags.CacheResult, "miss")));
-        Assert.Equal(s.Evictions, recorder.ObserveValue("safemem.cache.evictions", Name, (SafeMemTags.CacheRemovalReason, "evicted")));
-        Assert.Equal(s.Expirations, recorder.ObserveValue("safemem.cache.evictions", Name, (SafeMemTags.CacheRemovalReason, "expired")));
-        Assert.Equal(s.Rejections, recorder.ObserveValue("safemem.cache.evictions", Name, (SafeMemTags.CacheRemovalReason, "rejected")));
+        foreach (RemovalReason reason in Enum.GetValues<RemovalReason>())
+        {
+            Assert.Equal(s.RemovalsByReason[reason], recorder.ObserveValue("safemem.cache.removals", Name, (SafeMemTags.CacheRemovalReason, reason.ToString().ToLowerInvariant())));
+        }
+
+        Assert.Equal(s.Evictions, s.RemovalsByReason[RemovalReason.Evicted]);
+        Assert.Equal(s.Removals, s.RemovalsByReason.Values.Sum());
         Assert.Equal(s.EntryCount, recorder.ObserveValue("safemem.cache.entry.count", Name));
         Assert.Equal(s.Weight, recorder.ObserveValue("safemem.cache.weight", Name));
         Assert.Equal(5, recorder.ObserveValue("safemem.cache.weight.limit", Name));
