@@ -13,7 +13,8 @@ namespace SafeMem.Events;
 /// <b>What it holds</b>, <b>removal</b>, <b>thread-safety</b> and <b>disposal</b> are exactly as for
 /// <see cref="WeakEventSource{TEventArgs}"/>: each subscription lives as long as its handler's instance, the
 /// <c>this</c> its closure captured, or the owner given to <see cref="Add(object, Func{object?, TEventArgs, Task})"/>;
-/// static and non-capturing handlers are held strongly until removed; a capturing lambda with no owner is rejected.
+/// static and non-capturing handlers are held strongly until removed; a capturing lambda with no owner, and a method
+/// of a struct, are rejected.
 /// </para>
 /// <para>
 /// <b>Raising.</b> <see cref="RaiseAsync"/> invokes the handlers one after another in subscription order, awaiting
@@ -68,7 +69,8 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     /// <param name="handler">The handler: an instance method, a lambda that captures <c>this</c>, a static method or a non-capturing lambda.</param>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// <paramref name="handler"/> is a closure that does not capture <c>this</c>: use <see cref="Add(object, Func{object?, TEventArgs, Task})"/>.
+    /// <paramref name="handler"/> is a closure that does not capture <c>this</c> (use <see cref="Add(object, Func{object?, TEventArgs, Task})"/>),
+    /// or a method of a struct.
     /// </exception>
     public void Add(Func<object?, TEventArgs, Task> handler)
     {
@@ -80,6 +82,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     /// <param name="owner">The object whose lifetime the subscription shares; held weakly.</param>
     /// <param name="handler">The handler; held as long as <paramref name="owner"/> lives, whatever its target.</param>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="handler"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="owner"/> is a boxed value type (a copy nothing else references).</exception>
     public void Add(object owner, Func<object?, TEventArgs, Task> handler)
     {
         ArgumentNullException.ThrowIfNull(owner);
