@@ -38,7 +38,11 @@ internal sealed class SubscriptionList
     // until removed.
     private static readonly object s_forever = new();
 
+#if NET9_0_OR_GREATER
+    private readonly Lock _lock = new();
+#else
     private readonly object _lock = new();
+#endif
     private SubscriptionTable _table = SubscriptionTable.Empty;
     private int _live;
     private int _weak;
