@@ -25,6 +25,7 @@ public class WeakEventUnsubscribeBenchmarks
     private readonly PlainEventPublisher[] _plain = new PlainEventPublisher[Sources];
     private readonly WeakEventSource<BenchmarkEventArgs>[] _weak = new WeakEventSource<BenchmarkEventArgs>[Sources];
     private readonly AsyncWeakEventSource<BenchmarkEventArgs>[] _async = new AsyncWeakEventSource<BenchmarkEventArgs>[Sources];
+    private readonly PlainEventPublisher[] _forwarded = new PlainEventPublisher[Sources];
     private readonly IDisposable[][] _tokens = new IDisposable[Sources][];
     private readonly WeakReferenceMessenger[] _messengers = new WeakReferenceMessenger[Sources];
     private BenchmarkSubscriber[] _subscribers = null!;
@@ -83,7 +84,8 @@ public class WeakEventUnsubscribeBenchmarks
     {
         for (int s = 0; s < Sources; s++)
         {
-            var publisher = new PlainEventPublisher();
+            // Kept alive: the tokens hold their source weakly, and disposing a token of a collected source does nothing.
+            PlainEventPublisher publisher = _forwarded[s] = new PlainEventPublisher();
             _tokens[s] = Array.ConvertAll(_subscribers, subscriber => Subscribing.SubscribeWeakly(publisher, subscriber));
         }
     }

@@ -3,17 +3,15 @@ using SafeMem.Internal;
 namespace SafeMem.Events;
 
 /// <summary>
-/// Keeps every attached <see cref="WeakSubscriber{TSubscriber}"/> alive until its subscription ends, and detaches
-/// those whose subscriber was collected even when their source never raises again: after each full collection, a
-/// sweep on the thread pool walks them.
+/// Detaches forwarders (<see cref="WeakSubscriber{TSubscriber}"/>s) whose subscriber was collected even when their
+/// source never raises again: after each full collection, a sweep on the thread pool walks the live forwarders.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Process-wide state, bounded by the subscriptions alive. Forwarders are held strongly: on a source that holds its
-/// handlers weakly (an event backed by <see cref="WeakEventSource{TEventArgs}"/>) nothing else keeps a forwarder
-/// alive, and the subscription would end at the next collection. Holding them roots neither subscribers nor sources
-/// (forwarders reach both through weak handles). A forwarder is dropped once it is detached, its source was
-/// collected, or its subscriber was collected (then it is detached first): on every sweep and, amortized, when a
+/// Process-wide state, bounded by the forwarders alive. It holds them weakly, through the weak handle each forwarder
+/// keeps to itself in its <see cref="WeakHandleBlock"/> (an entry references the block, so the handle cannot be freed
+/// while the entry can still read it): a forwarder lives as long as its source's event references it, or its token
+/// is held, and no longer. Entries whose forwarder died or detached are dropped on every sweep and, amortized, when a
 /// forwarder is tracked, so subscriptions disposed between full collections do not pile up.
 /// </para>
 /// <para>
@@ -25,12 +23,12 @@ internal static class ForwarderSweeper
     private const int MinimumPurgeThreshold = 64;
 
     private static readonly object s_lock = new();
-    private static readonly List<IWeakForwarder> s_forwarders = [];
+    private static readonly List<Entry> s_forwarders = [];
     private static int s_purgeThreshold = MinimumPurgeThreshold;
     private static bool s_watching;
     private static int s_sweepQueued;
 
-    /// <summary>Gets the number of forwarders tracked, attached or not (for tests that the list stays bounded).</summary>
+    /// <summary>Gets the number of forwarders tracked, live or not (for tests that the list stays bounded).</summary>
     internal static int TrackedCount
     {
         get
@@ -42,7 +40,8 @@ internal static class ForwarderSweeper
         }
     }
 
-    public static void Track(IWeakForwarder forwarder)
+    /// <summary>Tracks the forwarder that <paramref name="handles"/> holds a weak handle to at <paramref name="index"/>.</summary>
+    public static void Track(WeakHandleBlock handles, int index)
     {
         bool startWatching = false;
         bool orphansSeen = false;
@@ -51,12 +50,12 @@ internal static class ForwarderSweeper
             if (s_forwarders.Count >= s_purgeThreshold)
             {
                 // Amortized: the next purge is as many tracks away as there are survivors.
-                orphansSeen = s_forwarders.Exists(static f => !f.IsDetached && f.IsOrphaned);
-                s_forwarders.RemoveAll(static f => f.IsDetached);
+                orphansSeen = s_forwarders.Exists(static entry => entry.Forwarder is { IsDetached: false, IsOrphaned: true });
+                s_forwarders.RemoveAll(static entry => entry.Forwarder is null or { IsDetached: true });
                 s_purgeThreshold = Math.Max(MinimumPurgeThreshold, s_forwarders.Count * 2);
             }
 
-            s_forwarders.Add(forwarder);
+            s_forwarders.Add(new Entry(handles, index));
             if (!s_watching)
             {
                 s_watching = true;
@@ -83,9 +82,10 @@ internal static class ForwarderSweeper
         List<IWeakForwarder>? orphans = null;
         lock (s_lock)
         {
-            s_forwarders.RemoveAll(forwarder =>
+            s_forwarders.RemoveAll(entry =>
             {
-                if (forwarder.IsDetached)
+                IWeakForwarder? forwarder = entry.Forwarder;
+                if (forwarder is null || forwarder.IsDetached)
                 {
                     return true;
                 }
@@ -138,5 +138,11 @@ internal static class ForwarderSweeper
         {
             ThreadPool.UnsafeQueueUserWorkItem(static _ => Sweep(), null);
         }
+    }
+
+    /// <summary>A tracked forwarder: the block that holds a weak handle to it, and the handle's index.</summary>
+    private readonly record struct Entry(WeakHandleBlock Handles, int Index)
+    {
+        public IWeakForwarder? Forwarder => Handles.Get(Index) as IWeakForwarder;
     }
 }

@@ -41,8 +41,9 @@ internal static class HandlerOwner
             Type type = target.GetType();
             if (target is not Delegate && !MayBeCompilerGenerated(type.Name))
             {
-                // The common case (an instance method of an ordinary type) decided without the table lookup.
-                return target;
+                // The common case (an instance method of an ordinary type) decided without the table lookup. A
+                // WeakEventSubscription forwarder lives as long as its subscriber: nothing else would keep it alive here.
+                return target is IWeakForwarder forwarder ? forwarder.Subscriber ?? target : target;
             }
 
             TargetShape shape = ShapeOf(type);
@@ -132,6 +133,15 @@ internal static class HandlerOwner
         if (shape.ThisField?.GetValue(closure) is { } owner)
         {
             return owner;
+        }
+
+        // A handler that a WeakEventSubscription factory built around its WeakSubscriber lives as long as the subscriber.
+        foreach (FieldInfo field in shape.Fields)
+        {
+            if (field.GetValue(closure) is IWeakForwarder forwarder)
+            {
+                return forwarder.Subscriber ?? forwarder;
+            }
         }
 
         if (depth < MaximumClosureDepth)

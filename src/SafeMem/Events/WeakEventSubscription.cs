@@ -20,10 +20,10 @@ namespace SafeMem.Events;
 /// captured it, is rejected; it may capture anything else. The handler fires until the garbage collector actually
 /// collects the subscriber. Then the subscription detaches itself from the source: on the source's next raise (on the
 /// raising thread), or after the next full collection (on a thread-pool thread), so the source's invocation list does
-/// not grow with dead subscribers even when it is never raised. Until then SafeMem keeps the token alive itself, so
-/// subscribing works on events that hold their handlers weakly too (an event backed by
-/// <see cref="WeakEventSource{TEventArgs}"/>: this is how a subscriber that only has the event's <c>+=</c> subscribes
-/// a lambda that captures locals).
+/// not grow with dead subscribers even when it is never raised. On an event backed by a
+/// <see cref="WeakEventSource{TEventArgs}"/> (which holds its handlers weakly) the handler is tied to the subscriber, so
+/// the subscription lives exactly as long as the subscriber there too: this is how a subscriber that only has such an
+/// event's <c>+=</c> subscribes a lambda that captures locals.
 /// </para>
 /// <para>
 /// <b>Disposal.</b> The returned <see cref="IDisposable"/> detaches the handler from the source at once (even a raise
@@ -85,7 +85,7 @@ public static class WeakEventSubscription
 
         var forwarder = new EventHandlerForwarder<TSource, TSubscriber, TEventArgs>(source, subscriber, removeHandler, handler);
         forwarder.Attach(source, addHandler);
-        ForwarderSweeper.Track(forwarder);
+        forwarder.Track();
         return forwarder;
     }
 
@@ -111,9 +111,7 @@ public static class WeakEventSubscription
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The handler <paramref name="createHandler"/> built is null or captures <paramref name="subscriber"/>.</exception>
     /// <remarks>
-    /// Generic and reflection-free, so it works under trimming and Native AOT for any delegate type. Events backed by a
-    /// <see cref="WeakEventSource{TEventArgs}"/> accept only handlers with an owner, which a lambda built here is not: subscribe
-    /// to those with the <see cref="EventHandler{TEventArgs}"/> overload.
+    /// Generic and free of reflection emit, so it works under trimming and Native AOT for any delegate type.
     /// </remarks>
     public static IDisposable Subscribe<TSource, TSubscriber, TDelegate>(
         TSource source,
@@ -132,7 +130,7 @@ public static class WeakEventSubscription
         ArgumentNullException.ThrowIfNull(createHandler);
         var forwarder = new DelegateForwarder<TSource, TSubscriber, TDelegate>(source, subscriber, removeHandler);
         forwarder.Attach(source, subscriber, addHandler, createHandler);
-        ForwarderSweeper.Track(forwarder);
+        forwarder.Track();
         return forwarder;
     }
 

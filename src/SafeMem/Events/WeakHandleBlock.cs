@@ -3,22 +3,22 @@ using System.Runtime.InteropServices;
 namespace SafeMem.Events;
 
 /// <summary>
-/// Weak GC handles for <see cref="WeakSubscriber{TSubscriber}"/>s, allocated in blocks of 64 that free their handles
-/// in one finalizer, so a weak subscription costs no finalizable object of its own.
+/// Weak GC handles for <see cref="WeakSubscriber{TSubscriber}"/>s, allocated three at a time in blocks of 96 that free
+/// their handles in one finalizer, so a weak subscription costs no finalizable object of its own.
 /// </summary>
 /// <remarks>
-/// A <see cref="WeakReference{T}"/> per subscriber and per source would put two finalizable objects (and the
-/// sweeper's tracking reference a third) on every subscription, which every garbage collection then pays for while
-/// the subscription lives. A handle here is freed only when its block is collected, and every subscriber that uses a
-/// slot references the block, so no read can be in flight on a freed handle. A slot is never reused: a block lives as
-/// long as its longest-lived subscription, so in the worst case (one survivor per block) a live subscription pins
-/// 63 cleared handles of its neighbours; cleared weak handles cost the collector next to nothing. Each thread fills a
-/// block of its own, so allocating a slot takes no lock; other threads only read slots published to them through the
-/// subscriber that owns them.
+/// A <see cref="WeakReference{T}"/> to the subscriber, to the source and (for the sweeper) to the forwarder itself
+/// would put three finalizable objects on every subscription, which every garbage collection then pays for while the
+/// subscription lives. A handle here is freed only when its block is collected, and everything that reads a slot (the
+/// forwarder, the sweeper's entry) references the block, so no read can be in flight on a freed handle. A slot is
+/// never reused: a block lives as long as its longest-lived subscription, so in the worst case (one survivor per
+/// block) a live subscription pins 93 cleared handles of its neighbours; cleared weak handles cost the collector next
+/// to nothing. Each thread fills a block of its own, so allocating slots takes no lock; other threads only read slots
+/// published to them through the forwarder or the sweeper's (locked) list.
 /// </remarks>
 internal sealed class WeakHandleBlock
 {
-    private const int Size = 64;
+    private const int Size = 96;
 
     [ThreadStatic]
     private static WeakHandleBlock? t_current;
@@ -47,24 +47,25 @@ internal sealed class WeakHandleBlock
     internal static long Live => Volatile.Read(ref s_live);
 
     /// <summary>
-    /// Allocates two adjacent weak handles, to <paramref name="first"/> (at the returned index) and
-    /// <paramref name="second"/> (the next one), in the calling thread's current block.
+    /// Allocates three adjacent weak handles, to <paramref name="first"/> (at the returned index),
+    /// <paramref name="second"/> and <paramref name="third"/> (the next two), in the calling thread's current block.
     /// </summary>
-    public static WeakHandleBlock AllocatePair(object first, object second, out int index)
+    public static WeakHandleBlock AllocateTriple(object first, object second, object third, out int index)
     {
         WeakHandleBlock? block = t_current;
-        if (block is null || block._used > Size - 2)
+        if (block is null || block._used > Size - 3)
         {
             t_current = block = new WeakHandleBlock();
         }
 
+        // Each handle is counted as soon as it exists, so an allocation failure leaves the finalizer what to free.
         index = block._used;
         block._handles[index] = GCHandle.Alloc(first, GCHandleType.Weak);
-
-        // Counted after the first handle, so an allocation failure of the second still leaves the first to free.
         block._used = index + 1;
         block._handles[index + 1] = GCHandle.Alloc(second, GCHandleType.Weak);
         block._used = index + 2;
+        block._handles[index + 2] = GCHandle.Alloc(third, GCHandleType.Weak);
+        block._used = index + 3;
         return block;
     }
 

@@ -8,9 +8,10 @@ namespace SafeMem.Events;
 /// <remarks>
 /// <para>
 /// <b>What it holds.</b> The subscriber and the source weakly (through GC handles, not finalizable objects); the
-/// handler, the remove callback and what they captured strongly. The handler on the source's event holds this object
-/// strongly, and so does SafeMem's sweeper until the subscription ends, which is what keeps a subscription alive on
-/// events that hold their handlers weakly (such as events backed by <see cref="WeakEventSource{TEventArgs}"/>).
+/// handler, the remove callback and what they captured strongly. The handler on the source's event holds this object;
+/// nothing else does, unless you keep the token. A <see cref="WeakEventSource{TEventArgs}"/>, which holds its handlers
+/// weakly, recognizes this object as a handler's target (or captured by a handler's closure) and ties the handler to
+/// the subscriber, so the subscription lives exactly as long as the subscriber there too.
 /// </para>
 /// <para>
 /// <b>Detaching.</b> The subscription leaves the source's event exactly once: on <see cref="Dispose"/>, when a read of
@@ -26,13 +27,13 @@ public abstract class WeakSubscriber<TSubscriber> : IWeakForwarder, IDisposable
 {
     private readonly WeakHandleBlock _handles;
 
-    // The subscriber's handle is at _index, the source's at _index + 1.
+    // The subscriber's handle is at _index, the source's at _index + 1, and this object's (for the sweeper) at _index + 2.
     private readonly int _index;
     private int _detached;
 
     private protected WeakSubscriber(object source, TSubscriber subscriber)
     {
-        _handles = WeakHandleBlock.AllocatePair(subscriber, source, out _index);
+        _handles = WeakHandleBlock.AllocateTriple(subscriber, source, this, out _index);
     }
 
     /// <summary>
@@ -64,6 +65,12 @@ public abstract class WeakSubscriber<TSubscriber> : IWeakForwarder, IDisposable
 
     /// <inheritdoc/>
     bool IWeakForwarder.IsOrphaned => _handles.Get(_index) is null;
+
+    /// <inheritdoc/>
+    object? IWeakForwarder.Subscriber => _handles.Get(_index);
+
+    /// <summary>Starts the sweeps that detach this subscription once the subscriber is collected.</summary>
+    internal void Track() => ForwarderSweeper.Track(_handles, _index + 2);
 
     /// <summary>
     /// Unsubscribes from the source's event (idempotent): the handler no longer reaches the subscriber, even in a raise

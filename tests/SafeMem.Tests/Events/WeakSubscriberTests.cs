@@ -280,6 +280,49 @@ public sealed class WeakSubscriberTests
         GC.KeepAlive(owner);
     }
 
+    [Fact]
+    public void Subscribe_FactoryHandlerOnEventBackedByWeakEventSource_LivesAsLongAsTheSubscriber()
+    {
+        // The handler is a closure that captured the WeakSubscriber (no 'this'): the source ties it to the subscriber.
+        var publisher = new WeakBackedPublisher();
+        var subscriber = new PriceSubscriber();
+        WeakReference collected = SubscribeFactoryHandlerAndForget(publisher);
+        SubscribeFactoryHandler(publisher, subscriber);
+
+        GcAssert.Collected(collected);
+        GcAssert.FullCollect();
+        publisher.Raise(1m);
+
+        Assert.Equal(1, subscriber.Received);
+        Assert.True(
+            SpinWait.SpinUntil(
+                () =>
+                {
+                    GcAssert.FullCollect();
+                    return publisher.HandlerCount == 1;
+                },
+                TimeSpan.FromSeconds(10)),
+            $"{publisher.HandlerCount} subscriptions; expected the collected subscriber's to be purged.");
+        GC.KeepAlive(subscriber);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SubscribeFactoryHandler(WeakBackedPublisher publisher, PriceSubscriber subscriber)
+        => WeakEventSubscription.Subscribe<WeakBackedPublisher, PriceSubscriber, EventHandler<PriceChangedEventArgs>>(
+            publisher,
+            subscriber,
+            static (p, h) => p.PriceChanged += h,
+            static (p, h) => p.PriceChanged -= h,
+            static weak => (sender, e) => weak.Target?.OnPriceChanged(sender, e));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference SubscribeFactoryHandlerAndForget(WeakBackedPublisher publisher)
+    {
+        var subscriber = new PriceSubscriber();
+        SubscribeFactoryHandler(publisher, subscriber);
+        return new WeakReference(subscriber);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static IDisposable SubscribeBoard(PriceFeed feed, PriceBoard board)
         => WeakEventSubscription.Subscribe<PriceFeed, PriceBoard, PriceHandler>(
