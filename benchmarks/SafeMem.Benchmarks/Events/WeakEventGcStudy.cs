@@ -13,11 +13,12 @@ namespace SafeMem.Benchmarks.Events;
 /// and subscribed to a plain event.
 /// </summary>
 /// <remarks>
-/// Each scenario is built alone (after full collections), then timed over forced, blocking generation-2 collections
-/// (<see cref="GC.GetTotalPauseDuration"/> deltas, so only the pause is counted; the median, and the minimum, which
-/// is the steadiest figure on a loaded machine, where a collection's threads may be descheduled). Retained bytes are the
-/// difference of <see cref="GC.GetTotalMemory(bool)"/> with the scenario held against the baseline; memory held by
-/// GC handles outside the managed heap is not included.
+/// Each scenario is built alone (after full collections), then timed over forced, blocking generation-2 collections:
+/// the processor time each collection took (<see cref="Environment.CpuUsage"/> deltas: a workstation blocking
+/// collection runs on the calling thread, and time the machine's other work takes the core away is not counted, so
+/// this is the steady figure on a loaded machine) and its pause (<see cref="GC.GetTotalPauseDuration"/> deltas, wall
+/// time, which includes such waits), medians. Retained bytes are the difference of <see cref="GC.GetTotalMemory(bool)"/>
+/// with the scenario held against the baseline; memory held by GC handles outside the managed heap is not included.
 /// </remarks>
 internal static class WeakEventGcStudy
 {
@@ -29,7 +30,7 @@ internal static class WeakEventGcStudy
         int subscriptions = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : DefaultSubscriptions;
         Console.WriteLine($"{subscriptions:N0} live subscriptions (one subscriber each), {Collections} forced blocking gen2 collections per scenario, .NET {Environment.Version}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC.");
         Console.WriteLine();
-        Console.WriteLine("| scenario | gen2 pause, median (ms) | minimum (ms) | median vs no subscriptions (ms) | retained bytes per subscription |");
+        Console.WriteLine("| scenario | gen2 CPU (ms) | vs no subscriptions (ms) | gen2 pause (ms) | retained bytes per subscription |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
 
         var subscribers = new BenchmarkSubscriber[subscriptions];
@@ -38,8 +39,8 @@ internal static class WeakEventGcStudy
             subscribers[i] = new BenchmarkSubscriber();
         }
 
-        (double baselinePause, double baselineMinimum, long baselineBytes) = Measure(static _ => new object(), subscribers);
-        Report("no subscriptions (the subscribers alone)", baselinePause, baselineMinimum, baselinePause, 0, subscriptions);
+        (double baselineCpu, double baselinePause, long baselineBytes) = Measure(static _ => new object(), subscribers);
+        Report("no subscriptions (the subscribers alone)", baselineCpu, baselinePause, baselineCpu, 0, subscriptions);
 
         Scenario("plain event (holds its subscribers strongly)", static s =>
         {
@@ -97,12 +98,12 @@ internal static class WeakEventGcStudy
 
         void Scenario(string name, Func<BenchmarkSubscriber[], object> build)
         {
-            (double pause, double minimum, long bytes) = Measure(build, subscribers);
-            Report(name, pause, minimum, baselinePause, bytes - baselineBytes, subscriptions);
+            (double cpu, double pause, long bytes) = Measure(build, subscribers);
+            Report(name, cpu, pause, baselineCpu, bytes - baselineBytes, subscriptions);
         }
     }
 
-    private static (double MedianMilliseconds, double MinimumMilliseconds, long Bytes) Measure(Func<BenchmarkSubscriber[], object> build, BenchmarkSubscriber[] subscribers)
+    private static (double CpuMilliseconds, double PauseMilliseconds, long Bytes) Measure(Func<BenchmarkSubscriber[], object> build, BenchmarkSubscriber[] subscribers)
     {
         FullCollect();
         object held = build(subscribers);
@@ -112,19 +113,23 @@ internal static class WeakEventGcStudy
         FullCollect();
         long bytes = GC.GetTotalMemory(forceFullCollection: true);
         var pauses = new double[Collections];
+        var cpu = new double[Collections];
         for (int i = 0; i < pauses.Length; i++)
         {
             // Let the work a collection queues (the sweeps of weak sources and forwarders, on the thread pool) finish,
             // so the next pause is not stretched by waiting for those threads to reach a safe point.
             Thread.Sleep(20);
             TimeSpan before = GC.GetTotalPauseDuration();
+            TimeSpan cpuBefore = Environment.CpuUsage.TotalTime;
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+            cpu[i] = (Environment.CpuUsage.TotalTime - cpuBefore).TotalMilliseconds;
             pauses[i] = (GC.GetTotalPauseDuration() - before).TotalMilliseconds;
         }
 
         GC.KeepAlive(held);
         Array.Sort(pauses);
-        return (pauses[pauses.Length / 2], pauses[0], bytes);
+        Array.Sort(cpu);
+        return (cpu[cpu.Length / 2], pauses[pauses.Length / 2], bytes);
     }
 
     private static void FullCollect()
@@ -134,8 +139,8 @@ internal static class WeakEventGcStudy
         GC.Collect();
     }
 
-    private static void Report(string name, double pause, double minimum, double baseline, long bytes, int subscriptions)
+    private static void Report(string name, double cpu, double pause, double baseline, long bytes, int subscriptions)
         => Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {name} | {pause:F2} | {minimum:F2} | {pause - baseline:+0.00;-0.00;0.00} | {(double)bytes / subscriptions:F0} |"));
+            $"| {name} | {cpu:F2} | {cpu - baseline:+0.00;-0.00;0.00} | {pause:F2} | {(double)bytes / subscriptions:F0} |"));
 }
