@@ -47,6 +47,7 @@ internal sealed class SubscriptionList
     private int _live;
     private int _weak;
     private long _reclamations;
+    private int _purgedAtCollection = -1;
     private bool _watchingCollections;
     private int _sweepQueued;
 
@@ -352,14 +353,21 @@ internal sealed class SubscriptionList
     {
         // The generation is full: drop subscribers the GC collected first, so a source whose subscribers come and go
         // without removing themselves does not grow. Purging only when full keeps adds O(1) amortized: the new
-        // generation has room for at least as many adds again as there are live subscriptions.
-        PurgeLocked();
+        // generation has room for at least as many adds again as there are live subscriptions. A subscriber can only
+        // die in a collection, so without one since the last purge there is nothing to find (a burst of adds skips it).
+        if (GC.CollectionCount(0) != _purgedAtCollection)
+        {
+            PurgeLocked();
+        }
+
         SubscriptionTable table = _table;
         return table.Count < table.Capacity ? table : CompactLocked();
     }
 
     private int PurgeLocked()
     {
+        // Every collection counts as a generation-0 one. Read before the walk: a collection during it is seen next time.
+        _purgedAtCollection = GC.CollectionCount(0);
         SubscriptionTable table = _table;
         int purged = table.UnlinkDead();
         if (purged > 0)
