@@ -84,6 +84,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
             WeightUnit = options.WeightUnit ?? "{weight}",
             MaximumCount = options.MaximumCount,
             MaximumWeight = options.MaximumWeight,
+            EvictionPolicy = options.EvictionPolicy,
             TimeProvider = options.TimeProvider,
             MeterFactory = options.MeterFactory ?? fallbackMeterFactory,
         });
@@ -94,6 +95,9 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
     /// <summary>Gets the cache's name: the <c>safemem.name</c> tag of its measurements.</summary>
     public string Name => _cache.Name;
+
+    /// <summary>Gets the eviction policy the cache was built with.</summary>
+    public EvictionPolicy EvictionPolicy => _cache.EvictionPolicy;
 
     /// <summary>Gets the most entries the cache holds, or <see langword="null"/> for no count bound.</summary>
     public int? MaximumCount => _cache.MaximumCount;

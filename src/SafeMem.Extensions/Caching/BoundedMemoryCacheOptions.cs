@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
+using SafeMem.Caching;
 
 namespace SafeMem.Extensions.Caching;
 
@@ -23,6 +24,7 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
     private long? _maximumWeight;
     private long _defaultEntryWeight = 1;
     private TimeProvider _timeProvider = TimeProvider.System;
+    private EvictionPolicy _evictionPolicy;
 
     /// <summary>Gets or sets the cache's name: the <c>safemem.name</c> tag of its measurements.</summary>
     /// <value>
@@ -98,6 +100,26 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
             }
 
             _maximumWeight = value;
+        }
+    }
+
+    /// <summary>Gets or sets how the cache chooses the entries it evicts to keep its bounds.</summary>
+    /// <value>
+    /// <see cref="EvictionPolicy.Lru"/> (the default) or <see cref="EvictionPolicy.TinyLfu"/>, which keeps frequently used
+    /// entries against scans and one-time keys (see <see cref="EvictionPolicy"/>).
+    /// </value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined policy.</exception>
+    public EvictionPolicy EvictionPolicy
+    {
+        get => _evictionPolicy;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Not a defined eviction policy.");
+            }
+
+            _evictionPolicy = value;
         }
     }
 

@@ -13,8 +13,9 @@ public sealed partial class BoundedCache<TKey, TValue>
     // purge an expired entry they found, or to look again after missing while the table grew).
     private readonly object _lock = new();
 
-    // Every entry, in exact recency order for one thread (stamps brought up to date lazily, see RecencyOrder).
-    private readonly RecencyOrder<TKey, TValue> _recency = new();
+    // Every entry, in the policy's order: exact recency for one thread (LRU; stamps brought up to date lazily, see
+    // RecencyOrder), or W-TinyLFU's segments (TinyLfuOrder). See BoundedCache.TinyLfu.cs.
+    private readonly EntryOrder<TKey, TValue> _recency;
 
     // Timed nodes in write order (oldest first). With a constant ExpireAfterWrite, deadlines follow this order.
     private TimedCacheNode<TKey, TValue>? _writeFirst;
@@ -78,6 +79,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
+            DrainReadsLocked();
             if (FindLocked(key, HashOf(key)) is { } node && SameValue(node.Value, expectedValue))
             {
                 RemoveLocked(node, reason, ref removals);
@@ -110,6 +112,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
+            DrainReadsLocked();
             if (FindLocked(key, HashOf(key)) is { } node)
             {
                 if (node is TimedCacheNode<TKey, TValue> timed && timed.IsExpired(Now()))
@@ -132,15 +135,17 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>The whole write: replace, admit or reject, purge expired entries, evict, link. Under the lock.</summary>
     private void SetLocked(CacheNode<TKey, TValue> node, in CacheEntryPolicy policy, ref List<PendingRemoval>? removals)
     {
+        // Hits recorded before this write come first (TinyLfu; on one thread that keeps the policy's order exact).
+        DrainReadsLocked();
         long now = 0;
         if (node is TimedCacheNode<TKey, TValue> timed)
         {
             now = Now();
             InitializeTimes(timed, now, policy);
-            if (timed.HasOwnExpiry && !_mayExpire)
+            if (timed.HasOwnExpiry && (_hitFlags & MayExpireFlag) == 0)
             {
                 // From now on hits check node types for expiry (a cache without cache-wide expiry skips that check).
-                Volatile.Write(ref _mayExpire, true);
+                Volatile.Write(ref _hitFlags, _hitFlags | MayExpireFlag);
             }
         }
         else if (_writeFirst is not null)
@@ -180,12 +185,20 @@ public sealed partial class BoundedCache<TKey, TValue>
 
         PurgeExpiredLocked(now, ref removals);
 
-        while (MustEvict(weight) && _recency.LeastRecent() is { } victim)
+        if (_lru is { } lru)
         {
-            RemoveLocked(victim, RemovalReason.Evicted, ref removals);
+            while (MustEvict(weight) && lru.LeastRecent() is { } victim)
+            {
+                RemoveLocked(victim, RemovalReason.Evicted, ref removals);
+            }
+
+            lru.Add(node);
+        }
+        else
+        {
+            AdmitTinyLfuLocked(_lfu!, node, ref removals);
         }
 
-        _recency.Add(node);
         if (node is TimedCacheNode<TKey, TValue> timedNode)
         {
             AppendToWriteList(timedNode);
@@ -247,7 +260,7 @@ public sealed partial class BoundedCache<TKey, TValue>
             RemoveLocked(oldest, RemovalReason.Expired, ref removals);
         }
 
-        while (_recency.LeastRecent() is TimedCacheNode<TKey, TValue> coldest && coldest.IsExpired(now))
+        while (_recency.ColdestExpired(now) is { } coldest)
         {
             RemoveLocked(coldest, RemovalReason.Expired, ref removals);
         }
@@ -363,6 +376,7 @@ public sealed partial class BoundedCache<TKey, TValue>
             // Another thread may have purged or replaced it since this reader found it.
             if (!_disposed && node.IsLinked)
             {
+                DrainReadsLocked();
                 RemoveLocked(node, RemovalReason.Expired, ref removals);
             }
         }

@@ -20,6 +20,7 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     private TimeSpan? _expireAfterWrite;
     private TimeSpan? _expireAfterAccess;
     private TimeProvider _timeProvider = TimeProvider.System;
+    private EvictionPolicy _evictionPolicy;
 
     /// <summary>Gets or sets the name reported as the <c>safemem.name</c> tag and in statistics.</summary>
     /// <value>
@@ -99,6 +100,23 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     /// </value>
     public Func<TKey, TValue, long>? Weigher { get; set; }
 
+    /// <summary>Gets or sets how the cache chooses the entries it evicts to keep its bounds.</summary>
+    /// <value>A defined <see cref="Caching.EvictionPolicy"/>. Defaults to <see cref="EvictionPolicy.Lru"/>.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined policy.</exception>
+    public EvictionPolicy EvictionPolicy
+    {
+        get => _evictionPolicy;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Not a defined eviction policy.");
+            }
+
+            _evictionPolicy = value;
+        }
+    }
+
     /// <summary>Gets or sets the comparer for keys.</summary>
     /// <value><see langword="null"/> for <see cref="EqualityComparer{T}.Default"/>. Defaults to <see langword="null"/>.</value>
     public IEqualityComparer<TKey>? KeyComparer { get; set; }
@@ -150,6 +168,13 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     /// <summary>Gets or sets the factory of the meter the cache publishes its instruments through.</summary>
     /// <value><see langword="null"/> for the shared SafeMem meter. Defaults to <see langword="null"/>.</value>
     public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>
+    /// Gets or sets the seed of the TinyLfu policy's frequency sketch and admission randomness, for tests that need one
+    /// run to repeat exactly; null (the default) draws a random seed per cache, so keys cannot be chosen in advance to
+    /// collide in the sketch.
+    /// </summary>
+    internal int? PolicySeed { get; set; }
 
     /// <summary>The unit the weight instruments report in (see <see cref="WeightUnit"/>).</summary>
     internal string ResolveWeightUnit() => _weightUnit ?? (Weigher is null ? "{entry}" : "{weight}");

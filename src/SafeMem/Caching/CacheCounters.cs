@@ -18,20 +18,25 @@ internal sealed class CacheCounters
     // Indexed by RemovalReason; written under the policy lock, read with Volatile by observers.
     private static readonly RemovalReason[] s_reasons = Enum.GetValues<RemovalReason>();
 
-    public readonly RecencyClock Clock = new();
+    public readonly RecencyClock Clock;
     public readonly StripedCounter Misses = new();
     public readonly long[] Removals = new long[s_reasons.Length];
     public long EntryCount;
     public long Weight;
     public long FactoryCalls;
     public long FactoryFailures;
+    public long AdmissionRejections;
 
-    public CacheCounters(int? maximumCount, long? maximumWeight, string weightUnit)
+    public CacheCounters(int? maximumCount, long? maximumWeight, string weightUnit, EvictionPolicy policy = EvictionPolicy.Lru)
     {
         MaximumCount = maximumCount;
         MaximumWeight = maximumWeight;
         WeightUnit = weightUnit;
+        Policy = policy;
+        Clock = new RecencyClock(buffersReads: policy == EvictionPolicy.TinyLfu);
     }
+
+    public EvictionPolicy Policy { get; }
 
     public int? MaximumCount { get; }
 
@@ -46,8 +51,10 @@ internal sealed class CacheCounters
     /// </summary>
     public IDisposable Register(System.Diagnostics.Metrics.Meter meter, string name)
     {
-        IDisposable figures = InstrumentRegistry<CacheCounters>.For(meter, static registry => DefineInstruments(registry)).Register(this, name);
-        IDisposable weights = InstrumentRegistry<CacheCounters>.For(meter, WeightUnit, static registry => DefineWeightInstruments(registry)).Register(this, name);
+        // Every measurement of the cache also carries its policy.
+        var policyTag = new KeyValuePair<string, object?>(SafeMemTags.CachePolicy, PolicyTagValue(Policy));
+        IDisposable figures = InstrumentRegistry<CacheCounters>.For(meter, static registry => DefineInstruments(registry)).Register(this, name, policyTag);
+        IDisposable weights = InstrumentRegistry<CacheCounters>.For(meter, WeightUnit, static registry => DefineWeightInstruments(registry)).Register(this, name, policyTag);
         return new Registrations(figures, weights);
     }
 
@@ -72,6 +79,8 @@ internal sealed class CacheCounters
             RemovalsByReason = removals,
             FactoryCalls = Volatile.Read(ref FactoryCalls),
             FactoryFailures = Volatile.Read(ref FactoryFailures),
+            Policy = Policy,
+            AdmissionRejections = Volatile.Read(ref AdmissionRejections),
         };
     }
 
@@ -110,6 +119,11 @@ internal sealed class CacheCounters
             InstrumentUnits.Failures,
             "Factory runs that threw, were cancelled or returned null.",
             static c => Volatile.Read(ref c.FactoryFailures));
+        registry.CreateObservableCounter(
+            InstrumentNames.For("cache", "admission.rejections"),
+            InstrumentUnits.Entries,
+            "Entries the TinyLfu policy's frequency filter refused to admit from its window (evicted instead of the main region's victim); always 0 under LRU.",
+            static c => Volatile.Read(ref c.AdmissionRejections));
     }
 
     private static void DefineWeightInstruments(InstrumentRegistry<CacheCounters> registry)
@@ -131,6 +145,9 @@ internal sealed class CacheCounters
         => c => Volatile.Read(ref c.Removals[(int)reason]);
 
     /// <summary>The tag value of a removal reason: its name in lowercase (<c>evicted</c>, <c>expired</c>, ...).</summary>
+    /// <summary>The <c>safemem.cache.policy</c> tag value: the policy's name in lowercase.</summary>
+    internal static string PolicyTagValue(EvictionPolicy policy) => policy == EvictionPolicy.TinyLfu ? "tinylfu" : "lru";
+
     internal static string ReasonTagValue(RemovalReason reason) => reason.ToString().ToLowerInvariant();
 
     private sealed class Registrations(IDisposable first, IDisposable second) : IDisposable

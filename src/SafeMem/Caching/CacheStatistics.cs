@@ -48,7 +48,7 @@ public sealed class CacheStatistics
     /// <summary>Gets the number of removals for every reason together (the sum of <see cref="RemovalsByReason"/>).</summary>
     public long Removals => RemovalsByReason.Values.Sum();
 
-    /// <summary>Gets the number of entries evicted as least recently used to keep a bound (<see cref="RemovalReason.Evicted"/>).</summary>
+    /// <summary>Gets the number of entries the policy evicted to keep a bound (under TinyLfu, refused candidates included) (<see cref="RemovalReason.Evicted"/>).</summary>
     public long Evictions => RemovalsOf(RemovalReason.Evicted);
 
     /// <summary>Gets the number of entries removed because they expired (<see cref="RemovalReason.Expired"/>).</summary>
@@ -63,9 +63,18 @@ public sealed class CacheStatistics
     /// <summary>Gets the number of factory runs that threw, were cancelled or returned null.</summary>
     public long FactoryFailures { get; init; }
 
+    /// <summary>Gets the eviction policy of the cache.</summary>
+    public EvictionPolicy Policy { get; init; }
+
+    /// <summary>
+    /// Gets the number of entries the TinyLfu policy's frequency filter refused to admit to its main region (they were
+    /// evicted, reason <see cref="RemovalReason.Evicted"/>, and are also counted in <see cref="Evictions"/>); 0 under LRU.
+    /// </summary>
+    public long AdmissionRejections { get; init; }
+
     private long RemovalsOf(RemovalReason reason) => RemovalsByReason.TryGetValue(reason, out long count) ? count : 0;
 
     /// <inheritdoc/>
     public override string ToString()
-        => $"{Name}: {EntryCount} entries, weight {Weight}, hits {Hits}, misses {Misses}, evictions {Evictions}, expirations {Expirations}, rejections {Rejections}";
+        => $"{Name}: {EntryCount} entries, weight {Weight}, hits {Hits}, misses {Misses}, evictions {Evictions}, expirations {Expirations}, rejections {Rejections}, policy {CacheCounters.PolicyTagValue(Policy)}, admission rejections {AdmissionRejections}";
 }

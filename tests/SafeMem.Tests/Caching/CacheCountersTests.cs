@@ -6,12 +6,16 @@ using SafeMem.Tests.Infrastructure;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>The cache's instruments: names, kinds, units, tags and values, on an isolated meter per test.</summary>
-public sealed class CacheCountersTests
+public abstract class CacheCountersTests(EvictionPolicy policy)
 {
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
     private const string Name = "metrics-cache";
 
-    private static BoundedCache<int, string> NewCache(TestMeterFactory factory, FakeTimeProvider? clock = null) => new(new BoundedCacheOptions<int, string>
+    private BoundedCache<int, string> NewCache(TestMeterFactory factory, FakeTimeProvider? clock = null) => new(new BoundedCacheOptions<int, string>
     {
+        EvictionPolicy = Policy,
         Name = Name,
         MaximumCount = 2,
         MaximumWeight = 5,
@@ -86,6 +90,14 @@ public sealed class CacheCountersTests
         Assert.Equal(2, recorder.ObserveValue("safemem.cache.entry.limit", Name));
         Assert.Equal(s.FactoryCalls, recorder.ObserveValue("safemem.cache.factory.calls", Name));
         Assert.Equal(s.FactoryFailures, recorder.ObserveValue("safemem.cache.factory.failures", Name));
+        Assert.Equal(s.AdmissionRejections, recorder.ObserveValue("safemem.cache.admission.rejections", Name));
+
+        // Every measurement of the cache carries its policy.
+        string policyTag = Policy == EvictionPolicy.Lru ? "lru" : "tinylfu";
+        IReadOnlyList<RecordedMeasurement> measurements = recorder.Observe().Where(m => m.Name == Name).ToList();
+        Assert.NotEmpty(measurements);
+        Assert.All(measurements, m => Assert.Equal(policyTag, m.Tags[SafeMemTags.CachePolicy]));
+        Assert.Equal(Policy, s.Policy);
 
         // And the figures are the ones this sequence must produce.
         Assert.Equal(2, s.Hits);
@@ -104,8 +116,8 @@ public sealed class CacheCountersTests
     {
         using var factory = new TestMeterFactory();
         using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
-        using var a = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { Name = "a", MaximumCount = 10, MeterFactory = factory });
-        using var b = new BoundedCache<string, byte[]>(new BoundedCacheOptions<string, byte[]> { Name = "b", MaximumCount = 10, MeterFactory = factory });
+        using var a = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, Name = "a", MaximumCount = 10, MeterFactory = factory });
+        using var b = new BoundedCache<string, byte[]>(new BoundedCacheOptions<string, byte[]> { EvictionPolicy = Policy, Name = "b", MaximumCount = 10, MeterFactory = factory });
         a.Set(1, "x");
         b.Set("k", [1]);
         b.Set("l", [2]);
@@ -133,11 +145,17 @@ public sealed class CacheCountersTests
     {
         using var factory = new TestMeterFactory();
         using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { Name = "count-only", MaximumCount = 3, MeterFactory = factory });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, Name = "count-only", MaximumCount = 3, MeterFactory = factory });
 
         Assert.Null(recorder.ObserveValue("safemem.cache.weight.limit", "count-only"));
         Assert.Equal(3, recorder.ObserveValue("safemem.cache.entry.limit", "count-only"));
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : CacheCountersTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : CacheCountersTests(EvictionPolicy.TinyLfu);
 }
 
 /// <summary>The default (shared, process-wide) meter: these tests must not run beside other process-wide metrics tests.</summary>

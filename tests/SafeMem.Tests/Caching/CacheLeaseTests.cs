@@ -4,11 +4,14 @@ using Resource = SafeMem.Tests.Caching.BoundedCacheFaultTests.Resource;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>DisposeRemovedValues: exactly-once disposal for every way out, deferred while leased.</summary>
-public sealed class CacheLeaseTests
+public abstract class CacheLeaseTests(EvictionPolicy policy)
 {
-    private static BoundedCache<int, Resource> NewCache(int maximumCount = 2, Action<BoundedCacheOptions<int, Resource>>? configure = null)
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
+    private BoundedCache<int, Resource> NewCache(int maximumCount = 2, Action<BoundedCacheOptions<int, Resource>>? configure = null)
     {
-        var options = new BoundedCacheOptions<int, Resource> { MaximumCount = maximumCount, DisposeRemovedValues = true };
+        var options = new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = maximumCount, DisposeRemovedValues = true };
         configure?.Invoke(options);
         return new BoundedCache<int, Resource>(options);
     }
@@ -21,6 +24,9 @@ public sealed class CacheLeaseTests
 
         cache.Set(1, evicted);
         cache.Set(2, replaced);
+
+        // Read 2 so that both policies evict 1: it is then the least recent and the less frequent.
+        cache.TryGet(2, out _);
         cache.Set(3, new Resource());
         Assert.Equal(1, evicted.DisposeCount);
 
@@ -47,6 +53,7 @@ public sealed class CacheLeaseTests
     {
         using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 1,
             Weigher = static (_, _) => 2,
             DisposeRemovedValues = true,
@@ -100,7 +107,7 @@ public sealed class CacheLeaseTests
     [Fact]
     public void DisposeRemovedValuesOff_NothingDisposed()
     {
-        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { MaximumCount = 1 });
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = 1 });
         var resource = new Resource();
         cache.Set(1, resource);
         cache.Set(2, new Resource());
@@ -173,7 +180,7 @@ public sealed class CacheLeaseTests
     [Fact]
     public void TryLease_WithoutDisposal_StillReturnsValue()
     {
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 1 });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 1 });
         cache.Set(1, "a");
 
         Assert.True(cache.TryLease(1, out CacheLease<string>? lease));
@@ -205,4 +212,10 @@ public sealed class CacheLeaseTests
         Assert.NotNull(created);
         Assert.Equal(1, created.DisposeCount);
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : CacheLeaseTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : CacheLeaseTests(EvictionPolicy.TinyLfu);
 }
