@@ -13,17 +13,20 @@ namespace SafeMem.Extensions.Hybrid.Tests.Integration;
 /// or corrupt no value; and share through Redis again once it is back, without a restart.
 /// </summary>
 /// <remarks>
-/// "Without waiting" is checked against a two-second stall limit: without the recommended configuration every miss
-/// waits 5 to 6 s for Redis (see docs/scaling-out.md), while with it a miss costs at most the 50 ms timeout once the
-/// code is warm. The limit leaves a busy CI machine (and the first, cold call) a wide margin: these tests detect
-/// stalls, the figures themselves are measured by the benchmark program's hybrid-outage mode.
+/// "Without waiting" is checked as the absence of the stall: without the recommended configuration every miss waits 5
+/// to 6 s for Redis (see docs/scaling-out.md), while with it a miss costs at most the 50 ms timeout once the code is
+/// warm. So the median miss must stay under half a second and no single one may reach the 5 s a stalled client pays:
+/// a busy CI machine (and the first, cold call) may delay a few calls by a second or two without failing the test,
+/// and the unconfigured client fails it on every call. The figures themselves are measured by the benchmark program's
+/// hybrid-outage mode, not here.
 /// </remarks>
 [Trait("Category", RedisServer.Category)]
 public sealed class RedisOutageTests(ITestOutputHelper output)
 {
     private const int ValueSize = 1_000;
     private static readonly TimeSpan s_recommendedTimeout = new ResilientDistributedCacheOptions().Timeout;
-    private static readonly TimeSpan s_stall = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_typicalLimit = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_stall = TimeSpan.FromSeconds(5);
 
     [Theory]
     [InlineData("killed")]
@@ -57,7 +60,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         List<TimeSpan> missesA = await TimeAsync(50, i => a.GetAsync("outage" + i, ValueSize));
         List<TimeSpan> missesB = await TimeAsync(50, i => b.GetAsync("outage" + i, ValueSize));
         Assert.Equal(factoryRuns + 50, a.FactoryRuns);
-        Assert.All(missesA.Concat(missesB), latency => Assert.True(latency < s_stall, $"A miss waited {latency.TotalMilliseconds:F0} ms for Redis."));
+        AssertNoStall(missesA.Concat(missesB).ToList());
 
         // A removal cannot reach Redis: it says so at once instead of pretending (the L1 copy is gone all the same).
         var removal = Stopwatch.StartNew();
@@ -99,7 +102,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         using RedisNode b = await RedisNode.StartAsync(redis, "node-b", 1_000_000, timeout: s_recommendedTimeout);
 
         List<TimeSpan> misses = await TimeAsync(20, i => a.GetAsync("k" + i, ValueSize));
-        Assert.All(misses, latency => Assert.True(latency < s_stall, $"A miss waited {latency.TotalMilliseconds:F0} ms for Redis."));
+        AssertNoStall(misses);
         Assert.Equal(20, a.FactoryRuns);
 
         redis.Start();
@@ -125,6 +128,13 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "Sharing through Redis did not resume within 30 s of Redis coming back.");
             await Task.Delay(50);
         }
+    }
+
+    private static void AssertNoStall(List<TimeSpan> misses)
+    {
+        TimeSpan median = misses.Order().ElementAt(misses.Count / 2);
+        Assert.True(median < s_typicalLimit, $"The median miss waited {median.TotalMilliseconds:F0} ms for Redis.");
+        Assert.All(misses, latency => Assert.True(latency < s_stall, $"A miss waited {latency.TotalMilliseconds:F0} ms for Redis."));
     }
 
     private static async Task<List<TimeSpan>> TimeAsync(int count, Func<int, Task> operation)
