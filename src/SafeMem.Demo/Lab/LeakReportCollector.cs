@@ -4,7 +4,8 @@ namespace SafeMem.Demo.Lab;
 
 /// <summary>
 /// Listens to a <see cref="LeakTracker"/>'s <see cref="LeakTracker.LeakDetected"/> and groups the reports by type,
-/// tracker, details and creation stack (<see cref="LeakReportGroup"/>), as a log aggregator would.
+/// tracker, details and creation stack (<see cref="LeakReportGroup"/>; the stack down to the lab's runner), as a log
+/// aggregator would.
 /// </summary>
 /// <remarks>
 /// The tracker raises each report on a thread-pool thread after the finalizer that found the leak, so a report can
@@ -42,7 +43,7 @@ internal sealed class LeakReportCollector
     {
         lock (_lock)
         {
-            var key = (report.ResourceTypeName, report.TrackerName, report.Details, report.CreationStackTrace);
+            var key = (report.ResourceTypeName, report.TrackerName, report.Details, ScenarioFrames(report.CreationStackTrace));
             if (_groups.TryGetValue(key, out Entry? entry))
             {
                 entry.Count++;
@@ -56,6 +57,13 @@ internal sealed class LeakReportCollector
 
             _total++;
         }
+    }
+
+    /// <summary>The creation stack down to the lab's runner: its frames are the lab's, not the scenario's, so they do not tell leaks apart.</summary>
+    private static string? ScenarioFrames(string? stack)
+    {
+        int runner = stack?.IndexOf(LeakReportGroup.LabFrame, StringComparison.Ordinal) ?? -1;
+        return runner < 0 ? stack : stack![..runner];
     }
 
     private sealed class Entry(LeakReport first)

@@ -10,7 +10,7 @@ namespace SafeMem.Demo.Lab;
 internal sealed record LeakReportGroup(string ResourceType, string Tracker, int Count, double MinAgeSeconds, double MaxAgeSeconds, string Report)
 {
     /// <summary>Frames of the lab's own runner (VariantHost, the child protocol, Program): the same under every report, so left out of excerpts.</summary>
-    private const string LabFrame = "   at SafeMem.Demo.Lab.";
+    public const string LabFrame = "   at SafeMem.Demo.Lab.";
 
     /// <summary>Groups the summary and the report show per variant; the rest are counted, not shown.</summary>
     public const int Shown = 3;
