@@ -14,6 +14,7 @@ public static class ConsoleModes
         ["cache-throughput"] = ("Mops/s on 1 and 2 threads: BoundedCache, MemoryCache, naive LRU [--seconds N]", Caching.ThroughputStudy.Run),
         ["leak-explain"] = ("wall and CPU time of a failing LeakAssert with its explanation: [megabytes of heap] [repeats]", Testing.LeakExplanationStudy.Run),
         ["cache-memory"] = ("bytes per entry (1M int entries): BoundedCache, MemoryCache, ConcurrentDictionary", Caching.MemoryPerEntryStudy.Run),
+        ["hybrid-outage"] = ("HybridCache over redis-server: hit/miss latency with Redis up, killed, frozen; recovery [--misses N]", Caching.HybridOutageStudy.Run),
     };
 
     /// <summary>Runs the mode named by <paramref name="args"/>[0], if there is one.</summary>
