@@ -60,7 +60,7 @@ namespace SafeMem.Caching;
 /// idempotent.</para>
 /// </remarks>
 [DebuggerDisplay("Name = {Name}, Count = {Count}, Weight = {Weight}")]
-public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerable<KeyValuePair<TKey, TValue>>, ILeaseOwner
+public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerable<KeyValuePair<TKey, TValue>>
     where TKey : notnull
 {
     private readonly IEqualityComparer<TKey>? _comparer;
@@ -72,10 +72,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     private readonly long _expireAfterWriteTicks;
     private readonly long _expireAfterAccessTicks;
     private readonly bool _expires;
-    private readonly bool _disposeValues;
-    private readonly Dictionary<object, LeaseState>? _leases;
     private EventHandler<CacheEntryRemovedEventArgs<TKey, TValue>>[] _handlers = [];
-    private ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>? _loads;
+    private ConcurrentDictionary<TKey, PendingLoad>? _loads;
     private volatile bool _disposed;
 
     // True once any entry can expire (cache-wide times to live, or an entry with its own): until then hits skip the
@@ -101,8 +99,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         _expireAfterAccessTicks = options.ExpireAfterAccess?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expires = options.ExpireAfterWrite is not null || options.ExpireAfterAccess is not null;
         _mayExpire = _expires;
-        _disposeValues = options.DisposeRemovedValues;
-        _leases = _disposeValues ? new Dictionary<object, LeaseState>(ReferenceEqualityComparer.Instance) : null;
+#pragma warning disable CS8714 // See _holds: no key is ever null.
+        _holds = options.DisposeRemovedValues ? new Dictionary<TValue, ValueHolds>(InstanceComparer()) : null;
+#pragma warning restore CS8714
         _counters = new CacheCounters(MaximumCount, MaximumWeight);
         _clock = _counters.Clock;
         _registration = CacheCounters.Registry(SafeMemMeter.Resolve(options.MeterFactory)).Register(_counters, Name);
@@ -277,49 +276,13 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             // Give back the memory a large cache grew into; an empty table needs no version change (every lookup misses).
             _recency.Clear();
             ClearTableLocked();
-        }
-
-        Publish(removals);
-    }
-
-    /// <summary>Looks up <paramref name="key"/> and, on a hit, leases the value so the cache defers disposing it until the lease is disposed.</summary>
-    /// <param name="key">The key.</param>
-    /// <param name="lease">The lease when found; dispose it when done with the value.</param>
-    /// <returns><see langword="true"/> if a live entry was found and leased.</returns>
-    /// <remarks>Counts as a lookup and makes the entry the most recently used, like <see cref="TryGet"/>.</remarks>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
-    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
-    public bool TryLease(TKey key, [NotNullWhen(true)] out CacheLease<TValue>? lease)
-    {
-        lease = null;
-        if (!TryGetNode(key, out CacheNode<TKey, TValue>? node))
-        {
-            return false;
-        }
-
-        if (_leases is { } leases)
-        {
-            lock (leases)
+            if (_holds is { Count: 0 })
             {
-                // Removal unlinks under the policy lock, then checks leases under this lock: seeing the node linked here
-                // means the removal's check comes later and will see this lease; seeing it unlinked means it is leaving.
-                if (!node.IsLinked)
-                {
-                    return false;
-                }
-
-                if (!leases.TryGetValue(node, out LeaseState? state))
-                {
-                    state = new LeaseState();
-                    leases.Add(node, state);
-                }
-
-                state.Count++;
+                _holds.TrimExcess();
             }
         }
 
-        lease = new CacheLease<TValue>(this, node, node.Value);
-        return true;
+        Publish(removals);
     }
 
     /// <summary>Returns a snapshot of the figures the cache's instruments publish.</summary>
@@ -390,7 +353,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
                     timed.WriteNext = null;
                 }
 
-                if (_disposeValues && node.Value is IDisposable)
+                if (ReleaseEntryLocked(node.Value, handOver: false))
                 {
                     (removals ??= []).Add(new PendingRemoval(node, RemovalReason.Cleared, Dispose: true));
                 }
@@ -409,30 +372,6 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 
         _registration.Dispose();
         Publish(removals, raiseEvents: false);
-    }
-
-    void ILeaseOwner.Release(object node)
-    {
-        Dictionary<object, LeaseState>? leases = _leases;
-        if (leases is null)
-        {
-            return;
-        }
-
-        bool disposeNow = false;
-        lock (leases)
-        {
-            if (leases.TryGetValue(node, out LeaseState? state) && --state.Count == 0)
-            {
-                leases.Remove(node);
-                disposeNow = state.Left;
-            }
-        }
-
-        if (disposeNow && ((CacheNode<TKey, TValue>)node).Value is IDisposable disposable)
-        {
-            disposable.Dispose();
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -551,13 +490,5 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 
         public int Compare((long Stamp, CacheNode<TKey, TValue> Node) x, (long Stamp, CacheNode<TKey, TValue> Node) y)
             => Math.Sign(y.Stamp - x.Stamp);
-    }
-
-    private sealed class LeaseState
-    {
-        public int Count;
-
-        /// <summary>The entry left the cache while leased: the last release disposes the value.</summary>
-        public bool Left;
     }
 }

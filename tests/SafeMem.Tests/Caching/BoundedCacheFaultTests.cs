@@ -150,6 +150,9 @@ public sealed class BoundedCacheFaultTests
 
         public bool ThrowOnDispose { get; init; }
 
+        /// <summary>What a weigher that reads it reports; settable, so a stored value can grow.</summary>
+        public long Weight { get; set; } = 1;
+
         public int DisposeCount => Volatile.Read(ref _disposeCount);
 
         public void Dispose()
