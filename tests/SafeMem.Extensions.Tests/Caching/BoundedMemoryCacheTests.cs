@@ -291,7 +291,7 @@ public sealed class BoundedMemoryCacheTests
     [Fact]
     public void GetCurrentStatistics_AfterEviction_ReportsCountWeightHitsMisses()
     {
-        using BoundedMemoryCache cache = Create(maximumCount: 2);
+        using BoundedMemoryCache cache = Create(maximumCount: 2, maximumWeight: 10);
         cache.Set("a", 1);
         cache.Set("b", 2);
         cache.Set("c", 3);
