@@ -31,7 +31,7 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrEmpty(value);
+            ArgumentException.ThrowIfNullOrEmpty(value, nameof(Name));
             _name = value;
         }
     }
@@ -44,9 +44,9 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _maximumCount;
         set
         {
-            if (value is { } count)
+            if (value is { } count && count <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+                throw new ArgumentOutOfRangeException(nameof(MaximumCount), count, $"{nameof(MaximumCount)} must be greater than zero, or null for no count bound.");
             }
 
             _maximumCount = value;
@@ -64,9 +64,9 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _maximumWeight;
         set
         {
-            if (value is { } weight)
+            if (value is { } weight && weight <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(weight);
+                throw new ArgumentOutOfRangeException(nameof(MaximumWeight), weight, $"{nameof(MaximumWeight)} must be greater than zero, or null for no weight bound.");
             }
 
             _maximumWeight = value;
@@ -84,7 +84,11 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _defaultEntryWeight;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            if (value < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(DefaultEntryWeight), value, $"{nameof(DefaultEntryWeight)} must be zero or more.");
+            }
+
             _defaultEntryWeight = value;
         }
     }
@@ -97,7 +101,7 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _timeProvider;
         set
         {
-            ArgumentNullException.ThrowIfNull(value);
+            ArgumentNullException.ThrowIfNull(value, nameof(TimeProvider));
             _timeProvider = value;
         }
     }
@@ -116,11 +120,15 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
     /// <summary>Throws when the options as a whole cannot build a cache (no bound set).</summary>
     internal void Validate()
     {
-        if (_maximumCount is null && _maximumWeight is null)
+        if (FindProblem() is { } problem)
         {
-            throw new ArgumentException(
-                $"A bounded cache needs a bound: set {nameof(MaximumCount)}, {nameof(MaximumWeight)} or both.",
-                "options");
+            throw new ArgumentException(problem, "options");
         }
     }
+
+    /// <summary>Describes why the options as a whole cannot build a cache, or returns null (shared with the DI validator).</summary>
+    internal string? FindProblem()
+        => _maximumCount is null && _maximumWeight is null
+            ? $"A bounded cache needs a bound: set {nameof(MaximumCount)}, {nameof(MaximumWeight)} or both."
+            : null;
 }

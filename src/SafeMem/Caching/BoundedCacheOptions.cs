@@ -27,7 +27,7 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrEmpty(value);
+            ArgumentException.ThrowIfNullOrEmpty(value, nameof(Name));
             _name = value;
         }
     }
@@ -39,9 +39,9 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _maximumCount;
         set
         {
-            if (value is int count)
+            if (value is int count && count <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count, nameof(value));
+                ThrowNotPositive(nameof(MaximumCount), count);
             }
 
             _maximumCount = value;
@@ -55,9 +55,9 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _maximumWeight;
         set
         {
-            if (value is long weight)
+            if (value is long weight && weight <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(weight, nameof(value));
+                ThrowNotPositive(nameof(MaximumWeight), weight);
             }
 
             _maximumWeight = value;
@@ -82,7 +82,7 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _expireAfterWrite;
         set
         {
-            ValidateTimeToLive(value);
+            ValidateTimeToLive(value, nameof(ExpireAfterWrite));
             _expireAfterWrite = value;
         }
     }
@@ -94,7 +94,7 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _expireAfterAccess;
         set
         {
-            ValidateTimeToLive(value);
+            ValidateTimeToLive(value, nameof(ExpireAfterAccess));
             _expireAfterAccess = value;
         }
     }
@@ -106,7 +106,7 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _timeProvider;
         set
         {
-            ArgumentNullException.ThrowIfNull(value);
+            ArgumentNullException.ThrowIfNull(value, nameof(TimeProvider));
             _timeProvider = value;
         }
     }
@@ -134,11 +134,16 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         }
     }
 
-    private static void ValidateTimeToLive(TimeSpan? value)
+    private static void ValidateTimeToLive(TimeSpan? value, string option)
     {
-        if (value is TimeSpan span)
+        if (value is TimeSpan span && span <= TimeSpan.Zero)
         {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(span, TimeSpan.Zero, nameof(value));
+            ThrowNotPositive(option, span);
         }
     }
+
+    // The exception names the option, in its parameter name and its message, so a misconfiguration read from
+    // configuration or DI points at the setting to fix.
+    private static void ThrowNotPositive(string option, object value)
+        => throw new ArgumentOutOfRangeException(option, value, $"{option} must be greater than zero, or null for no limit.");
 }
