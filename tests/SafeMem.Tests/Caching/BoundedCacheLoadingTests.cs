@@ -269,6 +269,67 @@ public sealed class BoundedCacheLoadingTests
     }
 
     [Fact]
+    public async Task GetOrAdd_CycleThroughTwoCaches_Throws()
+    {
+        using BoundedCache<int, string> first = NewCache();
+        using var second = new BoundedCache<string, int>(new BoundedCacheOptions<string, int> { MaximumCount = 10 });
+        using var bothInside = new Barrier(2);
+
+        Task<string> viaFirst = Task.Factory.StartNew(
+            () => first.GetOrAdd(1, _ =>
+            {
+                bothInside.SignalAndWait();
+                return "x" + second.GetOrAdd("b", _ => 2);
+            }),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        Task<int> viaSecond = Task.Factory.StartNew(
+            () => second.GetOrAdd("b", _ =>
+            {
+                bothInside.SignalAndWait();
+                return first.GetOrAdd(1, _ => "y").Length;
+            }),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        await Task.WhenAny(Task.WhenAll(viaFirst, viaSecond), Task.Delay(s_deadlockGuard));
+
+        Assert.True(viaFirst.IsCompleted && viaSecond.IsCompleted, "the loads deadlocked");
+        Assert.Contains(new Task[] { viaFirst, viaSecond }, t => t.Exception?.GetBaseException() is InvalidOperationException);
+    }
+
+    [Fact]
+    public async Task GetOrAdd_FactoryWaitsForAnotherKeysLoadThatDoesNotWaitBack_Succeeds()
+    {
+        using BoundedCache<int, string> cache = NewCache();
+        var elevenStarted = new ManualResetEventSlim();
+        var releaseEleven = new ManualResetEventSlim();
+
+        Task<string> eleven = Task.Factory.StartNew(
+            () => cache.GetOrAdd(11, _ =>
+            {
+                elevenStarted.Set();
+                releaseEleven.Wait();
+                return "eleven";
+            }),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        Assert.True(elevenStarted.Wait(s_deadlockGuard));
+        Task<string> ten = Task.Factory.StartNew(
+            () => cache.GetOrAdd(10, _ => "ten+" + cache.GetOrAdd(11, _ => "other")),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        await Task.Delay(50);
+        releaseEleven.Set();
+
+        Assert.Equal("ten+eleven", await ten.WaitAsync(s_deadlockGuard));
+        Assert.Equal("eleven", await eleven.WaitAsync(s_deadlockGuard));
+    }
+
+    [Fact]
     public async Task GetOrAddAsync_LoadingCallerCancelled_StopsWaitingAtOnceWhileTheFactoryRunsOn()
     {
         using BoundedCache<int, string> cache = NewCache();
