@@ -121,6 +121,27 @@ public sealed partial class BoundedCache<TKey, TValue> : ILeaseOwner<TValue>
         return ForgetIfUnheldLocked(value, holds);
     }
 
+    /// <summary>
+    /// A write of <paramref name="value"/> was refused (too heavy, or already expired): the cache owns the value all the
+    /// same, since it was given. Returns true when nothing holds it, to be disposed now; otherwise its last holder
+    /// disposes it (even if it had been handed over before this write).
+    /// </summary>
+    private bool TakeRefusedLocked(TValue value)
+    {
+        if (!IsOwned(value))
+        {
+            return false;
+        }
+
+        if (_holds!.TryGetValue(value, out ValueHolds? holds))
+        {
+            holds.Disowned = false;
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>Adds <paramref name="count"/> leases to <paramref name="value"/> (which need not be stored).</summary>
     private void AddLeasesLocked(TValue value, int count) => HoldsLocked(value).Leases += count;
 
@@ -147,6 +168,53 @@ public sealed partial class BoundedCache<TKey, TValue> : ILeaseOwner<TValue>
 
         _holds!.Remove(value);
         return !holds.Disowned;
+    }
+
+    /// <summary>
+    /// For tests: the first disagreement between the entries and the holder counts (every owned value's entry count is
+    /// the number of entries holding it; no record is left without a holder), or null. Under the lock.
+    /// </summary>
+    private string? FindHoldsInconsistencyLocked()
+    {
+        if (_holds is null)
+        {
+            return null;
+        }
+
+#pragma warning disable CS8714 // See _holds: no key is ever null.
+        var entries = new Dictionary<TValue, int>(_holds.Comparer);
+#pragma warning restore CS8714
+        foreach (CacheNode<TKey, TValue> node in _recency.ToList())
+        {
+            if (IsOwned(node.Value))
+            {
+                entries[node.Value] = entries.GetValueOrDefault(node.Value) + 1;
+            }
+        }
+
+        foreach ((TValue value, ValueHolds holds) in _holds)
+        {
+            if (holds.Entries != entries.GetValueOrDefault(value))
+            {
+                return $"a value is held by {entries.GetValueOrDefault(value)} entries, its count says {holds.Entries}";
+            }
+
+            if ((holds.Entries == 0 && holds.Leases == 0) || holds.Leases < 0)
+            {
+                return $"a value's holder record is stale (entries {holds.Entries}, leases {holds.Leases})";
+            }
+        }
+
+        return entries.Keys.Any(value => !_holds.ContainsKey(value)) ? "a stored value has no holder record" : null;
+    }
+
+    /// <summary>For tests: how many leases (including holds of loads in flight) the cache counts, over all values.</summary>
+    internal int CountLeases()
+    {
+        lock (_lock)
+        {
+            return _holds?.Values.Sum(static h => h.Leases) ?? 0;
+        }
     }
 
     /// <summary>Reference equality for reference types (one instance is one value), equality for value types.</summary>

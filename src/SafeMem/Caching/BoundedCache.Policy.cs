@@ -227,9 +227,9 @@ public sealed partial class BoundedCache<TKey, TValue>
         {
             CountRemoval(reason);
 
-            // The cache owns what it is given, so a refused value is disposed, unless something else still holds that
-            // instance (another key, a lease, the load that produced it) or it was the stored instance handed back above.
-            AddPending(ref removals, node, reason, dispose: !sameInstance && IsOwned(node.Value) && !IsHeldLocked(node.Value));
+            // The cache owns what it is given, so a refused value is disposed once nothing else holds that instance
+            // (another key, a lease, the load that produced it), unless it was the stored instance handed back above.
+            AddPending(ref removals, node, reason, dispose: !sameInstance && TakeRefusedLocked(node.Value));
             return reason;
         }
 
@@ -519,7 +519,7 @@ public sealed partial class BoundedCache<TKey, TValue>
     {
         lock (_lock)
         {
-            if ((FindTableInconsistencyLocked() ?? _recency.FindInconsistency()) is { } broken)
+            if ((FindTableInconsistencyLocked() ?? _recency.FindInconsistency() ?? FindHoldsInconsistencyLocked()) is { } broken)
             {
                 return broken;
             }

@@ -138,6 +138,24 @@ public sealed class CacheValueOwnershipTests
     }
 
     [Fact]
+    public void HandedOverWhileLeased_WrittenAgainAndRefused_TheCacheOwnsItAgainAndTheLeaseDisposesIt()
+    {
+        // Found by the ownership model test: a refused write still gives the instance to the cache.
+        using BoundedCache<int, Resource> cache = NewCache(maximumWeight: 10);
+        var value = new Resource { Weight = 2 };
+        cache.Set(1, value);
+        Assert.True(cache.TryLease(1, out CacheLease<Resource>? lease));
+        Assert.True(cache.TryRemove(1, out _));
+        value.Weight = 50;
+
+        cache.Set(2, value);
+        Assert.Equal(0, value.DisposeCount);
+        lease.Dispose();
+
+        Assert.Equal(1, value.DisposeCount);
+    }
+
+    [Fact]
     public void HandOver_WhileAnotherKeyHoldsIt_CacheStillOwnsItThroughThatKey()
     {
         using BoundedCache<int, Resource> cache = NewCache();
