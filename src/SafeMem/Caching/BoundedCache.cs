@@ -16,7 +16,8 @@ namespace SafeMem.Caching;
 /// <remarks>
 /// <para><b>What it holds.</b> Keys and values of the entries it contains, strongly, and nothing else: an evicted,
 /// expired, removed or cleared entry is let go of by the time the write that removed it returns (a value is kept
-/// longer only by an <see cref="EntryRemoved"/> handler or a <see cref="CacheLease{TValue}"/> that holds it). The
+/// longer only by an <see cref="EntryRemoved"/> handler or a <see cref="CacheLease{TValue}"/> that holds it). A cache
+/// that disposes values also counts, per value it holds or that is leased, the entries and leases holding it. The
 /// instruments reach the cache's counters weakly, so a cache dropped without <see cref="Dispose"/> is collected.</para>
 /// <para><b>Bounds.</b> When no write is in flight, <see cref="Count"/> &lt;= <see cref="MaximumCount"/> and
 /// <see cref="Weight"/> &lt;= <see cref="MaximumWeight"/>. A write always admits its entry: it first removes expired
@@ -39,22 +40,34 @@ namespace SafeMem.Caching;
 /// <para><b>Loading.</b> <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/> and its overloads run the factory outside any
 /// lock, at most once per key at a time: concurrent callers for the key wait for that run and share its result. If it
 /// throws, is cancelled or returns null, every waiter sees that exception and nothing is cached; the next call runs the
-/// factory again. A factory that asks this cache for its own key gets an <see cref="InvalidOperationException"/>; other
-/// keys are fine. A value loaded while a <c>Set</c> for the same key ran replaces that value.</para>
+/// factory again. A factory may ask for other keys, of this cache or others, but not wait for itself: one that asks
+/// for its own key, or for a key whose load waits (through other factories) for its own, gets an
+/// <see cref="InvalidOperationException"/> instead of a deadlock. An async caller whose token is cancelled stops
+/// waiting at once, while the factory runs on for the cache and the other waiters. A value loaded while a <c>Set</c>
+/// for the same key ran replaces that value.</para>
 /// <para><b>User code.</b> Weighers and factories run before the cache changes, so their exceptions simply fail the
 /// call. <see cref="EntryRemoved"/> handlers and value disposal run after the operation completed and outside every
 /// lock, on the thread that removed the entry; every handler and disposal runs even if an earlier one throws, then the
 /// exception (or an <see cref="AggregateException"/> of several) is thrown to the caller of the operation, which has
 /// taken full effect. Handlers may call the cache.</para>
-/// <para><b>Disposal of values.</b> With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/>, a value
-/// that implements <see cref="IDisposable"/> is disposed exactly once when it leaves for any reason (including a
-/// rejected write, <see cref="Clear"/> and <see cref="Dispose"/>), after the <see cref="EntryRemoved"/> handlers; to
-/// keep using a value that may leave meanwhile, take it with <see cref="TryLease"/>, which defers the disposal until
-/// the lease is disposed. The value handed out by <see cref="TryRemove(TKey, out TValue)"/> becomes the caller's and
-/// is not disposed, and a write of the very instance already stored under the key does not dispose it.</para>
+/// <para><b>Disposal of values.</b> With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/>, the
+/// cache owns the values it is given (by a write or a factory) that implement <see cref="IDisposable"/>, and disposes
+/// each exactly once, when no entry and no lease holds that instance any more: when its last entry leaves for any
+/// reason (evicted, expired, replaced, removed, cleared, the cache disposed, or a write refused for weight) and its
+/// last <see cref="CacheLease{TValue}"/> is disposed, whichever comes last, after the <see cref="EntryRemoved"/>
+/// handlers. Holders are counted per instance (reference equality): one instance stored under two keys, or written
+/// again under its key, is disposed once, after the last of them. Two ways hand an instance back to the caller
+/// instead, who then owns it and the cache never disposes it (until a write gives it to the cache again):
+/// <see cref="TryRemove(TKey, out TValue)"/> of its last entry, and a write of the very instance stored under the key
+/// that is refused because it now weighs more than <see cref="MaximumWeight"/>. A value returned without a lease
+/// (<see cref="TryGet"/>, <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>, enumeration) may be disposed by a removal
+/// on another thread at any time, even before the call returns; to use a value while other threads write, take it with
+/// <see cref="TryLease"/>, <see cref="GetOrAddLease(TKey, Func{TKey, TValue})"/> or <see cref="GetOrAddLeaseAsync"/>.
+/// On a single thread (or with no concurrent removal of the value) no member returns a value it has disposed.</para>
 /// <para><b>Thread-safety.</b> Every member is safe to call concurrently. Reads take no lock and no interlocked
 /// instruction (a hash lookup and two plain stores: the entry's stamp and the thread's own hit count); writes serialize
-/// on one policy lock held for the table, recency and weight updates.</para>
+/// on one policy lock held for the table, recency and weight updates. In a cache that disposes values, taking and
+/// releasing a lease also take that lock briefly (the holder counts live under it); a plain hit never does.</para>
 /// <para><b>Dispose.</b> Stops the telemetry, lets go of every entry (disposing values if configured, without raising
 /// <see cref="EntryRemoved"/>); afterwards every member throws <see cref="ObjectDisposedException"/>. Dispose is
 /// idempotent.</para>
@@ -216,6 +229,13 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> as the most recently used entry, evicting as needed.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The value; not null.</param>
+    /// <remarks>
+    /// With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/> the cache owns <paramref name="value"/>
+    /// from now on, even if the write is refused (a value heavier than <see cref="MaximumWeight"/> is then disposed
+    /// once nothing else holds it). Writing the very instance already stored under <paramref name="key"/> never disposes
+    /// it: it stays stored with its weight measured again, or, if it now weighs more than the bound, leaves and is the
+    /// caller's again.
+    /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> or <paramref name="value"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The weigher returned a negative weight.</exception>
     /// <exception cref="OverflowException">The total weight would overflow (possible only without a weight bound).</exception>
@@ -249,7 +269,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 
     /// <summary>
     /// Removes the entry for <paramref name="key"/> (reason <see cref="RemovalReason.Removed"/>) and hands its value to
-    /// the caller, who then owns it: the cache does not dispose it.
+    /// the caller, who then owns it: the cache does not dispose it, even when a lease on it ends later. If the same
+    /// instance is still stored under another key, the cache keeps owning it through that entry.
     /// </summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The removed value.</param>

@@ -113,9 +113,12 @@ public sealed class BoundedCacheOptions<TKey, TValue>
 
     /// <summary>Gets or sets a value indicating whether values that implement <see cref="IDisposable"/> are disposed when they leave the cache.</summary>
     /// <value>
-    /// <see langword="true"/> to make the cache own its values: each is disposed exactly once when it leaves for any
-    /// reason (including <c>Clear</c> and <c>Dispose</c> of the cache, and a rejected write), deferred while it is
-    /// leased (<see cref="BoundedCache{TKey, TValue}.TryLease"/>). Defaults to <see langword="false"/>.
+    /// <see langword="true"/> to make the cache own its values: each instance is disposed exactly once, when no entry
+    /// and no lease holds it any more, whatever made its last entry leave (including <c>Clear</c> and <c>Dispose</c> of
+    /// the cache, and a rejected write); see the cache's remarks for the hand-overs that give an instance back to the
+    /// caller, and use <see cref="BoundedCache{TKey, TValue}.TryLease"/> or
+    /// <see cref="BoundedCache{TKey, TValue}.GetOrAddLease(TKey, Func{TKey, TValue})"/> to use a value safely while
+    /// other threads write. Defaults to <see langword="false"/>.
     /// </value>
     public bool DisposeRemovedValues { get; set; }
 
