@@ -12,6 +12,7 @@ public static class ConsoleModes
         ["registry-throughput"] = ("multi-threaded WeakValueRegistry hits vs a locked Dictionary: [threads] [seconds]", Registries.WeakValueRegistryThroughput.Run),
         ["cache-hitrate"] = ("hit ratio of BoundedCache vs exact LRU on traces, Zipf and weighted workloads [--traces DIR]", Caching.HitRateStudy.Run),
         ["cache-throughput"] = ("Mops/s on 1 and 2 threads: BoundedCache, MemoryCache, naive LRU [--seconds N]", Caching.ThroughputStudy.Run),
+        ["leak-explain"] = ("wall and CPU time of a failing LeakAssert with its explanation: [megabytes of heap] [repeats]", Testing.LeakExplanationStudy.Run),
         ["cache-memory"] = ("bytes per entry (1M int entries): BoundedCache, MemoryCache, ConcurrentDictionary", Caching.MemoryPerEntryStudy.Run),
     };
 

@@ -1,46 +1,35 @@
-using SafeMem.Demo;
+using SafeMem.Demo.Lab;
+using SafeMem.Demo.Report;
 using SafeMem.Demo.Scenarios;
-using SafeMem.Telemetry;
+using SafeMem.Demo.Terminal;
+using Spectre.Console;
 
-// Each scenario runs the classic leak first (the "before"), then the same workload through a SafeMem block (the
-// "after"), and prints what the garbage collector could reclaim. The run ends with what SafeMem published through
-// System.Diagnostics.Metrics, as an OpenTelemetry exporter would see it.
-using var telemetry = new TelemetryReport();
-
-IScenario[] scenarios =
-[
-    new CacheScenario(),
-    new EventsScenario(),
-    new AttachmentScenario(),
-    new RegistryScenario(),
-];
-
-string? only = args.Length > 0 ? args[0] : null;
-if (only is not null && !scenarios.Any(s => s.Key.Equals(only, StringComparison.OrdinalIgnoreCase)))
+// The SafeMem leak lab. Every scenario runs a classic .NET leak (the naive variant) and the same work through a
+// SafeMem block, each variant in a child process of this program, sampling retained memory and SafeMem's telemetry
+// after every step. Then a summary, and an HTML report with the charts. See --help.
+IReadOnlyList<Scenario> catalog = ScenarioCatalog.All;
+LabOptions options = LabOptions.Parse(args, catalog);
+if (options.Error is { } error)
 {
-    Console.Error.WriteLine($"Unknown scenario '{only}'. Scenarios: {string.Join(", ", scenarios.Select(s => s.Key))}.");
-    return 1;
+    Console.Error.WriteLine(error);
+    Console.Error.WriteLine("Run with --help to see the options.");
+    return LabOptions.UsageExitCode;
 }
 
-Console.WriteLine($"SafeMem {SafeMemMetrics.MeterVersion} demo: one classic .NET memory leak per block, and its fix.");
-Console.WriteLine();
-
-foreach (IScenario scenario in scenarios)
+if (options.Help)
 {
-    if (only is not null && !scenario.Key.Equals(only, StringComparison.OrdinalIgnoreCase))
-    {
-        continue;
-    }
-
-    Console.WriteLine($"## {scenario.Title}");
-    scenario.Run(Console.Out);
-    Console.WriteLine();
+    Console.WriteLine(LabOptions.Usage(catalog));
+    return 0;
 }
 
-telemetry.Print(Console.Out);
-foreach (IScenario scenario in scenarios)
+if (options.Child is var (childScenario, childKind))
 {
-    scenario.Dispose();
+    return ChildProtocol.Serve(childScenario, childKind, options.Plan, Console.Out);
 }
 
-return 0;
+ILabDisplay display = Console.IsOutputRedirected ? new PlainDisplay(Console.Out) : new TerminalDisplay(AnsiConsole.Console);
+var runner = new ChildProcessRunner(Environment.ProcessPath, typeof(LabRunner).Assembly.Location);
+LabResult result = await display.RunAsync(options.Scenarios, options.Plan, observer => LabRunner.RunAsync(options.Scenarios, options.Plan, runner, observer));
+string report = HtmlReport.Write(result, options.Output);
+display.Summarize(result, report);
+return result.ExitCode;

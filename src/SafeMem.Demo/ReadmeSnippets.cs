@@ -15,15 +15,17 @@ internal static class ReadmeSnippets
 
     private static readonly WeakValueRegistry<int, Session> s_sessions = new("sessions");
 
+    // A cache lives as long as the application (a static field, or a DI singleton), never one per call.
+    private static readonly BoundedCache<string, byte[]> s_thumbnails = new(new BoundedCacheOptions<string, byte[]>
+    {
+        Name = "thumbnails",
+        MaximumWeight = 64 * 1024 * 1024,
+        Weigher = static (_, image) => image.Length,
+    });
+
     public static byte[] Caching(string path)
     {
-        using var thumbnails = new BoundedCache<string, byte[]>(new BoundedCacheOptions<string, byte[]>
-        {
-            Name = "thumbnails",
-            MaximumWeight = 64 * 1024 * 1024,
-            Weigher = static (_, image) => image.Length,
-        });
-        byte[] thumbnail = thumbnails.GetOrAdd(path, static p => Render(p));
+        byte[] thumbnail = s_thumbnails.GetOrAdd(path, static p => Render(p));
         return thumbnail;
     }
 

@@ -1,17 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
+using BitFaster.Caching.Lfu;
+using BitFaster.Caching.Scheduler;
 using SafeMem.Caching;
 using SafeMem.Tests.Caching;
 
 namespace SafeMem.Benchmarks.Caching;
 
 /// <summary>
-/// The <c>cache-hitrate</c> console mode: replays access traces through <see cref="BoundedCache{TKey, TValue}"/> and
-/// through the exact <see cref="ReferenceLru{TKey, TValue}"/>, and prints markdown tables of hit ratios. A hit is a key
-/// found; a miss inserts the key (the classic replay). Single-threaded, so the engine's replay should be exact.
+/// The <c>cache-hitrate</c> console mode: replays access traces through <see cref="BoundedCache{TKey, TValue}"/> under
+/// both policies, through the exact <see cref="ReferenceLru{TKey, TValue}"/> and through BitFaster's
+/// <c>ConcurrentLfu</c> (W-TinyLFU, count-bound only; its maintenance run on the calling thread so the replay is
+/// deterministic), and prints markdown tables of hit ratios. A hit is a key found; a miss inserts the key (the classic
+/// replay). Single-threaded, so the LRU engine's replay should be exact.
 /// </summary>
 /// <remarks>
-/// Usage: <c>cache-hitrate [--traces DIR]</c>. DIR defaults to <c>&lt;repository&gt;/../shared/traces</c>.
+/// Usage: <c>cache-hitrate [--traces DIR] [--only TRACE|zipf|weighted]</c>. DIR defaults to <c>&lt;repository&gt;/../shared/traces</c>.
 /// Three studies: every trace at several capacities, a Zipf (s = 0.86) workload, and a weighted workload (Zipf keys,
 /// fixed log-normal weights) bounded by <c>MaximumWeight</c>.
 /// </remarks>
@@ -22,26 +26,43 @@ internal static class HitRateStudy
     public static void Run(string[] args)
     {
         string directory = CacheTraces.DefaultDirectory();
+        string? only = null;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--traces" && i + 1 < args.Length)
             {
                 directory = args[++i];
             }
+            else if (args[i] == "--only" && i + 1 < args.Length)
+            {
+                only = args[++i];
+            }
             else
             {
-                throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: cache-hitrate [--traces DIR]");
+                throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: cache-hitrate [--traces DIR] [--only TRACE|zipf|weighted]");
             }
         }
 
         var stopwatch = Stopwatch.StartNew();
-        TraceStudy(directory);
-        ZipfStudy();
-        WeightedStudy();
+        if (only is null or not ("zipf" or "weighted"))
+        {
+            TraceStudy(directory, only);
+        }
+
+        if (only is null or "zipf")
+        {
+            ZipfStudy();
+        }
+
+        if (only is null or "weighted")
+        {
+            WeightedStudy();
+        }
+
         Console.WriteLine($"_Replayed in {stopwatch.Elapsed.TotalSeconds:F1} s._");
     }
 
-    private static void TraceStudy(string directory)
+    private static void TraceStudy(string directory, string? only)
     {
         var notes = new List<string>();
         SortedDictionary<string, int[]> traces = CacheTraces.LoadAll(directory, notes);
@@ -54,11 +75,11 @@ internal static class HitRateStudy
         }
 
         PrintHeader("trace", "capacity");
-        foreach ((string name, int[] keys) in traces)
+        foreach ((string name, int[] keys) in traces.Where(t => only is null || t.Key == only))
         {
             foreach (int capacity in s_capacities)
             {
-                PrintRow(name, keys.Length, capacity.ToString(CultureInfo.InvariantCulture), ReplayReference(keys, capacity, null, null), ReplayCache(keys, capacity, null, null));
+                PrintRow(name, keys.Length, capacity.ToString(CultureInfo.InvariantCulture), keys, capacity, null, null);
             }
         }
 
@@ -75,7 +96,7 @@ internal static class HitRateStudy
         PrintHeader("workload", "capacity");
         foreach (int capacity in s_capacities)
         {
-            PrintRow("zipf-0.86", keys.Length, capacity.ToString(CultureInfo.InvariantCulture), ReplayReference(keys, capacity, null, null), ReplayCache(keys, capacity, null, null));
+            PrintRow("zipf-0.86", keys.Length, capacity.ToString(CultureInfo.InvariantCulture), keys, capacity, null, null);
         }
 
         Console.WriteLine();
@@ -95,7 +116,7 @@ internal static class HitRateStudy
         foreach (double share in new[] { 0.01, 0.05, 0.10, 0.20 })
         {
             long bound = (long)(total * share);
-            PrintRow("zipf-weighted", keys.Length, $"{bound:N0} ({share:P0} of all)", ReplayReference(keys, null, bound, weights), ReplayCache(keys, null, bound, weights));
+            PrintRow("zipf-weighted", keys.Length, $"{bound:N0} ({share:P0} of all)", keys, null, bound, weights);
         }
 
         Console.WriteLine();
@@ -116,13 +137,34 @@ internal static class HitRateStudy
         return 100.0 * hits / keys.Length;
     }
 
-    private static double ReplayCache(int[] keys, int? capacity, long? maximumWeight, long[]? weights)
+    private static double ReplayConcurrentLfu(int[] keys, int capacity)
+    {
+        var lfu = new ConcurrentLfu<int, int>(1, capacity, new ForegroundScheduler(), EqualityComparer<int>.Default);
+        long hits = 0;
+        foreach (int key in keys)
+        {
+            if (lfu.TryGet(key, out _))
+            {
+                hits++;
+            }
+            else
+            {
+                lfu.AddOrUpdate(key, key);
+            }
+        }
+
+        return 100.0 * hits / keys.Length;
+    }
+
+    private static double ReplayCache(int[] keys, int? capacity, long? maximumWeight, long[]? weights, EvictionPolicy policy)
     {
         var options = new BoundedCacheOptions<int, int>
         {
             Name = "hitrate",
             MaximumCount = capacity,
             MaximumWeight = maximumWeight,
+            EvictionPolicy = policy,
+            PolicySeed = 42,
         };
         if (weights is not null)
         {
@@ -148,12 +190,25 @@ internal static class HitRateStudy
 
     private static void PrintHeader(string what, string bound)
     {
-        Console.WriteLine($"| {what} | requests | {bound} | exact LRU % | BoundedCache % | difference (points) |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine($"| {what} | requests | {bound} | exact LRU % | BoundedCache Lru % | BoundedCache TinyLfu % | BitFaster ConcurrentLfu % | TinyLfu - LRU | TinyLfu - ConcurrentLfu |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     }
 
-    private static void PrintRow(string name, int requests, string bound, double reference, double cache)
-        => Console.WriteLine(string.Create(
+    private static void PrintRow(string name, int requests, string bound, int[] keys, int? capacity, long? maximumWeight, long[]? weights)
+    {
+        double reference = ReplayReference(keys, capacity, maximumWeight, weights);
+        double lru = ReplayCache(keys, capacity, maximumWeight, weights, EvictionPolicy.Lru);
+        double tinyLfu = ReplayCache(keys, capacity, maximumWeight, weights, EvictionPolicy.TinyLfu);
+        string lfu = "n/a", versusLfu = "n/a";
+        if (capacity is int count && maximumWeight is null && count >= 3)
+        {
+            double concurrentLfu = ReplayConcurrentLfu(keys, count);
+            lfu = concurrentLfu.ToString("F2", CultureInfo.InvariantCulture);
+            versusLfu = (tinyLfu - concurrentLfu).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture);
+        }
+
+        Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {name} | {requests:N0} | {bound} | {reference:F2} | {cache:F2} | {cache - reference:+0.00;-0.00;0.00} |"));
+            $"| {name} | {requests:N0} | {bound} | {reference:F2} | {lru:F2} | {tinyLfu:F2} | {lfu} | {tinyLfu - reference:+0.00;-0.00;0.00} | {versusLfu} |"));
+    }
 }

@@ -51,9 +51,10 @@ internal static class ThroughputStudy
         Console.WriteLine("| --- | ---: | ---: | ---: |");
         foreach (int threads in new[] { 1, 2 })
         {
-            using (var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { Name = "throughput", MaximumCount = Capacity }))
+            foreach (EvictionPolicy policy in Enum.GetValues<EvictionPolicy>())
             {
-                Report("BoundedCache", threads, Measure(threads, duration, sequences, (key, write) =>
+                using var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { Name = "throughput", MaximumCount = Capacity, EvictionPolicy = policy });
+                Report(policy == EvictionPolicy.Lru ? "BoundedCache" : "BoundedCache TinyLfu", threads, Measure(threads, duration, sequences, (key, write) =>
                 {
                     if (write)
                     {
@@ -64,6 +65,30 @@ internal static class ThroughputStudy
                     return cache.TryGet(key, out _);
                 }));
             }
+
+            var concurrentLfu = new BitFaster.Caching.Lfu.ConcurrentLfu<int, int>(Capacity);
+            Report("BitFaster ConcurrentLfu", threads, Measure(threads, duration, sequences, (key, write) =>
+            {
+                if (write)
+                {
+                    concurrentLfu.AddOrUpdate(key, key);
+                    return false;
+                }
+
+                return concurrentLfu.TryGet(key, out _);
+            }));
+
+            var concurrentLru = new BitFaster.Caching.Lru.ConcurrentLru<int, int>(Capacity);
+            Report("BitFaster ConcurrentLru", threads, Measure(threads, duration, sequences, (key, write) =>
+            {
+                if (write)
+                {
+                    concurrentLru.AddOrUpdate(key, key);
+                    return false;
+                }
+
+                return concurrentLru.TryGet(key, out _);
+            }));
 
             using (var memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity }))
             {

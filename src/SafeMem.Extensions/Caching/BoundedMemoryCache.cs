@@ -92,8 +92,10 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _cache = new BoundedCache<object, BoundedMemoryCacheEntry>(new BoundedCacheOptions<object, BoundedMemoryCacheEntry>
         {
             Name = options.Name,
+            WeightUnit = options.WeightUnit ?? "{weight}",
             MaximumCount = options.MaximumCount,
             MaximumWeight = options.MaximumWeight,
+            EvictionPolicy = options.EvictionPolicy,
             TimeProvider = options.TimeProvider,
             MeterFactory = options.MeterFactory ?? fallbackMeterFactory,
         });
@@ -104,6 +106,9 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
     /// <summary>Gets the cache's name: the <c>safemem.name</c> tag of its measurements.</summary>
     public string Name => _cache.Name;
+
+    /// <summary>Gets the eviction policy the cache was built with.</summary>
+    public EvictionPolicy EvictionPolicy => _cache.EvictionPolicy;
 
     /// <summary>Gets the most entries the cache holds, or <see langword="null"/> for no count bound.</summary>
     public int? MaximumCount => _cache.MaximumCount;

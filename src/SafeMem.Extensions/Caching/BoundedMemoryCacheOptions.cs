@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
+using SafeMem.Caching;
 
 namespace SafeMem.Extensions.Caching;
 
@@ -17,22 +18,51 @@ namespace SafeMem.Extensions.Caching;
 /// </remarks>
 public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptions>
 {
-    private string _name = "memory-cache";
+    private string? _name;
+    private string? _weightUnit;
     private int? _maximumCount;
     private long? _maximumWeight;
     private long _defaultEntryWeight = 1;
     private TimeProvider _timeProvider = TimeProvider.System;
+    private EvictionPolicy _evictionPolicy;
 
     /// <summary>Gets or sets the cache's name: the <c>safemem.name</c> tag of its measurements.</summary>
-    /// <value>Non-empty; defaults to <c>"memory-cache"</c>.</value>
-    /// <exception cref="ArgumentException">The value is null or empty.</exception>
-    public string Name
+    /// <value>
+    /// Not empty or white space, or <see langword="null"/> (the default) for a generated unique name (<c>cache-1</c>,
+    /// <c>cache-2</c>, ...), so two unnamed caches never report as one series.
+    /// </value>
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? Name
     {
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrEmpty(value, nameof(Name));
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
+            }
+
             _name = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the unit entry sizes count in, reported as the unit of the <c>safemem.cache.weight</c> instruments:
+    /// <c>By</c> when sizes are bytes (as <c>HybridCache</c> sets them), or an annotation such as <c>{row}</c>.
+    /// </summary>
+    /// <value>A UCUM unit, or <see langword="null"/> (the default) for <c>{weight}</c>.</value>
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? WeightUnit
+    {
+        get => _weightUnit;
+        set
+        {
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(WeightUnit));
+            }
+
+            _weightUnit = value;
         }
     }
 
@@ -70,6 +100,26 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
             }
 
             _maximumWeight = value;
+        }
+    }
+
+    /// <summary>Gets or sets how the cache chooses the entries it evicts to keep its bounds.</summary>
+    /// <value>
+    /// <see cref="EvictionPolicy.Lru"/> (the default) or <see cref="EvictionPolicy.TinyLfu"/>, which keeps frequently used
+    /// entries against scans and one-time keys (see <see cref="EvictionPolicy"/>).
+    /// </value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined policy.</exception>
+    public EvictionPolicy EvictionPolicy
+    {
+        get => _evictionPolicy;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Not a defined eviction policy.");
+            }
+
+            _evictionPolicy = value;
         }
     }
 

@@ -1,8 +1,10 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using SafeMem.Extensions.Caching;
+using SafeMem.Pooling;
 
 // The namespace breaks the folder = namespace rule on purpose: registration extensions live in the namespace of
 // IServiceCollection (as AddMemoryCache and every Microsoft.Extensions package's do) so they are found without a using.
@@ -10,8 +12,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers SafeMem's building blocks in an <see cref="IServiceCollection"/>.</summary>
 /// <remarks>
-/// <para>A registered cache is a singleton owned by the container: the container disposes it (and so lets go of every
-/// entry) when it is disposed. Registration itself holds nothing but the configuration delegate. Like every
+/// <para>A registered cache or pool provider is a singleton owned by the container: the container disposes it (and so
+/// lets go of every entry) when it is disposed. Registration itself holds nothing but the configuration delegate. Like every
 /// <see cref="IServiceCollection"/> call, registration is not thread-safe; resolving a cache is.</para>
 /// <para><b>Validation.</b> Options are validated at startup: a value that can never be valid (a zero bound) throws
 /// from its setter while the configuration runs, naming the option, and options that set no bound fail an
@@ -76,9 +78,9 @@ public static class SafeMemServiceCollectionExtensions
     /// which <c>services.Configure&lt;BoundedMemoryCacheOptions&gt;(serviceKey, ...)</c> can adjust from elsewhere.</param>
     /// <param name="configure">Sets the cache's options; it must set a bound, or startup validation fails.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
-    /// <remarks>The cache's <see cref="BoundedMemoryCacheOptions.Name"/> (its telemetry name) is set by
-    /// <paramref name="configure"/> like any option; the key does not set it. The meter factory is chosen as for
-    /// <see cref="AddSafeMemCache"/>.</remarks>
+    /// <remarks>The cache's <see cref="BoundedMemoryCacheOptions.Name"/> (its telemetry name) defaults to
+    /// <paramref name="serviceKey"/> when <paramref name="configure"/> leaves it unset. The meter factory is chosen as
+    /// for <see cref="AddSafeMemCache"/>.</remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/>, <paramref name="serviceKey"/> or <paramref name="configure"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="serviceKey"/> is empty (the name of the unkeyed cache's options).</exception>
     /// <exception cref="InvalidOperationException">A cache is already registered under <paramref name="serviceKey"/>.</exception>
@@ -95,10 +97,46 @@ public static class SafeMemServiceCollectionExtensions
         }
 
         AddOptions(services, serviceKey, configure);
+
+        // An unnamed keyed cache reports under its key rather than a generated name: "images" reads better than "cache-3".
+        services.PostConfigure<BoundedMemoryCacheOptions>(serviceKey, options => options.Name ??= serviceKey);
         services.AddKeyedSingleton(serviceKey, static (provider, key) => new BoundedMemoryCache(
             provider.GetRequiredService<IOptionsMonitor<BoundedMemoryCacheOptions>>().Get((string)key!),
             provider.GetService<IMeterFactory>()));
         services.AddKeyedSingleton<IMemoryCache>(serviceKey, static (provider, key) => provider.GetRequiredKeyedService<BoundedMemoryCache>(key));
+        return services;
+    }
+
+    /// <summary>
+    /// Registers a <see cref="TrackedObjectPoolProvider"/> as the application's singleton <see cref="ObjectPoolProvider"/>,
+    /// replacing any registered before (e.g. <c>DefaultObjectPoolProvider</c>, which ASP.NET Core adds with
+    /// <c>TryAdd</c>, so it is not added after this), so every pool created through the provider is counted and, when
+    /// sampling is on, leak-tracked. The provider is also resolvable as <see cref="TrackedObjectPoolProvider"/>, whose
+    /// <see cref="TrackedObjectPoolProvider.LeakTracker"/> reports the leaks of all its pools.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the pools' options (sampling rate, stack capture, maximum retained, name prefix), or null for the defaults.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <remarks>When <see cref="TrackedObjectPoolOptions.MeterFactory"/> is left null and the container has an
+    /// <see cref="IMeterFactory"/> (e.g. from <c>AddMetrics()</c>), the pools' instruments are created on that factory's meter.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
+    public static IServiceCollection AddSafeMemObjectPools(this IServiceCollection services, Action<TrackedObjectPoolOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        services.AddOptions();
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddSingleton(static provider => new TrackedObjectPoolProvider(
+            provider.GetRequiredService<IOptions<TrackedObjectPoolOptions>>().Value,
+            provider.GetService<IMeterFactory>()));
+
+        // RemoveAll rather than Replace: Replace swaps only the first of possibly several registrations.
+        services.RemoveAll<ObjectPoolProvider>();
+        services.AddSingleton<ObjectPoolProvider>(static provider => provider.GetRequiredService<TrackedObjectPoolProvider>());
         return services;
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using SafeMem.Internal;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Attachments;
 
@@ -56,7 +57,7 @@ public sealed class Attachment<TOwner, TValue>
 {
     private readonly EphemeronTable<TOwner, TValue, AttachmentKind> _table;
 
-    /// <summary>Creates an attachment named <c>"attachment"</c> that reports to the shared SafeMem meter.</summary>
+    /// <summary>Creates an attachment with a generated name (<c>attachment-1</c>, ...) that reports to the shared SafeMem meter.</summary>
     public Attachment()
         : this(new AttachmentOptions())
     {
@@ -66,7 +67,7 @@ public sealed class Attachment<TOwner, TValue>
     /// <param name="name">The <c>safemem.name</c> tag of this instance's measurements.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     public Attachment(string name)
-        : this(new AttachmentOptions { Name = name })
+        : this(new AttachmentOptions { Name = name ?? throw new ArgumentNullException(nameof(name)) })
     {
     }
 
@@ -76,7 +77,7 @@ public sealed class Attachment<TOwner, TValue>
     public Attachment(AttachmentOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Name = options.Name;
+        Name = InstanceNames.Resolve(options.Name, "attachment");
         _table = new EphemeronTable<TOwner, TValue, AttachmentKind>(Name, options.MeterFactory);
     }
 

@@ -7,5 +7,11 @@ internal sealed class AttachmentKind : IWeakCollectionKind
 {
     public static string Block => "attachment";
 
-    public static string EntriesNoun => "attachments";
+    public static string CountDescription => "Live attachments: values attached to owners the garbage collector has not collected. Counting walks the table.";
+
+    public static string AdditionsDescription => "Attachments added (GetOrAdd or Set attaching a value to an owner that had none).";
+
+    public static string RemovalsDescription => "Attachments removed by Remove.";
+
+    public static string ReclamationsDescription => "Attachments dropped because the garbage collector collected their owner.";
 }

@@ -10,17 +10,24 @@ namespace SafeMem.Attachments;
 /// </remarks>
 public sealed class AttachmentOptions
 {
-    private string _name = "attachment";
+    private string? _name;
 
-    /// <summary>Gets or sets the instance name, reported as the <c>safemem.name</c> tag on every measurement.</summary>
-    /// <value>Defaults to <c>"attachment"</c>. Must not be null, empty or white space.</value>
-    /// <exception cref="ArgumentException">The value is null, empty or white space.</exception>
-    public string Name
+    /// <summary>Gets or sets the instance name, reported as the <c>safemem.name</c> tag on every measurement and in statistics.</summary>
+    /// <value>
+    /// Not empty or white space, or <see langword="null"/> for a generated unique name (<c>attachment-1</c>,
+    /// <c>attachment-2</c>, ...), so two unnamed instances never report as one series. Defaults to <see langword="null"/>.
+    /// </value>
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? Name
     {
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
+            }
+
             _name = value;
         }
     }

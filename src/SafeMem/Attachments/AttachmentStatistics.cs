@@ -4,7 +4,7 @@ namespace SafeMem.Attachments;
 
 /// <summary>An immutable snapshot of an <see cref="Attachment{TOwner, TValue}"/>'s figures.</summary>
 /// <remarks>
-/// The same figures as the <c>safemem.attachment.*</c> instruments. <see cref="Reclaimed"/> is derived
+/// The same figures as the <c>safemem.attachment.*</c> instruments. <see cref="Reclamations"/> is derived
 /// (<see cref="Additions"/> - <see cref="Removals"/> - <see cref="Count"/>): exact when no write races with the
 /// snapshot, otherwise a slight under-estimate.
 /// </remarks>
@@ -20,13 +20,13 @@ public sealed record AttachmentStatistics
     public long Removals { get; init; }
 
     /// <summary>Gets the number of attachments dropped because the garbage collector collected their owner.</summary>
-    public long Reclaimed { get; init; }
+    public long Reclamations { get; init; }
 
     internal static AttachmentStatistics From(WeakCollectionFigures figures) => new()
     {
         Count = figures.Count,
         Additions = figures.Additions,
         Removals = figures.Removals,
-        Reclaimed = figures.Reclaimed,
+        Reclamations = figures.Reclamations,
     };
 }

@@ -13,8 +13,9 @@ public sealed partial class BoundedCache<TKey, TValue>
     // purge an expired entry they found, or to look again after missing while the table grew).
     private readonly object _lock = new();
 
-    // Every entry, in exact recency order for one thread (stamps brought up to date lazily, see RecencyOrder).
-    private readonly RecencyOrder<TKey, TValue> _recency = new();
+    // Every entry, in the policy's order: exact recency for one thread (LRU; stamps brought up to date lazily, see
+    // RecencyOrder), or W-TinyLFU's segments (TinyLfuOrder). See BoundedCache.TinyLfu.cs.
+    private readonly EntryOrder<TKey, TValue> _recency;
 
     // Timed nodes in write order (oldest first). With a constant ExpireAfterWrite, deadlines follow this order.
     private TimedCacheNode<TKey, TValue>? _writeFirst;
@@ -118,6 +119,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
+            DrainReadsLocked();
             if (FindLocked(key, HashOf(key)) is { } node && SameValue(node.Value, expectedValue))
             {
                 RemoveLocked(node, reason, ref removals);
@@ -150,6 +152,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
+            DrainReadsLocked();
             if (FindLocked(key, HashOf(key)) is { } node)
             {
                 if (node is TimedCacheNode<TKey, TValue> timed && timed.IsExpired(Now()))
@@ -175,15 +178,17 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// </summary>
     private RemovalReason? SetLocked(CacheNode<TKey, TValue> node, in CacheEntryPolicy policy, ref List<PendingRemoval>? removals)
     {
+        // Hits recorded before this write come first (TinyLfu; on one thread that keeps the policy's order exact).
+        DrainReadsLocked();
         long now = 0;
         if (node is TimedCacheNode<TKey, TValue> timed)
         {
             now = Now();
             InitializeTimes(timed, now, policy);
-            if (timed.HasOwnExpiry && !_mayExpire)
+            if (timed.HasOwnExpiry && (_hitFlags & MayExpireFlag) == 0)
             {
                 // From now on hits check node types for expiry (a cache without cache-wide expiry skips that check).
-                Volatile.Write(ref _mayExpire, true);
+                Volatile.Write(ref _hitFlags, _hitFlags | MayExpireFlag);
             }
         }
         else if (_writeFirst is not null)
@@ -235,12 +240,20 @@ public sealed partial class BoundedCache<TKey, TValue>
 
         PurgeExpiredLocked(now, ref removals);
 
-        while (MustEvict(weight) && _recency.LeastRecent() is { } victim)
+        if (_lru is { } lru)
         {
-            RemoveLocked(victim, RemovalReason.Evicted, ref removals);
+            while (MustEvict(weight) && lru.LeastRecent() is { } victim)
+            {
+                RemoveLocked(victim, RemovalReason.Evicted, ref removals);
+            }
+
+            lru.Add(node);
+        }
+        else
+        {
+            AdmitTinyLfuLocked(_lfu!, node, ref removals);
         }
 
-        _recency.Add(node);
         if (node is TimedCacheNode<TKey, TValue> timedNode)
         {
             AppendToWriteList(timedNode);
@@ -303,7 +316,7 @@ public sealed partial class BoundedCache<TKey, TValue>
             RemoveLocked(oldest, RemovalReason.Expired, ref removals);
         }
 
-        while (_recency.LeastRecent() is TimedCacheNode<TKey, TValue> coldest && coldest.IsExpired(now))
+        while (_recency.ColdestExpired(now) is { } coldest)
         {
             RemoveLocked(coldest, RemovalReason.Expired, ref removals);
         }
@@ -346,24 +359,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         AddPending(ref removals, node, reason, dispose: ReleaseEntryLocked(node.Value, handOver));
     }
 
-    private void CountRemoval(RemovalReason reason)
-    {
-        switch (reason)
-        {
-            case RemovalReason.Evicted:
-                _counters.Evicted++;
-                break;
-            case RemovalReason.Expired:
-                _counters.Expired++;
-                break;
-            case RemovalReason.Rejected:
-                _counters.Rejected++;
-                break;
-            default:
-                _counters.Removed++;
-                break;
-        }
-    }
+    private void CountRemoval(RemovalReason reason) => _counters.Removals[(int)reason]++;
 
     private void AddPending(ref List<PendingRemoval>? removals, CacheNode<TKey, TValue> node, RemovalReason reason, bool dispose)
     {
@@ -435,6 +431,7 @@ public sealed partial class BoundedCache<TKey, TValue>
             // Another thread may have purged or replaced it since this reader found it.
             if (!_disposed && node.IsLinked)
             {
+                DrainReadsLocked();
                 RemoveLocked(node, RemovalReason.Expired, ref removals);
             }
         }

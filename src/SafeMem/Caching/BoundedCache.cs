@@ -89,9 +89,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     private ConcurrentDictionary<TKey, PendingLoad>? _loads;
     private volatile bool _disposed;
 
-    // True once any entry can expire (cache-wide times to live, or an entry with its own): until then hits skip the
-    // node-type check.
-    private bool _mayExpire;
+    // What a hit must do besides the LRU stamp (see HitFlags); 0 for an LRU cache whose entries cannot expire.
+    private int _hitFlags;
 
     /// <summary>Initializes a new cache from <paramref name="options"/> (which are copied).</summary>
     /// <param name="options">The options; at least one bound must be set.</param>
@@ -101,7 +100,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Name = options.Name;
+        Name = InstanceNames.Resolve(options.Name, "cache");
         MaximumCount = options.MaximumCount;
         MaximumWeight = options.MaximumWeight;
         _weigher = options.Weigher;
@@ -111,13 +110,14 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         _expireAfterWriteTicks = options.ExpireAfterWrite?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expireAfterAccessTicks = options.ExpireAfterAccess?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expires = options.ExpireAfterWrite is not null || options.ExpireAfterAccess is not null;
-        _mayExpire = _expires;
+        _hitFlags = (_expires ? MayExpireFlag : 0) | (options.EvictionPolicy == EvictionPolicy.TinyLfu ? RecordsReadsFlag : 0);
 #pragma warning disable CS8714 // See _holds: no key is ever null.
         _holds = options.DisposeRemovedValues ? new Dictionary<TValue, ValueHolds>(InstanceComparer()) : null;
 #pragma warning restore CS8714
-        _counters = new CacheCounters(MaximumCount, MaximumWeight);
+        _counters = new CacheCounters(MaximumCount, MaximumWeight, options.ResolveWeightUnit(), options.EvictionPolicy);
         _clock = _counters.Clock;
-        _registration = CacheCounters.Registry(SafeMemMeter.Resolve(options.MeterFactory)).Register(_counters, Name);
+        _recency = NewOrder(options, out _lru, out _lfu);
+        _registration = _counters.Register(SafeMemMeter.Resolve(options.MeterFactory), Name);
     }
 
     /// <summary>Raised after an entry left the cache (or a write was rejected), outside every lock, on the thread that removed it.</summary>
@@ -288,6 +288,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         lock (_lock)
         {
             ThrowIfDisposed();
+            DrainReadsLocked();
 
             foreach (CacheNode<TKey, TValue> node in _recency.ToList())
             {
@@ -326,6 +327,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         lock (_lock)
         {
             ThrowIfDisposed();
+            DrainReadsLocked();
             long now = _writeFirst is null ? 0 : Now();
             entries = new (long, CacheNode<TKey, TValue>)[_recency.Count];
             foreach (CacheNode<TKey, TValue> node in _recency.ToList())
@@ -381,6 +383,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             }
 
             _recency.Clear();
+            _clock.DiscardReads();
             ClearTableLocked();
             _writeFirst = null;
             _writeLast = null;
@@ -400,11 +403,20 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     {
         ThrowIfKeyNull(key);
         node = Find(key);
-        if (node is not null && (!Volatile.Read(ref _mayExpire) || node is not TimedCacheNode<TKey, TValue> timed || TouchTimed(timed)))
+        if (node is not null)
         {
-            // The whole of a hit's bookkeeping: one count and one stamp, both plain stores (see RecencyClock).
-            node.Stamp = _clock.Hit();
-            return true;
+            int flags = Volatile.Read(ref _hitFlags);
+            if (flags == 0)
+            {
+                // The whole of an LRU hit's bookkeeping: one count and one stamp, both plain stores (see RecencyClock).
+                node.Stamp = _clock.Hit();
+                return true;
+            }
+
+            if (HitWithFlags(node, flags))
+            {
+                return true;
+            }
         }
 
         // Checked here rather than first: Dispose empties the table, so every lookup on a disposed cache ends here. (A

@@ -13,22 +13,51 @@ namespace SafeMem.Caching;
 public sealed class BoundedCacheOptions<TKey, TValue>
     where TKey : notnull
 {
-    private string _name = "default";
+    private string? _name;
+    private string? _weightUnit;
     private int? _maximumCount;
     private long? _maximumWeight;
     private TimeSpan? _expireAfterWrite;
     private TimeSpan? _expireAfterAccess;
     private TimeProvider _timeProvider = TimeProvider.System;
+    private EvictionPolicy _evictionPolicy;
 
     /// <summary>Gets or sets the name reported as the <c>safemem.name</c> tag and in statistics.</summary>
-    /// <value>Not null or empty. Defaults to <c>"default"</c>.</value>
-    public string Name
+    /// <value>
+    /// Not empty, or <see langword="null"/> for a generated unique name (<c>cache-1</c>, <c>cache-2</c>, ...), so two
+    /// unnamed caches never report as one series. Defaults to <see langword="null"/>.
+    /// </value>
+    public string? Name
     {
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrEmpty(value, nameof(Name));
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
+            }
+
             _name = value;
+        }
+    }
+
+    /// <summary>Gets or sets the unit the weights count, reported as the unit of the <c>safemem.cache.weight</c> instruments.</summary>
+    /// <value>
+    /// A UCUM unit such as <c>By</c> (bytes) or an annotation in braces such as <c>{row}</c>, or <see langword="null"/>
+    /// for <c>{entry}</c> when there is no <see cref="Weigher"/> (every entry weighs 1) and <c>{weight}</c> when there
+    /// is one. Defaults to <see langword="null"/>.
+    /// </value>
+    public string? WeightUnit
+    {
+        get => _weightUnit;
+        set
+        {
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(WeightUnit));
+            }
+
+            _weightUnit = value;
         }
     }
 
@@ -70,6 +99,23 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     /// weight or an exception fails the write that called it and changes nothing. Defaults to <see langword="null"/>.
     /// </value>
     public Func<TKey, TValue, long>? Weigher { get; set; }
+
+    /// <summary>Gets or sets how the cache chooses the entries it evicts to keep its bounds.</summary>
+    /// <value>A defined <see cref="Caching.EvictionPolicy"/>. Defaults to <see cref="EvictionPolicy.Lru"/>.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined policy.</exception>
+    public EvictionPolicy EvictionPolicy
+    {
+        get => _evictionPolicy;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Not a defined eviction policy.");
+            }
+
+            _evictionPolicy = value;
+        }
+    }
 
     /// <summary>Gets or sets the comparer for keys.</summary>
     /// <value><see langword="null"/> for <see cref="EqualityComparer{T}.Default"/>. Defaults to <see langword="null"/>.</value>
@@ -125,6 +171,16 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     /// <summary>Gets or sets the factory of the meter the cache publishes its instruments through.</summary>
     /// <value><see langword="null"/> for the shared SafeMem meter. Defaults to <see langword="null"/>.</value>
     public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>
+    /// Gets or sets the seed of the TinyLfu policy's frequency sketch and admission randomness, for tests that need one
+    /// run to repeat exactly; null (the default) draws a random seed per cache, so keys cannot be chosen in advance to
+    /// collide in the sketch.
+    /// </summary>
+    internal int? PolicySeed { get; set; }
+
+    /// <summary>The unit the weight instruments report in (see <see cref="WeightUnit"/>).</summary>
+    internal string ResolveWeightUnit() => _weightUnit ?? (Weigher is null ? "{entry}" : "{weight}");
 
     /// <summary>Throws when the options as a whole cannot build a cache.</summary>
     internal void Validate()

@@ -9,93 +9,153 @@ namespace SafeMem.Caching;
 /// <remarks>
 /// Hits are counted by the recency clock that stamps them (a plain store in the reading thread's own slot), misses by
 /// a striped counter. Every other figure changes only under the cache's policy lock; those fields are written there
-/// and read with <see cref="Volatile"/> by observers.
+/// and read with <see cref="Volatile"/> by observers. Removals are counted per <see cref="RemovalReason"/>, and the
+/// <c>safemem.cache.removals</c> instrument reports each as one reading tagged with the reason, so the instrument and
+/// <see cref="CacheStatistics.RemovalsByReason"/> use one vocabulary.
 /// </remarks>
 internal sealed class CacheCounters
 {
-    public readonly RecencyClock Clock = new();
+    // Indexed by RemovalReason; written under the policy lock, read with Volatile by observers.
+    private static readonly RemovalReason[] s_reasons = Enum.GetValues<RemovalReason>();
+
+    public readonly RecencyClock Clock;
     public readonly StripedCounter Misses = new();
+    public readonly long[] Removals = new long[s_reasons.Length];
     public long EntryCount;
     public long Weight;
-    public long Evicted;
-    public long Expired;
-    public long Rejected;
-    public long Removed;
     public long FactoryCalls;
     public long FactoryFailures;
+    public long AdmissionRejections;
 
-    public CacheCounters(int? maximumCount, long? maximumWeight)
+    public CacheCounters(int? maximumCount, long? maximumWeight, string weightUnit, EvictionPolicy policy = EvictionPolicy.Lru)
     {
         MaximumCount = maximumCount;
         MaximumWeight = maximumWeight;
+        WeightUnit = weightUnit;
+        Policy = policy;
+        Clock = new RecencyClock(buffersReads: policy == EvictionPolicy.TinyLfu);
     }
+
+    public EvictionPolicy Policy { get; }
 
     public int? MaximumCount { get; }
 
     public long? MaximumWeight { get; }
 
-    public static InstrumentRegistry<CacheCounters> Registry(System.Diagnostics.Metrics.Meter meter)
-        => InstrumentRegistry<CacheCounters>.For(meter, static registry =>
-        {
-            registry.CreateObservableCounter(
-                InstrumentNames.For("cache", "requests"),
-                InstrumentUnits.Requests,
-                "Lookups of a bounded cache, by result (hit or miss).",
-                new InstrumentRegistry<CacheCounters>.Reading(static c => c.Clock.Hits, new(SafeMemTags.CacheResult, "hit")),
-                new InstrumentRegistry<CacheCounters>.Reading(static c => c.Misses.Sum(), new(SafeMemTags.CacheResult, "miss")));
-            registry.CreateObservableCounter(
-                InstrumentNames.For("cache", "evictions"),
-                InstrumentUnits.Entries,
-                "Entries a bounded cache let go of by its own policy, by reason (evicted, expired, rejected).",
-                new InstrumentRegistry<CacheCounters>.Reading(static c => Volatile.Read(ref c.Evicted), new(SafeMemTags.CacheRemovalReason, "evicted")),
-                new InstrumentRegistry<CacheCounters>.Reading(static c => Volatile.Read(ref c.Expired), new(SafeMemTags.CacheRemovalReason, "expired")),
-                new InstrumentRegistry<CacheCounters>.Reading(static c => Volatile.Read(ref c.Rejected), new(SafeMemTags.CacheRemovalReason, "rejected")));
-            registry.CreateObservableUpDownCounter(
-                InstrumentNames.For("cache", "entry.count"),
-                InstrumentUnits.Entries,
-                "Entries a bounded cache holds.",
-                static c => Volatile.Read(ref c.EntryCount));
-            registry.CreateObservableUpDownCounter(
-                InstrumentNames.For("cache", "weight"),
-                InstrumentUnits.WeightUnits,
-                "Total weight of the entries a bounded cache holds.",
-                static c => Volatile.Read(ref c.Weight));
-            registry.CreateObservableUpDownCounter(
-                InstrumentNames.For("cache", "weight.limit"),
-                InstrumentUnits.WeightUnits,
-                "Weight bound of a bounded cache (not reported for a cache bounded by count only).",
-                static c => c.MaximumWeight ?? InstrumentRegistry<CacheCounters>.NoValue);
-            registry.CreateObservableUpDownCounter(
-                InstrumentNames.For("cache", "entry.limit"),
-                InstrumentUnits.Entries,
-                "Count bound of a bounded cache (not reported for a cache bounded by weight only).",
-                static c => c.MaximumCount ?? InstrumentRegistry<CacheCounters>.NoValue);
-            registry.CreateObservableCounter(
-                InstrumentNames.For("cache", "factory.calls"),
-                InstrumentUnits.Calls,
-                "Runs of a bounded cache's GetOrAdd factories.",
-                static c => Volatile.Read(ref c.FactoryCalls));
-            registry.CreateObservableCounter(
-                InstrumentNames.For("cache", "factory.failures"),
-                InstrumentUnits.Failures,
-                "Factory runs that threw, were cancelled or returned null.",
-                static c => Volatile.Read(ref c.FactoryFailures));
-        });
+    public string WeightUnit { get; }
 
-    public CacheStatistics Snapshot(string name) => new()
+    /// <summary>
+    /// Starts publishing these figures under <paramref name="name"/>; dispose the result to stop. The weight instruments
+    /// come from a registry of their own per unit, because an instrument's unit is fixed when it is created: caches
+    /// weighing in bytes publish <c>safemem.cache.weight</c> in <c>By</c>, caches counting entries in <c>{entry}</c>.
+    /// </summary>
+    public IDisposable Register(System.Diagnostics.Metrics.Meter meter, string name)
     {
-        Name = name,
-        Hits = Clock.Hits,
-        Misses = Misses.Sum(),
-        EntryCount = Volatile.Read(ref EntryCount),
-        Weight = Volatile.Read(ref Weight),
-        MaximumCount = MaximumCount,
-        MaximumWeight = MaximumWeight,
-        Evictions = Volatile.Read(ref Evicted),
-        Expirations = Volatile.Read(ref Expired),
-        Rejections = Volatile.Read(ref Rejected),
-        Removals = Volatile.Read(ref Removed),
-        FactoryCalls = Volatile.Read(ref FactoryCalls),
-        FactoryFailures = Volatile.Read(ref FactoryFailures),
-    };
+        // Every measurement of the cache also carries its policy.
+        var policyTag = new KeyValuePair<string, object?>(SafeMemTags.CachePolicy, PolicyTagValue(Policy));
+        IDisposable figures = InstrumentRegistry<CacheCounters>.For(meter, static registry => DefineInstruments(registry)).Register(this, name, policyTag);
+        IDisposable weights = InstrumentRegistry<CacheCounters>.For(meter, WeightUnit, static registry => DefineWeightInstruments(registry)).Register(this, name, policyTag);
+        return new Registrations(figures, weights);
+    }
+
+    public CacheStatistics Snapshot(string name)
+    {
+        var removals = new Dictionary<RemovalReason, long>(s_reasons.Length);
+        foreach (RemovalReason reason in s_reasons)
+        {
+            removals.Add(reason, Volatile.Read(ref Removals[(int)reason]));
+        }
+
+        return new CacheStatistics
+        {
+            Name = name,
+            Hits = Clock.Hits,
+            Misses = Misses.Sum(),
+            EntryCount = Volatile.Read(ref EntryCount),
+            Weight = Volatile.Read(ref Weight),
+            WeightUnit = WeightUnit,
+            MaximumCount = MaximumCount,
+            MaximumWeight = MaximumWeight,
+            RemovalsByReason = removals,
+            FactoryCalls = Volatile.Read(ref FactoryCalls),
+            FactoryFailures = Volatile.Read(ref FactoryFailures),
+            Policy = Policy,
+            AdmissionRejections = Volatile.Read(ref AdmissionRejections),
+        };
+    }
+
+    private static void DefineInstruments(InstrumentRegistry<CacheCounters> registry)
+    {
+        registry.CreateObservableCounter(
+            InstrumentNames.For("cache", "requests"),
+            InstrumentUnits.Requests,
+            "Lookups of a bounded cache, by result (hit or miss).",
+            new InstrumentRegistry<CacheCounters>.Reading(static c => c.Clock.Hits, new(SafeMemTags.CacheResult, "hit")),
+            new InstrumentRegistry<CacheCounters>.Reading(static c => c.Misses.Sum(), new(SafeMemTags.CacheResult, "miss")));
+        registry.CreateObservableCounter(
+            InstrumentNames.For("cache", "removals"),
+            InstrumentUnits.Entries,
+            "Entries that left a bounded cache (or writes it did not store), by reason: evicted, expired, rejected, removed, replaced, cleared.",
+            Array.ConvertAll(s_reasons, static reason => new InstrumentRegistry<CacheCounters>.Reading(
+                RemovalReader(reason),
+                new(SafeMemTags.CacheRemovalReason, ReasonTagValue(reason)))));
+        registry.CreateObservableUpDownCounter(
+            InstrumentNames.For("cache", "entry.count"),
+            InstrumentUnits.Entries,
+            "Entries a bounded cache holds.",
+            static c => Volatile.Read(ref c.EntryCount));
+        registry.CreateObservableUpDownCounter(
+            InstrumentNames.For("cache", "entry.limit"),
+            InstrumentUnits.Entries,
+            "Count bound of a bounded cache (not reported for a cache bounded by weight only).",
+            static c => c.MaximumCount ?? InstrumentRegistry<CacheCounters>.NoValue);
+        registry.CreateObservableCounter(
+            InstrumentNames.For("cache", "factory.calls"),
+            InstrumentUnits.Calls,
+            "Runs of a bounded cache's GetOrAdd factories.",
+            static c => Volatile.Read(ref c.FactoryCalls));
+        registry.CreateObservableCounter(
+            InstrumentNames.For("cache", "factory.failures"),
+            InstrumentUnits.Failures,
+            "Factory runs that threw, were cancelled or returned null.",
+            static c => Volatile.Read(ref c.FactoryFailures));
+        registry.CreateObservableCounter(
+            InstrumentNames.For("cache", "admission.rejections"),
+            InstrumentUnits.Entries,
+            "Entries the TinyLfu policy's frequency filter refused to admit from its window (evicted instead of the main region's victim); always 0 under LRU.",
+            static c => Volatile.Read(ref c.AdmissionRejections));
+    }
+
+    private static void DefineWeightInstruments(InstrumentRegistry<CacheCounters> registry)
+    {
+        registry.CreateObservableUpDownCounter(
+            InstrumentNames.For("cache", "weight"),
+            registry.Variant,
+            "Total weight of the entries a bounded cache holds, in the unit its options name.",
+            static c => Volatile.Read(ref c.Weight));
+        registry.CreateObservableUpDownCounter(
+            InstrumentNames.For("cache", "weight.limit"),
+            registry.Variant,
+            "Weight bound of a bounded cache (not reported for a cache bounded by count only).",
+            static c => c.MaximumWeight ?? InstrumentRegistry<CacheCounters>.NoValue);
+    }
+
+    // One delegate per reason, made once when the instruments are defined.
+    private static Func<CacheCounters, long> RemovalReader(RemovalReason reason)
+        => c => Volatile.Read(ref c.Removals[(int)reason]);
+
+    /// <summary>The tag value of a removal reason: its name in lowercase (<c>evicted</c>, <c>expired</c>, ...).</summary>
+    /// <summary>The <c>safemem.cache.policy</c> tag value: the policy's name in lowercase.</summary>
+    internal static string PolicyTagValue(EvictionPolicy policy) => policy == EvictionPolicy.TinyLfu ? "tinylfu" : "lru";
+
+    internal static string ReasonTagValue(RemovalReason reason) => reason.ToString().ToLowerInvariant();
+
+    private sealed class Registrations(IDisposable first, IDisposable second) : IDisposable
+    {
+        public void Dispose()
+        {
+            first.Dispose();
+            second.Dispose();
+        }
+    }
 }

@@ -30,23 +30,32 @@ public sealed class CacheStatistics
     /// <summary>Gets the total weight of the entries held.</summary>
     public long Weight { get; init; }
 
+    /// <summary>Gets the unit <see cref="Weight"/> and <see cref="MaximumWeight"/> count in (the <c>safemem.cache.weight</c> instrument's unit).</summary>
+    public string WeightUnit { get; init; } = "{entry}";
+
     /// <summary>Gets the count bound, or <see langword="null"/> when the cache is bounded by weight only.</summary>
     public int? MaximumCount { get; init; }
 
     /// <summary>Gets the weight bound, or <see langword="null"/> when the cache is bounded by count only.</summary>
     public long? MaximumWeight { get; init; }
 
-    /// <summary>Gets the number of entries evicted as least recently used to keep a bound.</summary>
-    public long Evictions { get; init; }
+    /// <summary>
+    /// Gets the number of entries that left the cache (and of writes it did not store), per reason; every reason is
+    /// present. The <c>safemem.cache.removals</c> instrument publishes the same figures, tagged with the reason.
+    /// </summary>
+    public IReadOnlyDictionary<RemovalReason, long> RemovalsByReason { get; init; } = new Dictionary<RemovalReason, long>();
 
-    /// <summary>Gets the number of entries removed because they expired.</summary>
-    public long Expirations { get; init; }
+    /// <summary>Gets the number of removals for every reason together (the sum of <see cref="RemovalsByReason"/>).</summary>
+    public long Removals => RemovalsByReason.Values.Sum();
 
-    /// <summary>Gets the number of writes not stored because the entry alone weighed more than the weight bound.</summary>
-    public long Rejections { get; init; }
+    /// <summary>Gets the number of entries the policy evicted to keep a bound (under TinyLfu, refused candidates included) (<see cref="RemovalReason.Evicted"/>).</summary>
+    public long Evictions => RemovalsOf(RemovalReason.Evicted);
 
-    /// <summary>Gets the number of entries removed explicitly, replaced by a write, or cleared.</summary>
-    public long Removals { get; init; }
+    /// <summary>Gets the number of entries removed because they expired (<see cref="RemovalReason.Expired"/>).</summary>
+    public long Expirations => RemovalsOf(RemovalReason.Expired);
+
+    /// <summary>Gets the number of writes not stored because the entry alone weighed more than the weight bound (<see cref="RemovalReason.Rejected"/>).</summary>
+    public long Rejections => RemovalsOf(RemovalReason.Rejected);
 
     /// <summary>Gets the number of times a <c>GetOrAdd</c> factory was run.</summary>
     public long FactoryCalls { get; init; }
@@ -54,7 +63,18 @@ public sealed class CacheStatistics
     /// <summary>Gets the number of factory runs that threw, were cancelled or returned null.</summary>
     public long FactoryFailures { get; init; }
 
+    /// <summary>Gets the eviction policy of the cache.</summary>
+    public EvictionPolicy Policy { get; init; }
+
+    /// <summary>
+    /// Gets the number of entries the TinyLfu policy's frequency filter refused to admit to its main region (they were
+    /// evicted, reason <see cref="RemovalReason.Evicted"/>, and are also counted in <see cref="Evictions"/>); 0 under LRU.
+    /// </summary>
+    public long AdmissionRejections { get; init; }
+
+    private long RemovalsOf(RemovalReason reason) => RemovalsByReason.TryGetValue(reason, out long count) ? count : 0;
+
     /// <inheritdoc/>
     public override string ToString()
-        => $"{Name}: {EntryCount} entries, weight {Weight}, hits {Hits}, misses {Misses}, evictions {Evictions}, expirations {Expirations}, rejections {Rejections}";
+        => $"{Name}: {EntryCount} entries, weight {Weight}, hits {Hits}, misses {Misses}, evictions {Evictions}, expirations {Expirations}, rejections {Rejections}, policy {CacheCounters.PolicyTagValue(Policy)}, admission rejections {AdmissionRejections}";
 }

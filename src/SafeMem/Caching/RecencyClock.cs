@@ -23,6 +23,14 @@ namespace SafeMem.Caching;
 /// whose thread died keeps its count (the hits happened) and is carried on by the next thread given the same id. The
 /// slot array costs a reference per thread id in use, and a slot (about 150 bytes) per thread that ever read.
 /// </para>
+/// <para>
+/// Under the TinyLfu policy (<see cref="RecencyClock(bool)"/> with <c>buffersReads</c>), a hit is not stamped but
+/// recorded (<see cref="TryRecord"/>) in the slot's own ring of <see cref="ReadBufferSize"/> nodes: the owner writes
+/// the node and then moves its tail with a release store; a writer holding the policy lock drains every ring
+/// (<see cref="DrainReads"/>), clearing each entry before it moves the ring's head. One producer and one consumer (the
+/// lock holder) per ring, so plain and release stores suffice and, on one thread, no hit is lost or reordered. A full
+/// ring is the caller's to handle (drain it under the lock if free, else drop the record: <see cref="CountDropped"/>).
+/// </para>
 /// </remarks>
 internal sealed class RecencyClock
 {
@@ -32,6 +40,10 @@ internal sealed class RecencyClock
     internal const long SequenceMask = (1L << SequenceBits) - 1;
     private const long SequenceLimit = SequenceMask;
     private const int InitialSlots = 16;
+
+    /// <summary>The number of hits a thread records before a writer must drain them (TinyLfu only).</summary>
+    internal const int ReadBufferSize = 64;
+    private const int ReadBufferMask = ReadBufferSize - 1;
 
     // Environment.CurrentManagedThreadId costs far more than a thread-static read on some platforms, and this runs on
     // every hit; the id never changes for a thread, so each thread caches it once.
@@ -48,6 +60,22 @@ internal sealed class RecencyClock
     // Padded so those writes do not also evict the slot array reference that every hit reads beside it.
     private PaddedEpoch _shared;
 
+    private readonly bool _buffersReads;
+
+    /// <summary>Initializes a clock whose hits are stamped (LRU).</summary>
+    public RecencyClock()
+    {
+    }
+
+    /// <summary>Initializes a clock; with <paramref name="buffersReads"/>, hits are recorded in per-thread rings instead of stamped.</summary>
+    public RecencyClock(bool buffersReads) => _buffersReads = buffersReads;
+
+    /// <summary>A consumer of drained hits (the TinyLfu policy), called under the policy lock.</summary>
+    internal interface IReadSink
+    {
+        void OnRead(object node);
+    }
+
     /// <summary>Gets the number of hits counted so far; exact when no hit is in flight.</summary>
     public long Hits
     {
@@ -58,7 +86,7 @@ internal sealed class RecencyClock
             {
                 if (slot is not null)
                 {
-                    sum += Volatile.Read(ref slot.Fields.Hits);
+                    sum += Volatile.Read(ref slot.Fields.Hits) + Volatile.Read(ref slot.Fields.ReadTail) + Volatile.Read(ref slot.Fields.Dropped);
                 }
             }
 
@@ -80,6 +108,73 @@ internal sealed class RecencyClock
         return HitWithNewSlot();
     }
 
+    /// <summary>
+    /// Counts one hit on <paramref name="node"/> and records it in the thread's ring for a writer to drain; returns
+    /// false, counting nothing, when the ring is full.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryRecord(object node)
+    {
+        int threadId = t_threadId;
+        Slot?[] slots = Volatile.Read(ref _slots);
+        if ((uint)threadId < (uint)slots.Length && slots[threadId] is { } slot)
+        {
+            return slot.TryRecord(node);
+        }
+
+        return OwnSlot().TryRecord(node);
+    }
+
+    /// <summary>Counts a hit whose record was dropped (its ring was full and a writer held the lock).</summary>
+    public void CountDropped()
+    {
+        Slot slot = OwnSlot();
+        Volatile.Write(ref slot.Fields.Dropped, slot.Fields.Dropped + 1);
+    }
+
+    /// <summary>Hands every recorded hit to <paramref name="sink"/>, ring by ring in each ring's order, and empties the rings. Call under the policy lock.</summary>
+    public void DrainReads(IReadSink sink)
+    {
+        foreach (Slot? slot in Volatile.Read(ref _slots))
+        {
+            if (slot?.Reads is not { } reads)
+            {
+                continue;
+            }
+
+            long head = slot.Fields.ReadHead;
+
+            // Acquire: the entries below the tail were written before it moved.
+            long tail = Volatile.Read(ref slot.Fields.ReadTail);
+            for (; head != tail; head++)
+            {
+                ref object? entry = ref reads[(int)head & ReadBufferMask];
+                object node = entry!;
+
+                // Cleared before the head moves past it: the ring never keeps a node alive once drained.
+                entry = null;
+                sink.OnRead(node);
+            }
+
+            // Release: the owner reuses these entries only after seeing this head.
+            Volatile.Write(ref slot.Fields.ReadHead, head);
+        }
+    }
+
+    /// <summary>Forgets every recorded hit without handing it on (disposal). Call under the policy lock.</summary>
+    public void DiscardReads()
+    {
+        foreach (Slot? slot in Volatile.Read(ref _slots))
+        {
+            if (slot?.Reads is { } reads)
+            {
+                long tail = Volatile.Read(ref slot.Fields.ReadTail);
+                Array.Clear(reads);
+                Volatile.Write(ref slot.Fields.ReadHead, tail);
+            }
+        }
+    }
+
     /// <summary>Tells whether <paramref name="stamp"/> is older than <paramref name="than"/>; by signed difference, so the clock may wrap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsOlder(long stamp, long than) => stamp - than < 0;
@@ -93,7 +188,10 @@ internal sealed class RecencyClock
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private long HitWithNewSlot()
+    private long HitWithNewSlot() => OwnSlot().Hit(ref _shared.Epoch);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Slot OwnSlot()
     {
         int threadId = t_threadId;
         if (threadId == 0)
@@ -111,11 +209,11 @@ internal sealed class RecencyClock
             }
 
             // A thread that died left its slot (and count) here; the next thread given its id carries on with it.
-            slot = slots[threadId] ??= new Slot();
+            slot = slots[threadId] ??= new Slot(_buffersReads);
             Volatile.Write(ref _slots, slots);
         }
 
-        return slot.Hit(ref _shared.Epoch);
+        return slot;
     }
 
     [StructLayout(LayoutKind.Explicit, Size = 128)]
@@ -140,11 +238,41 @@ internal sealed class RecencyClock
 
         [FieldOffset(80)]
         public long EpochStart;
+
+        // TinyLfu's ring of recorded hits: the owner moves the tail, the lock holder the head. Hits the owner could not
+        // record (ring full, lock busy) are still counted, in Dropped.
+        [FieldOffset(88)]
+        public long ReadTail;
+
+        [FieldOffset(96)]
+        public long ReadHead;
+
+        [FieldOffset(104)]
+        public long Dropped;
     }
 
     private sealed class Slot
     {
+        public readonly object?[]? Reads;
         public PaddedFields Fields;
+
+        public Slot(bool buffersReads) => Reads = buffersReads ? new object?[ReadBufferSize] : null;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRecord(object node)
+        {
+            long tail = Fields.ReadTail;
+            if (tail - Volatile.Read(ref Fields.ReadHead) >= ReadBufferSize)
+            {
+                return false;
+            }
+
+            Reads![(int)tail & ReadBufferMask] = node;
+
+            // Release: a drainer that sees this tail sees the node written above.
+            Volatile.Write(ref Fields.ReadTail, tail + 1);
+            return true;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public long Hit(ref long sharedEpoch)

@@ -25,7 +25,7 @@ namespace SafeMem.Caching;
 /// <para>Not thread-safe: every member runs under the cache's policy lock. <see cref="CacheNode{TKey, TValue}.Id"/>
 /// says where a node is: -1 not in the cache, -2 in the list, 0 or more its id in the heap.</para>
 /// </remarks>
-internal sealed class RecencyOrder<TKey, TValue>
+internal sealed class RecencyOrder<TKey, TValue> : EntryOrder<TKey, TValue>
 {
     internal const int NotHeld = -1;
     internal const int InList = -2;
@@ -41,7 +41,7 @@ internal sealed class RecencyOrder<TKey, TValue>
         _head.Prev = _head;
     }
 
-    public int Count => _listCount + _heap.Count;
+    public override int Count => _listCount + _heap.Count;
 
     /// <summary>Adds a node just written (its stamp is a write stamp) as the newest entry.</summary>
     public void Add(CacheNode<TKey, TValue> node)
@@ -56,7 +56,7 @@ internal sealed class RecencyOrder<TKey, TValue>
     }
 
     /// <summary>Removes <paramref name="node"/>, which must be held here.</summary>
-    public void Remove(CacheNode<TKey, TValue> node)
+    public override void Remove(CacheNode<TKey, TValue> node)
     {
         if (node.Id == InList)
         {
@@ -103,8 +103,12 @@ internal sealed class RecencyOrder<TKey, TValue>
         return RecencyClock.IsOlder(_heap.OldestKey, tailStamp) ? root : tail;
     }
 
+    /// <inheritdoc/>
+    public override CacheNode<TKey, TValue>? ColdestExpired(long now)
+        => LeastRecent() is TimedCacheNode<TKey, TValue> coldest && coldest.IsExpired(now) ? coldest : null;
+
     /// <summary>Every node held, in no particular order (for snapshots, clearing and checks).</summary>
-    public List<CacheNode<TKey, TValue>> ToList()
+    public override List<CacheNode<TKey, TValue>> ToList()
     {
         var nodes = new List<CacheNode<TKey, TValue>>(Count);
         for (CacheNode<TKey, TValue> node = _head.Next!; node != _head; node = node.Next!)
@@ -121,7 +125,7 @@ internal sealed class RecencyOrder<TKey, TValue>
     }
 
     /// <summary>Forgets every node at once and gives back the memory grown into; each node is marked as not held.</summary>
-    public void Clear()
+    public override void Clear()
     {
         for (CacheNode<TKey, TValue> node = _head.Next!; node != _head;)
         {
@@ -139,10 +143,10 @@ internal sealed class RecencyOrder<TKey, TValue>
     }
 
     /// <summary>Tells whether <paramref name="node"/> is held here.</summary>
-    public bool Holds(CacheNode<TKey, TValue> node) => node.Id == InList ? node.Next is not null : _heap.Holds(node);
+    public override bool Holds(CacheNode<TKey, TValue> node) => node.Id == InList ? node.Next is not null : _heap.Holds(node);
 
     /// <summary>For tests: the first broken rule, or null.</summary>
-    public string? FindInconsistency()
+    public override string? FindInconsistency()
     {
         int count = 0;
         long newer = 0;

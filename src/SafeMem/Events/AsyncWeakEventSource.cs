@@ -32,7 +32,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
 {
     private readonly SubscriptionList _list;
 
-    /// <summary>Initializes a new instance of the <see cref="AsyncWeakEventSource{TEventArgs}"/> class named <c>"default"</c>.</summary>
+    /// <summary>Initializes a new instance of the <see cref="AsyncWeakEventSource{TEventArgs}"/> class with a generated name (<c>event-1</c>, ...).</summary>
     public AsyncWeakEventSource()
         : this(new WeakEventSourceOptions())
     {
@@ -42,7 +42,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     /// <param name="name">The name reported as the <c>safemem.name</c> tag and in statistics.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
     public AsyncWeakEventSource(string name)
-        : this(new WeakEventSourceOptions { Name = name })
+        : this(new WeakEventSourceOptions { Name = name ?? throw new ArgumentNullException(nameof(name)) })
     {
     }
 
@@ -121,7 +121,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     {
         Name = _list.Name,
         Count = _list.Count,
-        Collected = _list.Collected,
+        Reclamations = _list.Reclamations,
         Raises = _list.Raises.Sum(),
         HandlerFailures = _list.Failures.Sum(),
     };

@@ -34,7 +34,7 @@ internal sealed class SubscriptionList
     private int _count;
     private int _live;
     private int _weak;
-    private long _collected;
+    private long _reclamations;
     private bool _watchingCollections;
     private int _sweepQueued;
 
@@ -57,7 +57,7 @@ internal sealed class SubscriptionList
     public StripedCounter Failures { get; } = new();
 
     /// <summary>Gets the number of subscriptions purged because their owner was collected.</summary>
-    public long Collected => Interlocked.Read(ref _collected);
+    public long Reclamations => Interlocked.Read(ref _reclamations);
 
     /// <summary>Gets the number of live subscriptions, after purging those whose owner was collected. O(n).</summary>
     public int Count
@@ -91,7 +91,7 @@ internal sealed class SubscriptionList
     public static SubscriptionList Create(WeakEventSourceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        string name = options.Name;
+        string name = InstanceNames.Resolve(options.Name, "event");
         var list = new SubscriptionList(name, options.CaptureSynchronizationContext);
         InstrumentRegistry<SubscriptionList>
             .For(SafeMemMeter.Resolve(options.MeterFactory), static registry => DefineInstruments(registry))
@@ -308,22 +308,22 @@ internal sealed class SubscriptionList
     private static void DefineInstruments(InstrumentRegistry<SubscriptionList> registry)
     {
         registry.CreateObservableUpDownCounter(
-            InstrumentNames.For("events", "subscription.count"),
+            InstrumentNames.For("event", "subscription.count"),
             InstrumentUnits.Subscriptions,
             "Live subscriptions of a weak event source (subscribers the GC collected are purged before reading).",
             static list => list.Count);
         registry.CreateObservableCounter(
-            InstrumentNames.For("events", "subscriptions.collected"),
+            InstrumentNames.For("event", "reclamations"),
             InstrumentUnits.Subscriptions,
             "Subscriptions purged because the garbage collector collected their subscriber.",
-            static list => list.Collected);
+            static list => list.Reclamations);
         registry.CreateObservableCounter(
-            InstrumentNames.For("events", "raises"),
+            InstrumentNames.For("event", "raises"),
             InstrumentUnits.Raises,
             "Times the event was raised.",
             static list => list.Raises.Sum());
         registry.CreateObservableCounter(
-            InstrumentNames.For("events", "handler.failures"),
+            InstrumentNames.For("event", "handler.failures"),
             InstrumentUnits.Failures,
             "Handler invocations that threw (or whose task faulted or was cancelled).",
             static list => list.Failures.Sum());
@@ -396,7 +396,7 @@ internal sealed class SubscriptionList
 
         if (purged > 0)
         {
-            Interlocked.Add(ref _collected, purged);
+            Interlocked.Add(ref _reclamations, purged);
             if (_count - _live > _count / 2)
             {
                 CompactLocked();

@@ -51,7 +51,7 @@ public sealed class WeakEventSource<TEventArgs>
 {
     private readonly SubscriptionList _list;
 
-    /// <summary>Initializes a new instance of the <see cref="WeakEventSource{TEventArgs}"/> class named <c>"default"</c>.</summary>
+    /// <summary>Initializes a new instance of the <see cref="WeakEventSource{TEventArgs}"/> class with a generated name (<c>event-1</c>, ...).</summary>
     public WeakEventSource()
         : this(new WeakEventSourceOptions())
     {
@@ -61,7 +61,7 @@ public sealed class WeakEventSource<TEventArgs>
     /// <param name="name">The name reported as the <c>safemem.name</c> tag and in statistics.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
     public WeakEventSource(string name)
-        : this(new WeakEventSourceOptions { Name = name })
+        : this(new WeakEventSourceOptions { Name = name ?? throw new ArgumentNullException(nameof(name)) })
     {
     }
 
@@ -185,7 +185,7 @@ public sealed class WeakEventSource<TEventArgs>
     {
         Name = _list.Name,
         Count = _list.Count,
-        Collected = _list.Collected,
+        Reclamations = _list.Reclamations,
         Raises = _list.Raises.Sum(),
         HandlerFailures = _list.Failures.Sum(),
     };

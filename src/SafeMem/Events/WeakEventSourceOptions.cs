@@ -9,16 +9,24 @@ namespace SafeMem.Events;
 /// </remarks>
 public sealed class WeakEventSourceOptions
 {
-    private string _name = "default";
+    private string? _name;
 
-    /// <summary>Gets or sets the name reported as the <c>safemem.name</c> tag and in statistics.</summary>
-    /// <value>Not null or empty. Defaults to <c>"default"</c>.</value>
-    public string Name
+    /// <summary>Gets or sets the instance name, reported as the <c>safemem.name</c> tag on every measurement and in statistics.</summary>
+    /// <value>
+    /// Not empty or white space, or <see langword="null"/> for a generated unique name (<c>event-1</c>,
+    /// <c>event-2</c>, ...), so two unnamed instances never report as one series. Defaults to <see langword="null"/>.
+    /// </value>
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? Name
     {
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrEmpty(value);
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
+            }
+
             _name = value;
         }
     }

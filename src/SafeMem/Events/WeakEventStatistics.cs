@@ -16,7 +16,7 @@ public sealed class WeakEventStatistics
     public long Count { get; init; }
 
     /// <summary>Gets the number of subscriptions purged because the garbage collector collected their subscriber.</summary>
-    public long Collected { get; init; }
+    public long Reclamations { get; init; }
 
     /// <summary>Gets the number of times the event was raised.</summary>
     public long Raises { get; init; }
@@ -26,5 +26,5 @@ public sealed class WeakEventStatistics
 
     /// <inheritdoc/>
     public override string ToString()
-        => $"{Name}: {Count} subscriptions, {Collected} collected, {Raises} raises, {HandlerFailures} handler failures";
+        => $"{Name}: {Count} subscriptions, {Reclamations} reclaimed by the GC, {Raises} raises, {HandlerFailures} handler failures";
 }

@@ -9,6 +9,15 @@ internal interface IWeakCollectionKind
     /// <summary>The block segment of the instrument names (<c>safemem.&lt;block&gt;.*</c>).</summary>
     static abstract string Block { get; }
 
-    /// <summary>What one entry is called in instrument descriptions (plural, e.g. "attachments").</summary>
-    static abstract string EntriesNoun { get; }
+    /// <summary>The description of <c>entry.count</c>: what makes an entry of this family live.</summary>
+    static abstract string CountDescription { get; }
+
+    /// <summary>The description of <c>additions</c>: which members add an entry.</summary>
+    static abstract string AdditionsDescription { get; }
+
+    /// <summary>The description of <c>removals</c>: which members remove an entry.</summary>
+    static abstract string RemovalsDescription { get; }
+
+    /// <summary>The description of <c>reclamations</c>: what the garbage collector collected.</summary>
+    static abstract string ReclamationsDescription { get; }
 }

@@ -33,7 +33,7 @@ internal sealed class WeakCollectionCounters<TKind>
     private readonly StripedCounter _additions = new();
     private readonly StripedCounter _removals = new();
     private readonly Func<int> _countLive;
-    private long _reclaimed;
+    private long _reclamations;
 
     public WeakCollectionCounters(Func<int> countLive, string name, IMeterFactory? meterFactory)
     {
@@ -55,11 +55,11 @@ internal sealed class WeakCollectionCounters<TKind>
         int live = _countLive();
         long removals = _removals.Sum();
         long derived = additions - removals - live;
-        long reclaimed = Volatile.Read(ref _reclaimed);
+        long reclaimed = Volatile.Read(ref _reclamations);
         while (derived > reclaimed)
         {
             // Racing readers publish the larger of their under-estimates; a lost CAS re-reads and retries.
-            long seen = Interlocked.CompareExchange(ref _reclaimed, derived, reclaimed);
+            long seen = Interlocked.CompareExchange(ref _reclamations, derived, reclaimed);
             if (seen == reclaimed)
             {
                 reclaimed = derived;
@@ -77,24 +77,22 @@ internal sealed class WeakCollectionCounters<TKind>
         registry.CreateObservableUpDownCounter(
             InstrumentNames.For(TKind.Block, "entry.count"),
             InstrumentUnits.Entries,
-            $"Live {TKind.EntriesNoun}: entries whose key (and value, for weak-valued registries) has not been collected. Counting walks the collection.",
+            TKind.CountDescription,
             static counters => counters._countLive());
         registry.CreateObservableCounter(
             InstrumentNames.For(TKind.Block, "additions"),
             InstrumentUnits.Entries,
-            $"{Capitalized(TKind.EntriesNoun)} added.",
+            TKind.AdditionsDescription,
             static counters => counters._additions.Sum());
         registry.CreateObservableCounter(
             InstrumentNames.For(TKind.Block, "removals"),
             InstrumentUnits.Entries,
-            $"Live {TKind.EntriesNoun} removed by a caller (Remove or Clear).",
+            TKind.RemovalsDescription,
             static counters => counters._removals.Sum());
         registry.CreateObservableCounter(
             InstrumentNames.For(TKind.Block, "reclamations"),
             InstrumentUnits.Entries,
-            $"{Capitalized(TKind.EntriesNoun)} dropped because the garbage collector collected their key or value.",
-            static counters => counters.Read().Reclaimed);
+            TKind.ReclamationsDescription,
+            static counters => counters.Read().Reclamations);
     }
-
-    private static string Capitalized(string noun) => string.Concat(char.ToUpperInvariant(noun[0]).ToString(), noun.AsSpan(1));
 }

@@ -13,20 +13,24 @@ namespace SafeMem.Registries;
 /// </remarks>
 public sealed class RegistryOptions
 {
-    private string _name = "registry";
+    private string? _name;
 
-    /// <summary>Gets or sets the instance name, reported as the <c>safemem.name</c> tag on every measurement.</summary>
+    /// <summary>Gets or sets the instance name, reported as the <c>safemem.name</c> tag on every measurement and in statistics.</summary>
     /// <value>
-    /// Defaults to <c>"registry"</c>. Must not be null, empty or white space. The three registry types share one
-    /// instrument set, so give each registry its own name.
+    /// Not empty or white space, or <see langword="null"/> for a generated unique name (<c>registry-1</c>,
+    /// <c>registry-2</c>, ...), so two unnamed instances never report as one series. Defaults to <see langword="null"/>.
     /// </value>
-    /// <exception cref="ArgumentException">The value is null, empty or white space.</exception>
-    public string Name
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? Name
     {
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
+            }
+
             _name = value;
         }
     }

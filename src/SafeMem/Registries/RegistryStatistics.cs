@@ -7,7 +7,7 @@ namespace SafeMem.Registries;
 /// <see cref="WeakKeyedRegistry{TKey, TValue}"/>, <see cref="WeakValueRegistry{TKey, TValue}"/>).
 /// </summary>
 /// <remarks>
-/// The same figures as the <c>safemem.registry.*</c> instruments. <see cref="Reclaimed"/> is derived
+/// The same figures as the <c>safemem.registry.*</c> instruments. <see cref="Reclamations"/> is derived
 /// (<see cref="Additions"/> - <see cref="Removals"/> - <see cref="Count"/>): exact when no write races with the
 /// snapshot, otherwise a slight under-estimate.
 /// </remarks>
@@ -23,13 +23,13 @@ public sealed record RegistryStatistics
     public long Removals { get; init; }
 
     /// <summary>Gets the number of entries dropped because the garbage collector collected their weakly held key or value.</summary>
-    public long Reclaimed { get; init; }
+    public long Reclamations { get; init; }
 
     internal static RegistryStatistics From(WeakCollectionFigures figures) => new()
     {
         Count = figures.Count,
         Additions = figures.Additions,
         Removals = figures.Removals,
-        Reclaimed = figures.Reclaimed,
+        Reclamations = figures.Reclamations,
     };
 }

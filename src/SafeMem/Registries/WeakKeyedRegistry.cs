@@ -2,6 +2,7 @@ using System.Collections;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using SafeMem.Internal;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Registries;
 
@@ -47,7 +48,7 @@ public sealed class WeakKeyedRegistry<TKey, TValue> : IEnumerable<KeyValuePair<T
 {
     private readonly EphemeronTable<TKey, TValue, RegistryKind> _table;
 
-    /// <summary>Creates a registry named <c>"registry"</c> that reports to the shared SafeMem meter.</summary>
+    /// <summary>Creates a registry with a generated name (<c>registry-1</c>, ...) that reports to the shared SafeMem meter.</summary>
     public WeakKeyedRegistry()
         : this(new RegistryOptions())
     {
@@ -57,7 +58,7 @@ public sealed class WeakKeyedRegistry<TKey, TValue> : IEnumerable<KeyValuePair<T
     /// <param name="name">The <c>safemem.name</c> tag of this instance's measurements.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     public WeakKeyedRegistry(string name)
-        : this(new RegistryOptions { Name = name })
+        : this(new RegistryOptions { Name = name ?? throw new ArgumentNullException(nameof(name)) })
     {
     }
 
@@ -67,7 +68,7 @@ public sealed class WeakKeyedRegistry<TKey, TValue> : IEnumerable<KeyValuePair<T
     public WeakKeyedRegistry(RegistryOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Name = options.Name;
+        Name = InstanceNames.Resolve(options.Name, "registry");
         _table = new EphemeronTable<TKey, TValue, RegistryKind>(Name, options.MeterFactory);
     }
 

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using SafeMem.Internal;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Registries;
 
@@ -41,7 +42,7 @@ public sealed class WeakRegistry<T> : IEnumerable<T>
 {
     private readonly EphemeronTable<T, bool, RegistryKind> _table;
 
-    /// <summary>Creates a registry named <c>"registry"</c> that reports to the shared SafeMem meter.</summary>
+    /// <summary>Creates a registry with a generated name (<c>registry-1</c>, ...) that reports to the shared SafeMem meter.</summary>
     public WeakRegistry()
         : this(new RegistryOptions())
     {
@@ -51,7 +52,7 @@ public sealed class WeakRegistry<T> : IEnumerable<T>
     /// <param name="name">The <c>safemem.name</c> tag of this instance's measurements.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     public WeakRegistry(string name)
-        : this(new RegistryOptions { Name = name })
+        : this(new RegistryOptions { Name = name ?? throw new ArgumentNullException(nameof(name)) })
     {
     }
 
@@ -61,7 +62,7 @@ public sealed class WeakRegistry<T> : IEnumerable<T>
     public WeakRegistry(RegistryOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Name = options.Name;
+        Name = InstanceNames.Resolve(options.Name, "registry");
         _table = new EphemeronTable<T, bool, RegistryKind>(Name, options.MeterFactory);
     }
 

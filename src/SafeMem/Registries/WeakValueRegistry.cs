@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using SafeMem.Internal;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Registries;
 
@@ -61,7 +62,7 @@ public sealed class WeakValueRegistry<TKey, TValue> : IEnumerable<KeyValuePair<T
     private int _purging;
     private int _purgeQueued;
 
-    /// <summary>Creates a registry named <c>"registry"</c> that reports to the shared SafeMem meter.</summary>
+    /// <summary>Creates a registry with a generated name (<c>registry-1</c>, ...) that reports to the shared SafeMem meter.</summary>
     public WeakValueRegistry()
         : this(new RegistryOptions())
     {
@@ -71,7 +72,7 @@ public sealed class WeakValueRegistry<TKey, TValue> : IEnumerable<KeyValuePair<T
     /// <param name="name">The <c>safemem.name</c> tag of this instance's measurements.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     public WeakValueRegistry(string name)
-        : this(new RegistryOptions { Name = name })
+        : this(new RegistryOptions { Name = name ?? throw new ArgumentNullException(nameof(name)) })
     {
     }
 
@@ -82,7 +83,7 @@ public sealed class WeakValueRegistry<TKey, TValue> : IEnumerable<KeyValuePair<T
     public WeakValueRegistry(RegistryOptions options, IEqualityComparer<TKey>? comparer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Name = options.Name;
+        Name = InstanceNames.Resolve(options.Name, "registry");
         _map = new ConcurrentDictionary<TKey, Slot>(comparer);
         _counters = new WeakCollectionCounters<RegistryKind>(CountLive, Name, options.MeterFactory);
         // The sweep that does not depend on being called. The notification holds this registry weakly and stops

@@ -5,9 +5,10 @@ namespace SafeMem.Telemetry;
 /// <c>safemem.&lt;block&gt;.&lt;what&gt;</c>, lowercase, dot-separated segments of letters, digits and underscores.
 /// </summary>
 /// <remarks>
-/// Counters of countable things are plural (<c>safemem.cache.evictions</c>); up-down counters and gauges are singular
-/// (<c>safemem.cache.entry.count</c>). Plurality cannot be checked mechanically, so it is a review rule; the shape is
-/// checked here, at instrument creation, so a malformed name fails the first test that creates the block.
+/// Counters of countable things are plural (<c>safemem.cache.removals</c>); up-down counters and gauges are singular
+/// (<c>safemem.cache.entry.count</c>). The shape is
+/// checked here, at instrument creation, so a malformed name fails the first test that creates the block, and the
+/// vocabulary (docs/telemetry.md) is checked over every instrument by InstrumentVocabularyTests.
 /// </remarks>
 internal static class InstrumentNames
 {

@@ -25,8 +25,9 @@ namespace SafeMem.Telemetry;
 internal sealed class InstrumentRegistry<TSource>
     where TSource : class
 {
-    // One registry per meter; the table holds it only as long as the meter lives (a factory meter can be collected).
-    private static readonly ConditionalWeakTable<Meter, InstrumentRegistry<TSource>> s_registries = new();
+    // Registries per meter (one per variant); the table holds them only as long as the meter lives (a factory meter
+    // can be collected).
+    private static readonly ConditionalWeakTable<Meter, Dictionary<string, InstrumentRegistry<TSource>>> s_registries = new();
 
     private readonly object _lock = new();
     private readonly List<Registration> _registrations = [];
@@ -38,9 +39,19 @@ internal sealed class InstrumentRegistry<TSource>
     /// </summary>
     public const long NoValue = long.MinValue;
 
-    private InstrumentRegistry(Meter meter) => Meter = meter;
+    private InstrumentRegistry(Meter meter, string variant)
+    {
+        Meter = meter;
+        Variant = variant;
+    }
 
     public Meter Meter { get; }
+
+    /// <summary>
+    /// Tells apart several sets of instruments of one block kind on one meter, e.g. the weight instruments of caches
+    /// whose weights count different units (an instrument's unit is fixed when it is created). Empty by default.
+    /// </summary>
+    public string Variant { get; }
 
     /// <summary>Number of registrations currently held, dead or alive (for tests of the purge).</summary>
     internal int RegistrationCount
@@ -56,24 +67,32 @@ internal sealed class InstrumentRegistry<TSource>
 
     /// <summary>
     /// Returns the registry for <paramref name="meter"/>, creating it and calling <paramref name="defineInstruments"/>
-    /// exactly once per meter. <paramref name="defineInstruments"/> must be static: it is kept by the table.
+    /// exactly once per meter. <paramref name="defineInstruments"/> should be static: instruments must not capture
+    /// an instance.
     /// </summary>
     public static InstrumentRegistry<TSource> For(Meter meter, Action<InstrumentRegistry<TSource>> defineInstruments)
+        => For(meter, string.Empty, defineInstruments);
+
+    /// <summary>
+    /// Returns the registry for (<paramref name="meter"/>, <paramref name="variant"/>), creating it and calling
+    /// <paramref name="defineInstruments"/> exactly once per pair; the definition reads the variant from
+    /// <see cref="Variant"/>.
+    /// </summary>
+    public static InstrumentRegistry<TSource> For(Meter meter, string variant, Action<InstrumentRegistry<TSource>> defineInstruments)
     {
         ArgumentNullException.ThrowIfNull(meter);
+        ArgumentNullException.ThrowIfNull(variant);
         ArgumentNullException.ThrowIfNull(defineInstruments);
-        if (s_registries.TryGetValue(meter, out InstrumentRegistry<TSource>? existing))
-        {
-            return existing;
-        }
 
+        // Blocks are built far less often than they are used, and the number of variants is tiny: one lock suffices.
         lock (s_registries)
         {
-            if (!s_registries.TryGetValue(meter, out existing))
+            Dictionary<string, InstrumentRegistry<TSource>> variants = s_registries.GetOrCreateValue(meter);
+            if (!variants.TryGetValue(variant, out InstrumentRegistry<TSource>? existing))
             {
-                existing = new InstrumentRegistry<TSource>(meter);
+                existing = new InstrumentRegistry<TSource>(meter, variant);
                 defineInstruments(existing);
-                s_registries.Add(meter, existing);
+                variants.Add(variant, existing);
             }
 
             return existing;
@@ -84,11 +103,17 @@ internal sealed class InstrumentRegistry<TSource>
     /// Starts reporting on <paramref name="source"/> under <paramref name="name"/>. Dispose the result to stop;
     /// if it is never disposed, reporting stops when <paramref name="source"/> is collected.
     /// </summary>
-    public IDisposable Register(TSource source, string name)
+    public IDisposable Register(TSource source, string name) => Register(source, name, null);
+
+    /// <summary>
+    /// Starts reporting on <paramref name="source"/> under <paramref name="name"/>, adding <paramref name="instanceTag"/>
+    /// (a constant attribute of the instance, e.g. a cache's policy) to every measurement of it.
+    /// </summary>
+    public IDisposable Register(TSource source, string name, KeyValuePair<string, object?>? instanceTag)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(name);
-        var registration = new Registration(this, source, name);
+        var registration = new Registration(this, source, name, instanceTag);
         lock (_lock)
         {
             // Amortized purge: blocks that are created and dropped without Dispose would otherwise accumulate dead
@@ -138,14 +163,38 @@ internal sealed class InstrumentRegistry<TSource>
         Meter.CreateObservableGauge(name, () => Observe(readings), unit, description);
     }
 
-    private List<Measurement<long>> Observe(Reading[] readings)
+    /// <summary>
+    /// Creates an <see cref="ObservableCounter{T}"/> whose extra tag values are known only at reading time (e.g. one
+    /// measurement per leaked resource type): <paramref name="readAll"/> returns, for one instance, each figure with its
+    /// extra tag. It must be static and bounded (it decides the series' cardinality).
+    /// </summary>
+    public void CreateObservableCounter(string name, string unit, string description, Func<TSource, IEnumerable<(long Value, KeyValuePair<string, object?> Tag)>> readAll)
     {
-        // Snapshot the live sources under the lock, read them outside it: a reading may take the source's own locks.
-        List<(TSource Source, KeyValuePair<string, object?> NameTag)> live;
+        InstrumentNames.Validate(name);
+        ArgumentNullException.ThrowIfNull(readAll);
+        Meter.CreateObservableCounter(name, () => ObserveAll(readAll), unit, description);
+    }
+
+    private List<Measurement<long>> ObserveAll(Func<TSource, IEnumerable<(long Value, KeyValuePair<string, object?> Tag)>> readAll)
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach ((TSource source, KeyValuePair<string, object?> nameTag) in LiveSources())
+        {
+            foreach ((long value, KeyValuePair<string, object?> tag) in readAll(source))
+            {
+                measurements.Add(new Measurement<long>(value, nameTag, tag));
+            }
+        }
+
+        return measurements;
+    }
+
+    private List<(TSource Source, KeyValuePair<string, object?> NameTag)> LiveSources()
+    {
         lock (_lock)
         {
             PurgeLocked();
-            live = new List<(TSource, KeyValuePair<string, object?>)>(_registrations.Count);
+            var live = new List<(TSource, KeyValuePair<string, object?>)>(_registrations.Count);
             foreach (Registration registration in _registrations)
             {
                 if (registration.TryGetSource(out TSource? source))
@@ -153,10 +202,30 @@ internal sealed class InstrumentRegistry<TSource>
                     live.Add((source, registration.NameTag));
                 }
             }
+
+            return live;
+        }
+    }
+
+    private List<Measurement<long>> Observe(Reading[] readings)
+    {
+        // Snapshot the live sources under the lock, read them outside it: a reading may take the source's own locks.
+        List<(TSource Source, KeyValuePair<string, object?> NameTag, KeyValuePair<string, object?>? InstanceTag)> live;
+        lock (_lock)
+        {
+            PurgeLocked();
+            live = new(_registrations.Count);
+            foreach (Registration registration in _registrations)
+            {
+                if (registration.TryGetSource(out TSource? source))
+                {
+                    live.Add((source, registration.NameTag, registration.InstanceTag));
+                }
+            }
         }
 
         var measurements = new List<Measurement<long>>(live.Count * readings.Length);
-        foreach ((TSource source, KeyValuePair<string, object?> nameTag) in live)
+        foreach ((TSource source, KeyValuePair<string, object?> nameTag, KeyValuePair<string, object?>? instanceTag) in live)
         {
             foreach (Reading reading in readings)
             {
@@ -166,9 +235,13 @@ internal sealed class InstrumentRegistry<TSource>
                     continue;
                 }
 
-                measurements.Add(reading.Tag is { } tag
-                    ? new Measurement<long>(value, nameTag, tag)
-                    : new Measurement<long>(value, nameTag));
+                measurements.Add((reading.Tag, instanceTag) switch
+                {
+                    ({ } tag, { } instance) => new Measurement<long>(value, nameTag, instance, tag),
+                    ({ } tag, null) => new Measurement<long>(value, nameTag, tag),
+                    (null, { } instance) => new Measurement<long>(value, nameTag, instance),
+                    _ => new Measurement<long>(value, nameTag),
+                });
             }
         }
 
@@ -196,14 +269,17 @@ internal sealed class InstrumentRegistry<TSource>
         private readonly WeakReference<TSource> _source;
         private volatile bool _disposed;
 
-        public Registration(InstrumentRegistry<TSource> owner, TSource source, string name)
+        public Registration(InstrumentRegistry<TSource> owner, TSource source, string name, KeyValuePair<string, object?>? instanceTag)
         {
             _owner = owner;
             _source = new WeakReference<TSource>(source);
             NameTag = new KeyValuePair<string, object?>(SafeMemTags.Name, name);
+            InstanceTag = instanceTag;
         }
 
         public KeyValuePair<string, object?> NameTag { get; }
+
+        public KeyValuePair<string, object?>? InstanceTag { get; }
 
         public bool IsAlive => !_disposed && _source.TryGetTarget(out _);
 

@@ -10,7 +10,8 @@ public sealed class BoundedMemoryCacheOptionsTests
     {
         var options = new BoundedMemoryCacheOptions();
 
-        Assert.Equal("memory-cache", options.Name);
+        Assert.Null(options.Name);
+        Assert.Null(options.WeightUnit);
         Assert.Null(options.MaximumCount);
         Assert.Null(options.MaximumWeight);
         Assert.Equal(1, options.DefaultEntryWeight);
@@ -49,8 +50,8 @@ public sealed class BoundedMemoryCacheOptionsTests
     [Fact]
     public void NameAndTimeProvider_NullOrEmpty_Throw()
     {
-        Assert.Throws<ArgumentNullException>(() => new BoundedMemoryCacheOptions { Name = null! });
-        Assert.Throws<ArgumentException>(() => new BoundedMemoryCacheOptions { Name = "" });
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedMemoryCacheOptions { Name = "" }).ParamName);
+        Assert.Equal("WeightUnit", Assert.Throws<ArgumentException>(() => new BoundedMemoryCacheOptions { WeightUnit = " " }).ParamName);
         Assert.Throws<ArgumentNullException>(() => new BoundedMemoryCacheOptions { TimeProvider = null! });
     }
 
@@ -74,8 +75,8 @@ public sealed class BoundedMemoryCacheOptionsTests
     [Fact]
     public void Setter_NullOrEmpty_ExceptionNamesTheOption()
     {
-        Assert.Equal("Name", Assert.Throws<ArgumentNullException>(() => new BoundedMemoryCacheOptions { Name = null! }).ParamName);
         Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedMemoryCacheOptions { Name = "" }).ParamName);
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedMemoryCacheOptions { Name = " " }).ParamName);
         Assert.Equal("TimeProvider", Assert.Throws<ArgumentNullException>(() => new BoundedMemoryCacheOptions { TimeProvider = null! }).ParamName);
     }
 

@@ -353,7 +353,7 @@ public sealed class BoundedMemoryCacheTests
 
         Assert.Equal(1, recorder.ObserveValue("safemem.cache.requests", "metered", (SafeMemTags.CacheResult, "hit")));
         Assert.Equal(1, recorder.ObserveValue("safemem.cache.requests", "metered", (SafeMemTags.CacheResult, "miss")));
-        Assert.Equal(1, recorder.ObserveValue("safemem.cache.evictions", "metered", (SafeMemTags.CacheRemovalReason, "evicted")));
+        Assert.Equal(1, recorder.ObserveValue("safemem.cache.removals", "metered", (SafeMemTags.CacheRemovalReason, "evicted")));
         Assert.Equal(1, recorder.ObserveValue("safemem.cache.entry.count", "metered"));
         Assert.Equal(1, cache.GetStatistics().Evictions);
     }

@@ -213,6 +213,18 @@ public sealed class SafeMemServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public void AddKeyedSafeMemCache_NameLeftUnset_IsTheKey()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedSafeMemCache("thumbnails", options => options.MaximumCount = 10);
+        services.AddKeyedSafeMemCache("named", options => (options.Name, options.MaximumCount) = ("explicit", 10));
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        Assert.Equal("thumbnails", provider.GetRequiredKeyedService<BoundedMemoryCache>("thumbnails").Name);
+        Assert.Equal("explicit", provider.GetRequiredKeyedService<BoundedMemoryCache>("named").Name);
+    }
+
+    [Fact]
     public void AddKeyedSafeMemCache_SameKeyTwice_RefusesTheSecondCall()
     {
         var services = new ServiceCollection();

@@ -9,19 +9,18 @@ public sealed class AttachmentOptionsTests
     {
         var options = new AttachmentOptions();
 
-        Assert.Equal("attachment", options.Name);
+        Assert.Null(options.Name);
         Assert.Null(options.MeterFactory);
     }
 
     [Theory]
-    [InlineData(null)]
     [InlineData("")]
     [InlineData("  ")]
-    public void Name_NullOrBlank_Throws(string? name)
+    public void Name_EmptyOrBlank_Throws(string name)
     {
         var options = new AttachmentOptions();
 
-        Assert.ThrowsAny<ArgumentException>(() => options.Name = name!);
-        Assert.Equal("attachment", options.Name);
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => options.Name = name).ParamName);
+        Assert.Null(options.Name);
     }
 }

@@ -44,7 +44,7 @@ public sealed class AttachmentStressTests
         AttachmentStatistics statistics = attachment.GetStatistics();
         Assert.Equal(attached, statistics.Count);
         Assert.Equal(statistics.Additions - statistics.Removals, statistics.Count);
-        Assert.Equal(0, statistics.Reclaimed);
+        Assert.Equal(0, statistics.Reclamations);
         GC.KeepAlive(owners);
     }
 

@@ -89,7 +89,7 @@ public sealed class AttachmentTests
         Assert.False(attachment.Remove(owner));
 
         Assert.False(attachment.TryGet(owner, out _));
-        Assert.Equal(new AttachmentStatistics { Count = 0, Additions = 1, Removals = 1, Reclaimed = 0 }, attachment.GetStatistics());
+        Assert.Equal(new AttachmentStatistics { Count = 0, Additions = 1, Removals = 1, Reclamations = 0 }, attachment.GetStatistics());
     }
 
     [Fact]
@@ -197,8 +197,8 @@ public sealed class AttachmentTests
     }
 
     [Fact]
-    public void Constructor_Default_IsNamedAttachment()
-        => Assert.Equal("attachment", new Attachment<Owner, int>().Name);
+    public void Constructor_Default_HasAGeneratedName()
+        => Assert.StartsWith("attachment-", new Attachment<Owner, int>().Name, StringComparison.Ordinal);
 
     [Fact]
     public void GetOrAdd_OwnerDropped_OwnerAndValueReferringBackToItAreCollected()
@@ -249,7 +249,7 @@ public sealed class AttachmentTests
 
         GcAssert.Collected(dropped);
         Assert.Equal(2, attachment.Count);
-        Assert.Equal(new AttachmentStatistics { Count = 2, Additions = 8, Removals = 1, Reclaimed = 5 }, attachment.GetStatistics());
+        Assert.Equal(new AttachmentStatistics { Count = 2, Additions = 8, Removals = 1, Reclamations = 5 }, attachment.GetStatistics());
         GC.KeepAlive(kept);
     }
 
@@ -290,7 +290,7 @@ public sealed class AttachmentTests
 
         Assert.IsType<ObservableUpDownCounter<long>>(recorder.Instruments["safemem.attachment.entry.count"]);
         Assert.IsType<ObservableCounter<long>>(recorder.Instruments["safemem.attachment.reclamations"]);
-        Assert.Equal(new AttachmentStatistics { Count = 1, Additions = 4, Removals = 1, Reclaimed = 2 }, attachment.GetStatistics());
+        Assert.Equal(new AttachmentStatistics { Count = 1, Additions = 4, Removals = 1, Reclamations = 2 }, attachment.GetStatistics());
         GC.KeepAlive(a);
     }
 

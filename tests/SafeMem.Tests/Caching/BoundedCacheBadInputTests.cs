@@ -3,12 +3,16 @@ using SafeMem.Caching;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>Every bad input of the issue gets a clear exception and leaves the cache intact.</summary>
-public sealed class BoundedCacheBadInputTests
+public abstract class BoundedCacheBadInputTests(EvictionPolicy policy)
 {
-    private static BoundedCache<string, string> NewCache(Func<string, string, long>? weigher = null, long? maximumWeight = null)
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
+    private BoundedCache<string, string> NewCache(Func<string, string, long>? weigher = null, long? maximumWeight = null)
     {
         var cache = new BoundedCache<string, string>(new BoundedCacheOptions<string, string>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 10,
             MaximumWeight = maximumWeight,
             Weigher = weigher,
@@ -31,7 +35,7 @@ public sealed class BoundedCacheBadInputTests
     [Fact]
     public void Constructor_NoBound_Throws()
     {
-        ArgumentException ex = Assert.Throws<ArgumentException>(() => new BoundedCache<int, string>(new BoundedCacheOptions<int, string>()));
+        ArgumentException ex = Assert.Throws<ArgumentException>(() => new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy }));
 
         Assert.Contains("MaximumCount", ex.Message, StringComparison.Ordinal);
     }
@@ -133,4 +137,10 @@ public sealed class BoundedCacheBadInputTests
         ObjectDisposedException ex = Assert.Throws<ObjectDisposedException>(() => cache.TryGet("kept", out _));
         Assert.Contains("disposed", ex.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : BoundedCacheBadInputTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : BoundedCacheBadInputTests(EvictionPolicy.TinyLfu);
 }

@@ -3,14 +3,18 @@ using SafeMem.Caching;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>User code that throws (weigher, factory, handler, disposer) leaves the cache consistent and loses nothing.</summary>
-public sealed class BoundedCacheFaultTests
+public abstract class BoundedCacheFaultTests(EvictionPolicy policy)
 {
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
     [Fact]
     public void Weigher_Throws_SetFailsAndNothingChanges()
     {
         bool fail = false;
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 10,
             Weigher = (_, v) => fail ? throw new FormatException("weigher") : v.Length,
         });
@@ -31,6 +35,7 @@ public sealed class BoundedCacheFaultTests
     {
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 10,
             Weigher = (_, _) => throw new FormatException("weigher"),
         });
@@ -43,12 +48,13 @@ public sealed class BoundedCacheFaultTests
     [Fact]
     public void Handler_Throws_OperationCompletesOtherHandlersRunAndExceptionSurfaces()
     {
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 2 });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 2 });
         var seen = new List<int>();
         cache.EntryRemoved += (_, e) => throw new InvalidDataException("handler " + e.Key);
         cache.EntryRemoved += (_, e) => seen.Add(e.Key);
         cache.Set(1, "a");
         cache.Set(2, "b");
+        cache.TryGet(2, out _);
 
         InvalidDataException ex = Assert.Throws<InvalidDataException>(() => cache.Set(3, "c"));
 
@@ -62,7 +68,7 @@ public sealed class BoundedCacheFaultTests
     [Fact]
     public void Handler_ThrowsForSeveralRemovals_AggregateAfterAllRan()
     {
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 5 });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 5 });
         int calls = 0;
         cache.EntryRemoved += (_, e) =>
         {
@@ -85,7 +91,7 @@ public sealed class BoundedCacheFaultTests
     [Fact]
     public void Disposer_Throws_OtherValuesStillDisposedAndCacheConsistent()
     {
-        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { MaximumCount = 5, DisposeRemovedValues = true });
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = 5, DisposeRemovedValues = true });
         var good1 = new Resource();
         var bad = new Resource { ThrowOnDispose = true };
         var good2 = new Resource();
@@ -106,7 +112,7 @@ public sealed class BoundedCacheFaultTests
     [Fact]
     public void Disposer_ThrowsOnEviction_WriteStillTakesEffect()
     {
-        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { MaximumCount = 1, DisposeRemovedValues = true });
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = 1, DisposeRemovedValues = true });
         cache.Set(1, new Resource { ThrowOnDispose = true });
         var next = new Resource();
 
@@ -120,7 +126,7 @@ public sealed class BoundedCacheFaultTests
     [Fact]
     public void Factory_Throws_OtherEntriesUntouched()
     {
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 2 });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 2 });
         cache.Set(1, "a");
         cache.Set(2, "b");
 
@@ -134,7 +140,7 @@ public sealed class BoundedCacheFaultTests
     [Fact]
     public void Handler_ThrowsDuringGetOrAdd_ValueStillReturnedToWaitersAndStored()
     {
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 1 });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 1 });
         cache.Set(1, "a");
         cache.EntryRemoved += (_, _) => throw new InvalidDataException("handler");
 
@@ -164,4 +170,10 @@ public sealed class BoundedCacheFaultTests
             }
         }
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : BoundedCacheFaultTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : BoundedCacheFaultTests(EvictionPolicy.TinyLfu);
 }

@@ -8,10 +8,13 @@ namespace SafeMem.Tests.Caching;
 /// <summary>
 /// What leaves the cache is collectable; each scenario has a control showing the same objects stay alive while held.
 /// </summary>
-public sealed class BoundedCacheGcTests
+public abstract class BoundedCacheGcTests(EvictionPolicy policy)
 {
-    private static BoundedCache<Key, Payload> NewCache(int maximumCount, TestMeterFactory? factory = null)
-        => new(new BoundedCacheOptions<Key, Payload> { MaximumCount = maximumCount, MeterFactory = factory });
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
+    private BoundedCache<Key, Payload> NewCache(int maximumCount, TestMeterFactory? factory = null)
+        => new(new BoundedCacheOptions<Key, Payload> { EvictionPolicy = Policy, MaximumCount = maximumCount, MeterFactory = factory });
 
     [Fact]
     public void Evicted_KeyAndValueCollectable()
@@ -20,6 +23,9 @@ public sealed class BoundedCacheGcTests
         (WeakReference key, WeakReference value) = AddAndRead(cache, 1);
 
         AddAndRead(cache, 2);
+
+        // A second read of 2 makes 1 the victim under both policies (least recent, and less frequent).
+        cache.TryGet(new Key(2), out _);
         AddAndRead(cache, 3);
 
         GcAssert.Collected(key, value);
@@ -34,6 +40,9 @@ public sealed class BoundedCacheGcTests
         (WeakReference key, WeakReference value) = AddAndRead(cache, 1, strong);
 
         AddAndRead(cache, 2);
+
+        // A second read of 2 makes 1 the victim under both policies (least recent, and less frequent).
+        cache.TryGet(new Key(2), out _);
         AddAndRead(cache, 3);
 
         GcAssert.Alive(key);
@@ -105,7 +114,7 @@ public sealed class BoundedCacheGcTests
     {
         using var factory = new TestMeterFactory();
         using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
-        WeakReference cache = CreateUseAndDrop(factory, recorder);
+        WeakReference cache = CreateUseAndDrop(Policy, factory, recorder);
 
         Assert.True(GcAssert.TryCollect(cache), "The instruments kept a dropped cache alive.");
         Assert.DoesNotContain(recorder.Observe(), m => m.Name == "dropped");
@@ -117,7 +126,7 @@ public sealed class BoundedCacheGcTests
         using var factory = new TestMeterFactory();
         using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
         var held = new List<object>();
-        WeakReference cache = CreateUseAndDrop(factory, recorder, held);
+        WeakReference cache = CreateUseAndDrop(Policy, factory, recorder, held);
 
         GcAssert.Alive(cache);
         Assert.Contains(recorder.Observe(), m => m.Name == "dropped");
@@ -148,9 +157,9 @@ public sealed class BoundedCacheGcTests
     private static bool RemoveById(BoundedCache<Key, Payload> cache, int id) => cache.TryRemove(new Key(id));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference CreateUseAndDrop(TestMeterFactory factory, MetricRecorder recorder, List<object>? holder = null)
+    private static WeakReference CreateUseAndDrop(EvictionPolicy policy, TestMeterFactory factory, MetricRecorder recorder, List<object>? holder = null)
     {
-        var cache = new BoundedCache<Key, Payload>(new BoundedCacheOptions<Key, Payload> { Name = "dropped", MaximumCount = 4, MeterFactory = factory });
+        var cache = new BoundedCache<Key, Payload>(new BoundedCacheOptions<Key, Payload> { EvictionPolicy = policy, Name = "dropped", MaximumCount = 4, MeterFactory = factory });
         cache.Set(new Key(1), new Payload());
         cache.TryGet(new Key(1), out _);
         Assert.Contains(recorder.Observe(), m => m.Name == "dropped");
@@ -164,4 +173,10 @@ public sealed class BoundedCacheGcTests
     {
         public byte[] Data { get; } = new byte[64];
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : BoundedCacheGcTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : BoundedCacheGcTests(EvictionPolicy.TinyLfu);
 }

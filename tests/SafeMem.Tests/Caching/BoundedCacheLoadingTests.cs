@@ -3,11 +3,14 @@ using SafeMem.Caching;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>GetOrAdd / GetOrAddAsync: single flight per key, shared results and failures, reentrancy.</summary>
-public sealed class BoundedCacheLoadingTests
+public abstract class BoundedCacheLoadingTests(EvictionPolicy policy)
 {
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
     private static readonly TimeSpan s_deadlockGuard = TimeSpan.FromSeconds(10);
 
-    private static BoundedCache<int, string> NewCache() => new(new BoundedCacheOptions<int, string> { MaximumCount = 100 });
+    private BoundedCache<int, string> NewCache() => new(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 100 });
 
     [Fact]
     public void GetOrAdd_StateOverload_PassesArgument()
@@ -272,7 +275,7 @@ public sealed class BoundedCacheLoadingTests
     public async Task GetOrAdd_CycleThroughTwoCaches_Throws()
     {
         using BoundedCache<int, string> first = NewCache();
-        using var second = new BoundedCache<string, int>(new BoundedCacheOptions<string, int> { MaximumCount = 10 });
+        using var second = new BoundedCache<string, int>(new BoundedCacheOptions<string, int> { EvictionPolicy = Policy, MaximumCount = 10 });
         using var bothInside = new Barrier(2);
 
         Task<string> viaFirst = Task.Factory.StartNew(
@@ -368,6 +371,7 @@ public sealed class BoundedCacheLoadingTests
     {
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 3,
             Weigher = static (_, v) => v.Length,
         });
@@ -403,4 +407,10 @@ public sealed class BoundedCacheLoadingTests
         await Task.WhenAll(workers).WaitAsync(s_deadlockGuard);
         Assert.All(calls, c => Assert.Equal(1, c));
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : BoundedCacheLoadingTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : BoundedCacheLoadingTests(EvictionPolicy.TinyLfu);
 }

@@ -4,8 +4,9 @@ using SafeMem.Tests.Infrastructure;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>
-/// Drives <see cref="BoundedCache{TKey, TValue}"/> and <see cref="ReferenceLru{TKey, TValue}"/> with the same seeded
-/// random operations and checks, after every step, the values returned, Count, Weight and the removals (with reasons).
+/// Drives <see cref="BoundedCache{TKey, TValue}"/> and its policy's reference model (<see cref="ReferenceLru{TKey, TValue}"/>
+/// or <see cref="ReferenceTinyLfu{TKey}"/>) with the same seeded random operations and checks, after every step, the
+/// values returned, Count, Weight and the removals (with reasons): the same evictions, step by step.
 /// </summary>
 public sealed class BoundedCacheModelTests
 {
@@ -24,16 +25,19 @@ public sealed class BoundedCacheModelTests
         Both,
     }
 
-    public static TheoryData<Bounds, Expiry, int> Cases()
+    public static TheoryData<EvictionPolicy, Bounds, Expiry, int> Cases()
     {
-        var data = new TheoryData<Bounds, Expiry, int>();
-        foreach (Bounds bounds in Enum.GetValues<Bounds>())
+        var data = new TheoryData<EvictionPolicy, Bounds, Expiry, int>();
+        foreach (EvictionPolicy policy in Enum.GetValues<EvictionPolicy>())
         {
-            foreach (Expiry expiry in Enum.GetValues<Expiry>())
+            foreach (Bounds bounds in Enum.GetValues<Bounds>())
             {
-                foreach (int seed in new[] { 1, 2, 3 })
+                foreach (Expiry expiry in Enum.GetValues<Expiry>())
                 {
-                    data.Add(bounds, expiry, seed);
+                    foreach (int seed in new[] { 1, 2, 3 })
+                    {
+                        data.Add(policy, bounds, expiry, seed);
+                    }
                 }
             }
         }
@@ -43,7 +47,7 @@ public sealed class BoundedCacheModelTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void RandomOperations_MatchReferenceLru(Bounds bounds, Expiry expiry, int seed)
+    public void RandomOperations_MatchReferenceModel(EvictionPolicy policy, Bounds bounds, Expiry expiry, int seed)
     {
         const int Operations = 4000;
         const int KeySpace = 48;
@@ -54,9 +58,13 @@ public sealed class BoundedCacheModelTests
         TimeSpan? afterAccess = expiry is Expiry.AfterAccess or Expiry.Both ? TimeSpan.FromSeconds(12) : null;
 
         var clock = new FakeTimeProvider();
-        var reference = new ReferenceLru<int, Item>(maximumCount, maximumWeight, afterWrite, afterAccess, clock.GetUtcNow);
+        Model reference = policy == EvictionPolicy.Lru
+            ? Model.Of(new ReferenceLru<int, Item>(maximumCount, maximumWeight, afterWrite, afterAccess, clock.GetUtcNow))
+            : Model.Of(new ReferenceTinyLfu<int>(seed, maximumCount, maximumWeight, afterWrite, afterAccess, clock.GetUtcNow));
         var options = new BoundedCacheOptions<int, Item>
         {
+            EvictionPolicy = policy,
+            PolicySeed = seed,
             MaximumCount = maximumCount,
             MaximumWeight = maximumWeight,
             ExpireAfterWrite = afterWrite,
@@ -80,7 +88,7 @@ public sealed class BoundedCacheModelTests
             if (op < 40)
             {
                 description = $"TryGet({key})";
-                bool expectedFound = reference.TryGet(key, out Item expectedValue);
+                (bool expectedFound, Item? expectedValue) = reference.TryGet(key);
                 bool found = cache.TryGet(key, out Item? value);
                 Assert.True(expectedFound == found, $"step {step}: {description} found {found}, expected {expectedFound}");
                 Assert.Same(expectedFound ? expectedValue : null, found ? value : null);
@@ -96,7 +104,7 @@ public sealed class BoundedCacheModelTests
             {
                 Item item = NewItem(random, key, ++version, weighs, maximumWeight);
                 description = $"GetOrAdd({key})";
-                bool hit = reference.TryGet(key, out Item expectedValue);
+                (bool hit, Item? expectedValue) = reference.TryGet(key);
                 if (!hit)
                 {
                     reference.Set(key, item, item.Weight);
@@ -154,6 +162,78 @@ public sealed class BoundedCacheModelTests
         Assert.True(statistics.Evictions > 0, "no eviction happened");
         Assert.True(expiry == Expiry.None || statistics.Expirations > 0, "no expiry happened");
         Assert.True(!weighs || statistics.Rejections > 0, "no rejection happened");
+        Assert.Equal(reference.AdmissionRejections, statistics.AdmissionRejections);
+        Assert.True(policy == EvictionPolicy.Lru || statistics.AdmissionRejections > 0, "the frequency filter never refused a candidate");
+    }
+
+    /// <summary>One face for both reference models.</summary>
+    private sealed class Model
+    {
+        public required Func<int, (bool Found, Item? Value)> TryGet { get; init; }
+
+        public required Action<int, Item, long> Set { get; init; }
+
+        public required Func<int, bool> TryRemove { get; init; }
+
+        public required Action Clear { get; init; }
+
+        public required Func<int> CountOf { get; init; }
+
+        public required Func<long> WeightOf { get; init; }
+
+        public required Func<long> HitsOf { get; init; }
+
+        public required Func<long> MissesOf { get; init; }
+
+        public required Func<long> AdmissionRejectionsOf { get; init; }
+
+        public required Func<IEnumerable<int>> KeysOf { get; init; }
+
+        public required Func<List<(int Key, Item Value, string Reason)>> RemovalsOf { get; init; }
+
+        public int Count => CountOf();
+
+        public long Weight => WeightOf();
+
+        public long Hits => HitsOf();
+
+        public long Misses => MissesOf();
+
+        public long AdmissionRejections => AdmissionRejectionsOf();
+
+        public IEnumerable<int> KeysByRecency => KeysOf();
+
+        public List<(int Key, Item Value, string Reason)> Removals => RemovalsOf();
+
+        public static Model Of(ReferenceLru<int, Item> lru) => new()
+        {
+            TryGet = key => (lru.TryGet(key, out Item value), value),
+            Set = lru.Set,
+            TryRemove = lru.TryRemove,
+            Clear = lru.Clear,
+            CountOf = () => lru.Count,
+            WeightOf = () => lru.Weight,
+            HitsOf = () => lru.Hits,
+            MissesOf = () => lru.Misses,
+            AdmissionRejectionsOf = () => 0,
+            KeysOf = () => lru.KeysByRecency,
+            RemovalsOf = () => lru.Removals,
+        };
+
+        public static Model Of(ReferenceTinyLfu<int> lfu) => new()
+        {
+            TryGet = key => (lfu.TryGet(key, out object value), (Item?)value),
+            Set = lfu.Set,
+            TryRemove = lfu.TryRemove,
+            Clear = lfu.Clear,
+            CountOf = () => lfu.Count,
+            WeightOf = () => lfu.Weight,
+            HitsOf = () => lfu.Hits,
+            MissesOf = () => lfu.Misses,
+            AdmissionRejectionsOf = () => lfu.AdmissionRejections,
+            KeysOf = () => lfu.KeysByRecency,
+            RemovalsOf = () => lfu.Removals.Select(r => (r.Key, (Item)r.Value, r.Reason)).ToList(),
+        };
     }
 
     public static TheoryData<Bounds, Expiry, int> OwnershipCases()
@@ -178,7 +258,9 @@ public sealed class BoundedCacheModelTests
     /// the test holds, and whether the cache still owns the instance (a hand-over gives it to the caller, a write gives
     /// it back). After every step each value must have been disposed exactly once if nothing holds it and the cache
     /// owns it, and never otherwise. Instances are shared between keys, written again (with a new weight), leased
-    /// across steps, loaded, handed over and rejected.
+    /// across steps, loaded, handed over and rejected. It runs under LRU, whose reference model says which entries
+    /// hold which value; holders are counted in the write and removal path both policies share, and the lease,
+    /// ownership and stress tests run under both.
     /// </summary>
     [Theory]
     [MemberData(nameof(OwnershipCases))]

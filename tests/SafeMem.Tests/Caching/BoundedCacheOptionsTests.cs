@@ -9,7 +9,8 @@ public sealed class BoundedCacheOptionsTests
     {
         var options = new BoundedCacheOptions<int, string>();
 
-        Assert.Equal("default", options.Name);
+        Assert.Null(options.Name);
+        Assert.Null(options.WeightUnit);
         Assert.Null(options.MaximumCount);
         Assert.Null(options.MaximumWeight);
         Assert.Null(options.Weigher);
@@ -45,10 +46,23 @@ public sealed class BoundedCacheOptionsTests
         => Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedCacheOptions<int, string> { ExpireAfterAccess = TimeSpan.Zero });
 
     [Fact]
-    public void Name_NullOrEmpty_Throws()
+    public void NameAndWeightUnit_EmptyOrBlank_ThrowNamingTheOption()
     {
-        Assert.Throws<ArgumentNullException>(() => new BoundedCacheOptions<int, string> { Name = null! });
-        Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = string.Empty });
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = string.Empty }).ParamName);
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = " " }).ParamName);
+        Assert.Equal("WeightUnit", Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { WeightUnit = string.Empty }).ParamName);
+    }
+
+    [Fact]
+    public void NameAndWeightUnit_Null_MeanGeneratedNameAndDefaultUnit()
+    {
+        var options = new BoundedCacheOptions<int, string> { Name = "x", WeightUnit = "By" };
+
+        options.Name = null;
+        options.WeightUnit = null;
+
+        Assert.Null(options.Name);
+        Assert.Null(options.WeightUnit);
     }
 
     [Fact]
@@ -77,8 +91,8 @@ public sealed class BoundedCacheOptionsTests
     [Fact]
     public void Setter_NullOrEmpty_ExceptionNamesTheOption()
     {
-        Assert.Equal("Name", Assert.Throws<ArgumentNullException>(() => new BoundedCacheOptions<int, string> { Name = null! }).ParamName);
         Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = "" }).ParamName);
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = " " }).ParamName);
         Assert.Equal("TimeProvider", Assert.Throws<ArgumentNullException>(() => new BoundedCacheOptions<int, string> { TimeProvider = null! }).ParamName);
     }
 

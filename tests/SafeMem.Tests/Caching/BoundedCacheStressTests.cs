@@ -6,9 +6,11 @@ using Resource = SafeMem.Tests.Caching.BoundedCacheFaultTests.Resource;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>Many threads hammer one cache; afterwards its invariants must hold exactly.</summary>
-[Collection(StressCollection.Name)]
-public sealed class BoundedCacheStressTests
+public abstract class BoundedCacheStressTests(EvictionPolicy policy)
 {
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
     private static readonly TimeSpan s_duration = TimeSpan.FromSeconds(1.5);
     private static readonly int s_threads = Math.Max(4, Environment.ProcessorCount * 2);
 
@@ -18,6 +20,7 @@ public sealed class BoundedCacheStressTests
         var clock = new FakeTimeProvider();
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 200,
             MaximumWeight = 1500,
             Weigher = static (_, v) => v.Length,
@@ -86,9 +89,50 @@ public sealed class BoundedCacheStressTests
     }
 
     [Fact]
+    public void ReadMostly_ManyThreads_EveryHitCountedAndInvariantsHold()
+    {
+        // Reads far outnumber writes, so under TinyLfu the readers' rings fill and are drained by readers (or dropped
+        // when a writer holds the lock): hits must still be counted exactly and the policy must stay consistent.
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 64,
+            MaximumWeight = 400,
+            Weigher = static (_, v) => v.Length,
+        });
+        for (int key = 0; key < 64; key++)
+        {
+            cache.Set(key, "v" + key);
+        }
+
+        long lookups = 0;
+        StressRunner.RunFor(s_threads, TimeSpan.FromSeconds(1), (thread, random) =>
+        {
+            int key = random.Next(96);
+            if (random.Next(100) < 2)
+            {
+                cache.Set(key, new string('w', random.Next(1, 16)));
+            }
+            else
+            {
+                cache.TryGet(key, out _);
+                Interlocked.Increment(ref lookups);
+            }
+        });
+
+        Assert.Null(cache.FindInconsistency());
+        CacheStatistics statistics = cache.GetStatistics();
+        Assert.Equal(lookups, statistics.Hits + statistics.Misses);
+        Assert.True(statistics.Hits > lookups / 4, $"only {statistics.Hits} hits of {lookups}");
+        Assert.True(cache.Count <= 64 && cache.Weight <= 400);
+        cache.Set(1_000, "after");
+        Assert.Null(cache.FindInconsistency());
+    }
+
+    [Fact]
     public void GetOrAdd_ManyThreads_FactoryRunsOncePerKeyAndAllSeeTheSameValue()
     {
-        using var cache = new BoundedCache<int, object>(new BoundedCacheOptions<int, object> { MaximumCount = 100_000 });
+        using var cache = new BoundedCache<int, object>(new BoundedCacheOptions<int, object> { EvictionPolicy = Policy, MaximumCount = 100_000 });
         var calls = new ConcurrentDictionary<int, int>();
         var seen = new ConcurrentDictionary<int, object>();
 
@@ -114,7 +158,7 @@ public sealed class BoundedCacheStressTests
     [Fact]
     public async Task GetOrAddAsync_ManyCallers_FactoryOncePerKey()
     {
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 1_000 });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 1_000 });
         int calls = 0;
         var tasks = new List<Task<string>>();
         for (int i = 0; i < 400; i++)
@@ -138,7 +182,7 @@ public sealed class BoundedCacheStressTests
     public void DisposeRemovedValues_ManyThreads_EachValueDisposedExactlyOnce()
     {
         var all = new ConcurrentBag<Resource>();
-        var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { MaximumCount = 50, DisposeRemovedValues = true });
+        var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = 50, DisposeRemovedValues = true });
 
         StressRunner.RunFor(s_threads, s_duration, (thread, random) =>
         {
@@ -183,6 +227,7 @@ public sealed class BoundedCacheStressTests
         var all = new ConcurrentBag<Resource>();
         var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 24,
             MaximumWeight = 60,
             Weigher = static (_, r) => r.Weight,
@@ -310,4 +355,12 @@ public sealed class BoundedCacheStressTests
         cache.Dispose();
         Assert.All(all, r => Assert.Equal(1, r.DisposeCount));
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    [Collection(StressCollection.Name)]
+    public sealed class UnderLru() : BoundedCacheStressTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    [Collection(StressCollection.Name)]
+    public sealed class UnderTinyLfu() : BoundedCacheStressTests(EvictionPolicy.TinyLfu);
 }

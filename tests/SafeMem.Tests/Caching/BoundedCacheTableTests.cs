@@ -4,15 +4,18 @@ using SafeMem.Tests.Infrastructure;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>The key table under the cache: growth, colliding hash codes, and lock-free readers while it changes.</summary>
-[Collection(StressCollection.Name)]
-public sealed class BoundedCacheTableTests
+public abstract class BoundedCacheTableTests(EvictionPolicy policy)
 {
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
     [Fact]
     public void Set_KeysWhoseHashCodesCollide_AllStayFindable()
     {
         // Every key has the same hash code: one chain holds them all, and removal from its middle must keep the rest.
         using var cache = new BoundedCache<string, string>(new BoundedCacheOptions<string, string>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 100,
             KeyComparer = new SameHashComparer(),
         });
@@ -43,7 +46,7 @@ public sealed class BoundedCacheTableTests
     public void Set_KeysThatAreMultiplesOfAPowerOfTwo_AreSpreadOverBuckets()
     {
         // Identity hash codes that differ only in high bits collide under a plain mask; the cache must still find them.
-        using var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { MaximumCount = 10_000 });
+        using var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { EvictionPolicy = Policy, MaximumCount = 10_000 });
         for (int i = 0; i < 10_000; i++)
         {
             cache.Set(i << 16, i);
@@ -65,7 +68,7 @@ public sealed class BoundedCacheTableTests
         // (each growth relinks every chain): a miss would be the spurious miss the table version guards against.
         for (int round = 0; round < 3; round++)
         {
-            using var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { MaximumCount = 1_000_000 });
+            using var cache = new BoundedCache<int, int>(new BoundedCacheOptions<int, int> { EvictionPolicy = Policy, MaximumCount = 1_000_000 });
             const int Present = 64;
             for (int i = 0; i < Present; i++)
             {
@@ -109,4 +112,12 @@ public sealed class BoundedCacheTableTests
 
         public int GetHashCode(string obj) => 42;
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    [Collection(StressCollection.Name)]
+    public sealed class UnderLru() : BoundedCacheTableTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    [Collection(StressCollection.Name)]
+    public sealed class UnderTinyLfu() : BoundedCacheTableTests(EvictionPolicy.TinyLfu);
 }

@@ -3,17 +3,21 @@ using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Tests.Caching;
 
-public sealed class BoundedCacheTests
+public abstract class BoundedCacheTests(EvictionPolicy policy)
 {
-    private static BoundedCache<int, string> NewCache(int maximumCount = 3, Action<BoundedCacheOptions<int, string>>? configure = null)
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
+    private BoundedCache<int, string> NewCache(int maximumCount = 3, Action<BoundedCacheOptions<int, string>>? configure = null)
     {
-        var options = new BoundedCacheOptions<int, string> { MaximumCount = maximumCount };
+        var options = new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = maximumCount };
         configure?.Invoke(options);
         return new BoundedCache<int, string>(options);
     }
 
-    private static BoundedCache<int, string> NewWeighted(long maximumWeight) => new(new BoundedCacheOptions<int, string>
+    private BoundedCache<int, string> NewWeighted(long maximumWeight) => new(new BoundedCacheOptions<int, string>
     {
+        EvictionPolicy = Policy,
         MaximumWeight = maximumWeight,
         Weigher = static (_, v) => v.Length,
     });
@@ -21,7 +25,7 @@ public sealed class BoundedCacheTests
     [Fact]
     public void Constructor_CopiesOptions()
     {
-        var options = new BoundedCacheOptions<int, string> { Name = "users", MaximumCount = 5, MaximumWeight = 50 };
+        var options = new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, Name = "users", MaximumCount = 5, MaximumWeight = 50 };
         using var cache = new BoundedCache<int, string>(options);
         options.MaximumCount = 500;
 
@@ -58,29 +62,11 @@ public sealed class BoundedCacheTests
     }
 
     [Fact]
-    public void Set_OverCount_EvictsLeastRecentlyUsed()
-    {
-        using BoundedCache<int, string> cache = NewCache();
-        var removed = new List<(int, RemovalReason)>();
-        cache.EntryRemoved += (_, e) => removed.Add((e.Key, e.Reason));
-        cache.Set(1, "a");
-        cache.Set(2, "b");
-        cache.Set(3, "c");
-        Assert.True(cache.TryGet(1, out _));
-
-        cache.Set(4, "d");
-
-        Assert.Equal([(2, RemovalReason.Evicted)], removed);
-        Assert.Equal(3, cache.Count);
-        Assert.False(cache.ContainsKey(2));
-        Assert.Equal(1, cache.GetStatistics().Evictions);
-    }
-
-    [Fact]
     public void Set_BothBounds_BothHold()
     {
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 3,
             MaximumWeight = 6,
             Weigher = static (_, v) => v.Length,
@@ -102,6 +88,7 @@ public sealed class BoundedCacheTests
     {
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumCount = 2,
             MaximumWeight = 1,
             Weigher = static (_, _) => 0,
@@ -142,8 +129,9 @@ public sealed class BoundedCacheTests
 
         cache.Set(3, "cccccc");
 
-        Assert.False(cache.ContainsKey(1));
-        Assert.True(cache.ContainsKey(2));
+        // One of the two lighter entries had to go (LRU: the older; TinyLfu: the refused candidate), and no more.
+        Assert.True(cache.ContainsKey(3));
+        Assert.Equal(2, cache.Count);
         Assert.Equal(10, cache.Weight);
     }
 
@@ -203,20 +191,6 @@ public sealed class BoundedCacheTests
         Assert.Equal(0, cache.Weight);
         Assert.Equal([RemovalReason.Cleared, RemovalReason.Cleared], reasons);
         Assert.Empty(cache);
-    }
-
-    [Fact]
-    public void ContainsKey_DoesNotCountOrTouch()
-    {
-        using BoundedCache<int, string> cache = NewCache(maximumCount: 2);
-        cache.Set(1, "a");
-        cache.Set(2, "b");
-
-        Assert.True(cache.ContainsKey(1));
-        cache.Set(3, "c");
-
-        Assert.False(cache.ContainsKey(1));
-        Assert.Equal(0, cache.GetStatistics().Lookups);
     }
 
     [Fact]
@@ -352,13 +326,14 @@ public sealed class BoundedCacheTests
         };
         cache.Set(1, "a");
         cache.Set(2, "b");
+        cache.TryGet(2, out _);
 
         cache.Set(3, "c");
 
-        // 3 evicted 1; the handler's write of 101 then evicted 2.
+        // 3 evicted 1 (least recent, and less frequent than 2); the handler's write of 101 then evicted another.
         Assert.Equal(2, cache.Count);
         Assert.True(cache.ContainsKey(101));
-        Assert.True(cache.ContainsKey(3));
+        Assert.False(cache.ContainsKey(1));
     }
 
     [Fact]
@@ -399,5 +374,50 @@ public sealed class BoundedCacheTests
         cache.Dispose();
 
         Assert.Equal(0, calls);
+    }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : BoundedCacheTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : BoundedCacheTests(EvictionPolicy.TinyLfu);
+}
+
+/// <summary>What only the LRU policy promises: which entry a write evicts (TinyLfu's choices: <see cref="TinyLfuOrderTests"/>).</summary>
+public sealed class BoundedCacheLruOrderTests
+{
+    private static BoundedCache<int, string> NewCache(int maximumCount = 3) => new(new BoundedCacheOptions<int, string> { EvictionPolicy = EvictionPolicy.Lru, MaximumCount = maximumCount });
+
+    [Fact]
+    public void Set_OverCount_EvictsLeastRecentlyUsed()
+    {
+        using BoundedCache<int, string> cache = NewCache();
+        var removed = new List<(int, RemovalReason)>();
+        cache.EntryRemoved += (_, e) => removed.Add((e.Key, e.Reason));
+        cache.Set(1, "a");
+        cache.Set(2, "b");
+        cache.Set(3, "c");
+        Assert.True(cache.TryGet(1, out _));
+
+        cache.Set(4, "d");
+
+        Assert.Equal([(2, RemovalReason.Evicted)], removed);
+        Assert.Equal(3, cache.Count);
+        Assert.False(cache.ContainsKey(2));
+        Assert.Equal(1, cache.GetStatistics().Evictions);
+    }
+
+    [Fact]
+    public void ContainsKey_DoesNotCountOrTouch()
+    {
+        using BoundedCache<int, string> cache = NewCache(maximumCount: 2);
+        cache.Set(1, "a");
+        cache.Set(2, "b");
+
+        Assert.True(cache.ContainsKey(1));
+        cache.Set(3, "c");
+
+        Assert.False(cache.ContainsKey(1));
+        Assert.Equal(0, cache.GetStatistics().Lookups);
     }
 }

@@ -6,12 +6,16 @@ using SafeMem.Tests.Infrastructure;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>The cache's instruments: names, kinds, units, tags and values, on an isolated meter per test.</summary>
-public sealed class CacheCountersTests
+public abstract class CacheCountersTests(EvictionPolicy policy)
 {
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
     private const string Name = "metrics-cache";
 
-    private static BoundedCache<int, string> NewCache(TestMeterFactory factory, FakeTimeProvider? clock = null) => new(new BoundedCacheOptions<int, string>
+    private BoundedCache<int, string> NewCache(TestMeterFactory factory, FakeTimeProvider? clock = null) => new(new BoundedCacheOptions<int, string>
     {
+        EvictionPolicy = Policy,
         Name = Name,
         MaximumCount = 2,
         MaximumWeight = 5,
@@ -33,11 +37,11 @@ public sealed class CacheCountersTests
         (string Name, Type Kind, string Unit)[] expected =
         [
             ("safemem.cache.requests", typeof(ObservableCounter<long>), "{request}"),
-            ("safemem.cache.evictions", typeof(ObservableCounter<long>), "{entry}"),
+            ("safemem.cache.removals", typeof(ObservableCounter<long>), "{entry}"),
             ("safemem.cache.entry.count", typeof(ObservableUpDownCounter<long>), "{entry}"),
             ("safemem.cache.entry.limit", typeof(ObservableUpDownCounter<long>), "{entry}"),
-            ("safemem.cache.weight", typeof(ObservableUpDownCounter<long>), "{unit}"),
-            ("safemem.cache.weight.limit", typeof(ObservableUpDownCounter<long>), "{unit}"),
+            ("safemem.cache.weight", typeof(ObservableUpDownCounter<long>), "{weight}"),
+            ("safemem.cache.weight.limit", typeof(ObservableUpDownCounter<long>), "{weight}"),
             ("safemem.cache.factory.calls", typeof(ObservableCounter<long>), "{call}"),
             ("safemem.cache.factory.failures", typeof(ObservableCounter<long>), "{failure}"),
         ];
@@ -73,15 +77,27 @@ public sealed class CacheCountersTests
         CacheStatistics s = cache.GetStatistics();
         Assert.Equal(s.Hits, recorder.ObserveValue("safemem.cache.requests", Name, (SafeMemTags.CacheResult, "hit")));
         Assert.Equal(s.Misses, recorder.ObserveValue("safemem.cache.requests", Name, (SafeMemTags.CacheResult, "miss")));
-        Assert.Equal(s.Evictions, recorder.ObserveValue("safemem.cache.evictions", Name, (SafeMemTags.CacheRemovalReason, "evicted")));
-        Assert.Equal(s.Expirations, recorder.ObserveValue("safemem.cache.evictions", Name, (SafeMemTags.CacheRemovalReason, "expired")));
-        Assert.Equal(s.Rejections, recorder.ObserveValue("safemem.cache.evictions", Name, (SafeMemTags.CacheRemovalReason, "rejected")));
+        foreach (RemovalReason reason in Enum.GetValues<RemovalReason>())
+        {
+            Assert.Equal(s.RemovalsByReason[reason], recorder.ObserveValue("safemem.cache.removals", Name, (SafeMemTags.CacheRemovalReason, reason.ToString().ToLowerInvariant())));
+        }
+
+        Assert.Equal(s.Evictions, s.RemovalsByReason[RemovalReason.Evicted]);
+        Assert.Equal(s.Removals, s.RemovalsByReason.Values.Sum());
         Assert.Equal(s.EntryCount, recorder.ObserveValue("safemem.cache.entry.count", Name));
         Assert.Equal(s.Weight, recorder.ObserveValue("safemem.cache.weight", Name));
         Assert.Equal(5, recorder.ObserveValue("safemem.cache.weight.limit", Name));
         Assert.Equal(2, recorder.ObserveValue("safemem.cache.entry.limit", Name));
         Assert.Equal(s.FactoryCalls, recorder.ObserveValue("safemem.cache.factory.calls", Name));
         Assert.Equal(s.FactoryFailures, recorder.ObserveValue("safemem.cache.factory.failures", Name));
+        Assert.Equal(s.AdmissionRejections, recorder.ObserveValue("safemem.cache.admission.rejections", Name));
+
+        // Every measurement of the cache carries its policy.
+        string policyTag = Policy == EvictionPolicy.Lru ? "lru" : "tinylfu";
+        IReadOnlyList<RecordedMeasurement> measurements = recorder.Observe().Where(m => m.Name == Name).ToList();
+        Assert.NotEmpty(measurements);
+        Assert.All(measurements, m => Assert.Equal(policyTag, m.Tags[SafeMemTags.CachePolicy]));
+        Assert.Equal(Policy, s.Policy);
 
         // And the figures are the ones this sequence must produce.
         Assert.Equal(2, s.Hits);
@@ -100,8 +116,8 @@ public sealed class CacheCountersTests
     {
         using var factory = new TestMeterFactory();
         using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
-        using var a = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { Name = "a", MaximumCount = 10, MeterFactory = factory });
-        using var b = new BoundedCache<string, byte[]>(new BoundedCacheOptions<string, byte[]> { Name = "b", MaximumCount = 10, MeterFactory = factory });
+        using var a = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, Name = "a", MaximumCount = 10, MeterFactory = factory });
+        using var b = new BoundedCache<string, byte[]>(new BoundedCacheOptions<string, byte[]> { EvictionPolicy = Policy, Name = "b", MaximumCount = 10, MeterFactory = factory });
         a.Set(1, "x");
         b.Set("k", [1]);
         b.Set("l", [2]);
@@ -129,11 +145,17 @@ public sealed class CacheCountersTests
     {
         using var factory = new TestMeterFactory();
         using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { Name = "count-only", MaximumCount = 3, MeterFactory = factory });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, Name = "count-only", MaximumCount = 3, MeterFactory = factory });
 
         Assert.Null(recorder.ObserveValue("safemem.cache.weight.limit", "count-only"));
         Assert.Equal(3, recorder.ObserveValue("safemem.cache.entry.limit", "count-only"));
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : CacheCountersTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : CacheCountersTests(EvictionPolicy.TinyLfu);
 }
 
 /// <summary>The default (shared, process-wide) meter: these tests must not run beside other process-wide metrics tests.</summary>

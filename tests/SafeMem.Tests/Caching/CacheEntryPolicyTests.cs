@@ -4,13 +4,17 @@ using SafeMem.Tests.Infrastructure;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>The internal hooks the IMemoryCache adapter drives: per-entry weight and expiry, conditional removal.</summary>
-public sealed class CacheEntryPolicyTests
+public abstract class CacheEntryPolicyTests(EvictionPolicy policy)
 {
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
     private readonly FakeTimeProvider _clock = new();
 
     private BoundedCache<string, object> NewCache(long maximumWeight = 100, TimeSpan? expireAfterWrite = null, TimeSpan? expireAfterAccess = null)
         => new(new BoundedCacheOptions<string, object>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = maximumWeight,
             ExpireAfterWrite = expireAfterWrite,
             ExpireAfterAccess = expireAfterAccess,
@@ -143,10 +147,16 @@ public sealed class CacheEntryPolicyTests
     [Fact]
     public void TryRemove_ExpectedValueType_UsesValueEquality()
     {
-        using var cache = new BoundedCache<string, int>(new BoundedCacheOptions<string, int> { MaximumCount = 4 });
+        using var cache = new BoundedCache<string, int>(new BoundedCacheOptions<string, int> { EvictionPolicy = Policy, MaximumCount = 4 });
         cache.Set("a", 42);
 
         Assert.False(cache.TryRemove("a", 41, RemovalReason.Removed));
         Assert.True(cache.TryRemove("a", 42, RemovalReason.Removed));
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : CacheEntryPolicyTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : CacheEntryPolicyTests(EvictionPolicy.TinyLfu);
 }

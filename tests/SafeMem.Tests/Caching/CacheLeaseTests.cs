@@ -5,11 +5,14 @@ using Resource = SafeMem.Tests.Caching.BoundedCacheFaultTests.Resource;
 namespace SafeMem.Tests.Caching;
 
 /// <summary>DisposeRemovedValues: exactly-once disposal for every way out, deferred while leased.</summary>
-public sealed class CacheLeaseTests
+public abstract class CacheLeaseTests(EvictionPolicy policy)
 {
-    private static BoundedCache<int, Resource> NewCache(int maximumCount = 2, Action<BoundedCacheOptions<int, Resource>>? configure = null)
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
+    private BoundedCache<int, Resource> NewCache(int maximumCount = 2, Action<BoundedCacheOptions<int, Resource>>? configure = null)
     {
-        var options = new BoundedCacheOptions<int, Resource> { MaximumCount = maximumCount, DisposeRemovedValues = true };
+        var options = new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = maximumCount, DisposeRemovedValues = true };
         configure?.Invoke(options);
         return new BoundedCache<int, Resource>(options);
     }
@@ -22,6 +25,9 @@ public sealed class CacheLeaseTests
 
         cache.Set(1, evicted);
         cache.Set(2, replaced);
+
+        // Read 2 so that both policies evict 1: it is then the least recent and the less frequent.
+        cache.TryGet(2, out _);
         cache.Set(3, new Resource());
         Assert.Equal(1, evicted.DisposeCount);
 
@@ -48,6 +54,7 @@ public sealed class CacheLeaseTests
     {
         using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 1,
             Weigher = static (_, _) => 2,
             DisposeRemovedValues = true,
@@ -101,7 +108,7 @@ public sealed class CacheLeaseTests
     [Fact]
     public void DisposeRemovedValuesOff_NothingDisposed()
     {
-        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { MaximumCount = 1 });
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = 1 });
         var resource = new Resource();
         cache.Set(1, resource);
         cache.Set(2, new Resource());
@@ -174,7 +181,7 @@ public sealed class CacheLeaseTests
     [Fact]
     public void TryLease_WithoutDisposal_StillReturnsValue()
     {
-        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { MaximumCount = 1 });
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = Policy, MaximumCount = 1 });
         cache.Set(1, "a");
 
         Assert.True(cache.TryLease(1, out CacheLease<string>? lease));
@@ -236,6 +243,7 @@ public sealed class CacheLeaseTests
     {
         using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 10,
             Weigher = static (_, r) => r.Weight,
             DisposeRemovedValues = true,
@@ -297,7 +305,7 @@ public sealed class CacheLeaseTests
     [Fact]
     public void GetOrAddLease_WithoutDisposeRemovedValues_CarriesTheValue()
     {
-        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { MaximumCount = 1 });
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = 1 });
 
         CacheLease<Resource> lease = cache.GetOrAddLease(1, _ => new Resource());
         cache.TryRemove(1);
@@ -416,6 +424,7 @@ public sealed class CacheLeaseTests
     {
         using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 10,
             Weigher = static (_, r) => r.Weight,
             DisposeRemovedValues = true,
@@ -432,6 +441,7 @@ public sealed class CacheLeaseTests
     {
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
+            EvictionPolicy = Policy,
             MaximumWeight = 3,
             Weigher = static (_, v) => v.Length,
             DisposeRemovedValues = true,
@@ -507,4 +517,10 @@ public sealed class CacheLeaseTests
             await Task.Delay(10);
         }
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : CacheLeaseTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : CacheLeaseTests(EvictionPolicy.TinyLfu);
 }

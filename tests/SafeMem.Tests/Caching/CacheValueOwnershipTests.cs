@@ -7,11 +7,15 @@ namespace SafeMem.Tests.Caching;
 /// DisposeRemovedValues counts holders per value instance: a value is disposed exactly once, when no entry and no lease
 /// holds it any more, whatever mix of keys, re-writes, leases, hand-overs and rejections led there.
 /// </summary>
-public sealed class CacheValueOwnershipTests
+public abstract class CacheValueOwnershipTests(EvictionPolicy policy)
 {
-    private static BoundedCache<int, Resource> NewCache(int maximumCount = 10, long? maximumWeight = null)
+    /// <summary>Gets the eviction policy every cache of these tests is built with.</summary>
+    protected EvictionPolicy Policy { get; } = policy;
+
+    private BoundedCache<int, Resource> NewCache(int maximumCount = 10, long? maximumWeight = null)
         => new(new BoundedCacheOptions<int, Resource>
         {
+            EvictionPolicy = Policy,
             MaximumCount = maximumCount,
             MaximumWeight = maximumWeight,
             Weigher = maximumWeight is null ? null : static (_, r) => r.Weight,
@@ -59,9 +63,12 @@ public sealed class CacheValueOwnershipTests
         cache.Set(1, shared);
         cache.Set(2, shared);
 
-        cache.Set(3, new Resource()); // evicts key 1
+        cache.Set(3, new Resource()); // evicts one of the two keys (which one is the policy's choice)
         Assert.Equal(0, shared.DisposeCount);
-        cache.Set(2, new Resource()); // replaces key 2, the last holder
+        int last = cache.ContainsKey(1) ? 1 : 2;
+        Assert.True(cache.TryGet(last, out Resource? stillThere));
+        Assert.Same(shared, stillThere);
+        cache.Set(last, new Resource()); // replaces the last holder
         Assert.Equal(1, shared.DisposeCount);
 
         var other = new Resource();
@@ -248,4 +255,10 @@ public sealed class CacheValueOwnershipTests
         Assert.True(cache.TryGet(1, out Resource? stored));
         Assert.Same(value, stored);
     }
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
+    public sealed class UnderLru() : CacheValueOwnershipTests(EvictionPolicy.Lru);
+
+    /// <summary>Runs these tests under <see cref="EvictionPolicy.TinyLfu"/>.</summary>
+    public sealed class UnderTinyLfu() : CacheValueOwnershipTests(EvictionPolicy.TinyLfu);
 }

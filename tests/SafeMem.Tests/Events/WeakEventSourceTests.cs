@@ -437,11 +437,11 @@ public sealed class WeakEventSourceTests
             () =>
             {
                 GcAssert.FullCollect();
-                return source.List.Collected == 10;
+                return source.List.Reclamations == 10;
             },
             TimeSpan.FromSeconds(10));
 
-        Assert.True(swept, $"Expected the sweep to purge 10 subscriptions, saw {source.List.Collected}.");
+        Assert.True(swept, $"Expected the sweep to purge 10 subscriptions, saw {source.List.Reclamations}.");
         Assert.Equal(1, source.Count);
         GC.KeepAlive(survivor);
     }
@@ -462,7 +462,7 @@ public sealed class WeakEventSourceTests
         // 10,000 dead subscriptions added over time, with no raise: purges on add keep the array near the live count.
         Assert.True(source.List.Capacity <= 4_096, $"Capacity {source.List.Capacity} after 10,000 dead adds.");
         Assert.Equal(1, source.Count);
-        Assert.True(source.GetStatistics().Collected >= 9_000);
+        Assert.True(source.GetStatistics().Reclamations >= 9_000);
         GC.KeepAlive(live);
     }
 
@@ -509,7 +509,7 @@ public sealed class WeakEventSourceTests
 
         source.Raise(this, s_args);
 
-        Assert.True(source.List.Collected >= 1);
+        Assert.True(source.List.Reclamations >= 1);
         Assert.Equal(2, survivor.Received);
     }
 
@@ -603,10 +603,10 @@ public sealed class WeakEventSourceTests
     {
         var options = new WeakEventSourceOptions();
 
-        Assert.Equal("default", options.Name);
+        Assert.Null(options.Name);
         Assert.False(options.CaptureSynchronizationContext);
         Assert.Null(options.MeterFactory);
-        Assert.Equal("default", new WeakEventSource<PriceChangedEventArgs>().Name);
+        Assert.StartsWith("event-", new WeakEventSource<PriceChangedEventArgs>().Name, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -625,7 +625,7 @@ public sealed class WeakEventSourceTests
 
         Assert.Equal("stats", statistics.Name);
         Assert.Equal(2, statistics.Count);
-        Assert.Equal(1, statistics.Collected);
+        Assert.Equal(1, statistics.Reclamations);
         Assert.Equal(2, statistics.Raises);
         Assert.Equal(1, statistics.HandlerFailures);
         Assert.Contains("stats", statistics.ToString(), StringComparison.Ordinal);
@@ -647,16 +647,16 @@ public sealed class WeakEventSourceTests
         GcAssert.Collected(dead);
         Assert.Throws<InvalidOperationException>(() => source.Raise(this, s_args));
 
-        Assert.Equal(2, recorder.ObserveValue("safemem.events.subscription.count", "prices"));
-        Assert.Equal(1, recorder.ObserveValue("safemem.events.subscriptions.collected", "prices"));
-        Assert.Equal(2, recorder.ObserveValue("safemem.events.raises", "prices"));
-        Assert.Equal(1, recorder.ObserveValue("safemem.events.handler.failures", "prices"));
-        Assert.Equal("{subscription}", recorder.Instruments["safemem.events.subscription.count"].Unit);
-        Assert.Equal("{subscription}", recorder.Instruments["safemem.events.subscriptions.collected"].Unit);
-        Assert.Equal("{raise}", recorder.Instruments["safemem.events.raises"].Unit);
-        Assert.Equal("{failure}", recorder.Instruments["safemem.events.handler.failures"].Unit);
-        Assert.IsType<System.Diagnostics.Metrics.ObservableUpDownCounter<long>>(recorder.Instruments["safemem.events.subscription.count"]);
-        Assert.IsType<System.Diagnostics.Metrics.ObservableCounter<long>>(recorder.Instruments["safemem.events.raises"]);
+        Assert.Equal(2, recorder.ObserveValue("safemem.event.subscription.count", "prices"));
+        Assert.Equal(1, recorder.ObserveValue("safemem.event.reclamations", "prices"));
+        Assert.Equal(2, recorder.ObserveValue("safemem.event.raises", "prices"));
+        Assert.Equal(1, recorder.ObserveValue("safemem.event.handler.failures", "prices"));
+        Assert.Equal("{subscription}", recorder.Instruments["safemem.event.subscription.count"].Unit);
+        Assert.Equal("{subscription}", recorder.Instruments["safemem.event.reclamations"].Unit);
+        Assert.Equal("{raise}", recorder.Instruments["safemem.event.raises"].Unit);
+        Assert.Equal("{failure}", recorder.Instruments["safemem.event.handler.failures"].Unit);
+        Assert.IsType<System.Diagnostics.Metrics.ObservableUpDownCounter<long>>(recorder.Instruments["safemem.event.subscription.count"]);
+        Assert.IsType<System.Diagnostics.Metrics.ObservableCounter<long>>(recorder.Instruments["safemem.event.raises"]);
         Assert.All(recorder.Instruments.Values, i => Assert.False(string.IsNullOrEmpty(i.Description)));
         GC.KeepAlive(subscriber);
         GC.KeepAlive(owner);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SafeMem.Testing;
 
 namespace SafeMem.Tests.Infrastructure;
 
@@ -47,12 +48,23 @@ public static class GcAssert
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
-    /// <summary>Asserts that every reference's target is collected.</summary>
+    /// <summary>
+    /// Asserts that every reference's target is collected. A passing call costs what <see cref="TryCollect"/> costs;
+    /// a failing one dumps the process (SafeMem.Testing's <see cref="LeakAssert"/>) and prints what retains the object.
+    /// </summary>
     public static void Collected(params WeakReference[] references)
     {
+        var options = new LeakAssertOptions { MaxCollections = DefaultAttempts };
         for (int i = 0; i < references.Length; i++)
         {
-            Assert.True(TryCollect(references[i]), $"Expected object #{i} to be collected, but it is still reachable.");
+            try
+            {
+                LeakAssert.Collected(references[i], options);
+            }
+            catch (LeakException failure)
+            {
+                Assert.Fail($"Expected object #{i} to be collected, but it is still reachable.\n{failure.Message}");
+            }
         }
     }
 

@@ -34,6 +34,25 @@ public sealed class GcAssertTests
     }
 
     [Fact]
+    public void Collected_ObjectReachableFromStaticRoot_FailureNamesTheRetentionPath()
+    {
+        WeakReference weak = AddToStaticRoot();
+        try
+        {
+            var failure = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => GcAssert.Collected(weak));
+
+            Assert.Contains("Expected object #0 to be collected", failure.Message);
+            Assert.Contains("static field SafeMem.Tests.Infrastructure.GcAssertTests.s_root", failure.Message);
+        }
+        finally
+        {
+            s_root.Clear();
+        }
+
+        GcAssert.Collected(weak);
+    }
+
+    [Fact]
     public void TryCollect_ObjectWithFinalizer_IsCollectedAfterFinalization()
     {
         WeakReference weak = GcAssert.Track(() => new Finalizable());

@@ -34,12 +34,12 @@ public sealed class WeakCollectionCountersTests
         counters.RecordAddition();
         counters.RecordAddition();
         counters.RecordAddition();
-        Assert.Equal(2, counters.Read().Reclaimed);
+        Assert.Equal(2, counters.Read().Reclamations);
 
         live = 2;
 
-        Assert.Equal(2, counters.Read().Reclaimed);
+        Assert.Equal(2, counters.Read().Reclamations);
         live = 0;
-        Assert.Equal(3, counters.Read().Reclaimed);
+        Assert.Equal(3, counters.Read().Reclamations);
     }
 }

@@ -104,7 +104,7 @@ public sealed class WeakKeyedRegistryTests
 
         Assert.Equal(1, registry.Count);
         Assert.Same(kept, Assert.Single(registry).Key);
-        Assert.Equal(1, registry.GetStatistics().Reclaimed);
+        Assert.Equal(1, registry.GetStatistics().Reclamations);
     }
 
     [Fact]

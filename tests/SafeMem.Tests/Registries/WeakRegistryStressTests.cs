@@ -41,6 +41,6 @@ public sealed class WeakRegistryStressTests
         Assert.Equal(contained, statistics.Count);
         Assert.Equal(contained, registry.Count());
         Assert.Equal(statistics.Additions - statistics.Removals, statistics.Count);
-        Assert.Equal(0, statistics.Reclaimed);
+        Assert.Equal(0, statistics.Reclamations);
     }
 }

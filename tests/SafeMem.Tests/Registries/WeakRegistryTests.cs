@@ -91,7 +91,7 @@ public sealed class WeakRegistryTests
 
         Assert.Equal(1, registry.Count);
         Assert.Same(kept, Assert.Single(registry));
-        Assert.Equal(new RegistryStatistics { Count = 1, Additions = 2, Reclaimed = 1 }, registry.GetStatistics());
+        Assert.Equal(new RegistryStatistics { Count = 1, Additions = 2, Reclamations = 1 }, registry.GetStatistics());
     }
 
     [Fact]
@@ -138,8 +138,8 @@ public sealed class WeakRegistryTests
     }
 
     [Fact]
-    public void Constructor_Default_IsNamedRegistry()
-        => Assert.Equal("registry", new WeakRegistry<Connection>().Name);
+    public void Constructor_Default_HasAGeneratedName()
+        => Assert.StartsWith("registry-", new WeakRegistry<Connection>().Name, StringComparison.Ordinal);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference AddDropped(WeakRegistry<Connection> registry)

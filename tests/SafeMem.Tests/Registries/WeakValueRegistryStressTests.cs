@@ -97,7 +97,7 @@ public sealed class WeakValueRegistryStressTests
         registry.Purge();
         RegistryStatistics statistics = registry.GetStatistics();
         Assert.Equal(0, statistics.Count);
-        Assert.Equal(statistics.Additions, statistics.Removals + statistics.Reclaimed);
+        Assert.Equal(statistics.Additions, statistics.Removals + statistics.Reclamations);
         Assert.Equal(0, registry.SlotCount);
     }
 

@@ -57,7 +57,7 @@ public sealed class WeakValueRegistryTests
         Assert.False(registry.TryGet(1, out _));
         Assert.Equal(0, registry.Count);
         Assert.Empty(registry);
-        Assert.Equal(new RegistryStatistics { Count = 0, Additions = 1, Reclaimed = 1 }, registry.GetStatistics());
+        Assert.Equal(new RegistryStatistics { Count = 0, Additions = 1, Reclamations = 1 }, registry.GetStatistics());
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class WeakValueRegistryTests
         Assert.Equal(1, calls);
         Assert.True(registry.TryGet(1, out Session? found));
         Assert.Same(fresh, found);
-        Assert.Equal(new RegistryStatistics { Count = 1, Additions = 2, Reclaimed = 1 }, registry.GetStatistics());
+        Assert.Equal(new RegistryStatistics { Count = 1, Additions = 2, Reclamations = 1 }, registry.GetStatistics());
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class WeakValueRegistryTests
         Assert.Equal(2, registry.Count);
         Assert.Equal([1, 2], registry.Select(p => p.Key).Order());
         Assert.All(registry, pair => Assert.Equal(pair.Key, pair.Value.Id));
-        Assert.Equal(3, registry.GetStatistics().Reclaimed);
+        Assert.Equal(3, registry.GetStatistics().Reclamations);
         GC.KeepAlive(kept);
     }
 
@@ -197,7 +197,7 @@ public sealed class WeakValueRegistryTests
 
         Assert.False(registry.Remove(1));
 
-        Assert.Equal(new RegistryStatistics { Additions = 1, Reclaimed = 1 }, registry.GetStatistics());
+        Assert.Equal(new RegistryStatistics { Additions = 1, Reclamations = 1 }, registry.GetStatistics());
     }
 
     [Fact]

@@ -7,7 +7,7 @@ public sealed class InstrumentNamesTests
     [Theory]
     [InlineData("cache", "requests", "safemem.cache.requests")]
     [InlineData("cache", "entry.count", "safemem.cache.entry.count")]
-    [InlineData("events", "handler.failures", "safemem.events.handler.failures")]
+    [InlineData("event", "handler.failures", "safemem.event.handler.failures")]
     public void For_BuildsDottedLowercaseName(string block, string what, string expected)
         => Assert.Equal(expected, InstrumentNames.For(block, what));
 

@@ -1,0 +1,153 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace SafeMem.Caching;
+
+/// <summary>
+/// A count-min sketch of 4-bit counters that estimates how often each key was used recently: the TinyLfu policy's
+/// admission filter. Sixteen counters share a <see langword="long"/>, so the table costs 8 bytes per counter slot.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A key (its hash code) is mixed with the sketch's seed into two 32-bit values <c>a</c> and <c>b</c>. It owns four
+/// counters, one per row i = 0..3: in table word <c>(a + i * b) &amp; (length - 1)</c>, at nibble
+/// <c>(b &gt;&gt; (8 + 4 * i)) &amp; 15</c>. <see cref="Increment"/> adds 1 to each of the four below 15, its
+/// estimate (<see cref="Frequency"/>) is the least of the four. Counters saturate at 15.
+/// </para>
+/// <para>
+/// Aging: every increment that changed a counter adds 1 to the sample; when the sample reaches
+/// <see cref="SampleSize"/> (10 times the count bound, or the table length under a weight bound only) every counter is halved, and the sample becomes
+/// <c>max(0, (sample - odd counters / 4) / 2)</c>, so old popularity fades and a once-hot key does not stay hot forever.
+/// </para>
+/// <para>
+/// Growth: the table starts at 16 words and doubles (<see cref="EnsureCapacity"/>) when the cache holds more entries
+/// than it has words. Doubling copies the table into both halves: a key's word index under the new mask is its old index
+/// or that plus the old length, so every key keeps exactly the counts it had, and no history is lost.
+/// </para>
+/// <para>
+/// The seed makes the counter positions of a key unpredictable from outside the process (a random seed per cache
+/// unless a test fixes it), so keys cannot be chosen in advance to collide with a victim's counters. Not thread-safe:
+/// used under the cache's policy lock.
+/// </para>
+/// </remarks>
+internal sealed class FrequencySketch
+{
+    /// <summary>Each counter's top bit cleared, for halving sixteen counters at once.</summary>
+    private const long HalfMask = 0x7777_7777_7777_7777L;
+    private const long OneMask = 0x1111_1111_1111_1111L;
+    private const int InitialLength = 16;
+    private const int MaximumLength = 1 << 30;
+
+    private readonly uint _seed;
+    private readonly int? _sampleEntries;
+    private long[] _table = new long[InitialLength];
+    private int _sample;
+
+    /// <summary>Initializes an empty sketch.</summary>
+    /// <param name="seed">Mixed into every key's positions.</param>
+    /// <param name="sampleEntries">The entries the cache holds at most (count bound), or null to follow the table length.</param>
+    public FrequencySketch(uint seed, int? sampleEntries = null)
+    {
+        _seed = seed;
+        _sampleEntries = sampleEntries;
+    }
+
+    /// <summary>Gets the number of table words (a power of two).</summary>
+    public int Length => _table.Length;
+
+    /// <summary>Gets the number of counting increments after which every counter is halved: 10 per entry the cache can hold.</summary>
+    public int SampleSize => 10 * (_sampleEntries ?? _table.Length);
+
+    /// <summary>Gets the counting increments since the last halving (adjusted as described in the remarks).</summary>
+    public int Sample => _sample;
+
+    /// <summary>Doubles the table (keeping every count) until it has at least <paramref name="entries"/> words.</summary>
+    public void EnsureCapacity(long entries)
+    {
+        while (_table.Length < entries && _table.Length < MaximumLength)
+        {
+            long[] grown = new long[_table.Length * 2];
+            _table.CopyTo(grown, 0);
+            _table.CopyTo(grown, _table.Length);
+            _table = grown;
+        }
+    }
+
+    /// <summary>Returns the estimated recent use count of the key with <paramref name="hash"/>, 0 to 15.</summary>
+    public int Frequency(int hash)
+    {
+        (uint a, uint b) = Mix(hash);
+        int mask = _table.Length - 1;
+        int frequency = 15;
+        for (int i = 0; i < 4; i++)
+        {
+            int shift = Nibble(b, i) << 2;
+            int count = (int)((ulong)_table[(int)(a + ((uint)i * b)) & mask] >> shift) & 15;
+            frequency = Math.Min(frequency, count);
+        }
+
+        return frequency;
+    }
+
+    /// <summary>Counts one use of the key with <paramref name="hash"/>; halves every counter when the sample is full.</summary>
+    public void Increment(int hash)
+    {
+        (uint a, uint b) = Mix(hash);
+        long[] table = _table;
+        int mask = table.Length - 1;
+        bool added = false;
+        for (int i = 0; i < 4; i++)
+        {
+            int shift = Nibble(b, i) << 2;
+            ref long word = ref table[(int)(a + ((uint)i * b)) & mask];
+            if (((word >> shift) & 15) != 15)
+            {
+                word += 1L << shift;
+                added = true;
+            }
+        }
+
+        if (added && ++_sample >= SampleSize)
+        {
+            Halve();
+        }
+    }
+
+    /// <summary>Halves every counter (the periodic aging); see the remarks.</summary>
+    public void Halve()
+    {
+        int odd = 0;
+        long[] table = _table;
+        for (int i = 0; i < table.Length; i++)
+        {
+            odd += BitOperations.PopCount((ulong)(table[i] & OneMask));
+            table[i] = (long)((ulong)table[i] >> 1) & HalfMask;
+        }
+
+        _sample = Math.Max(0, (_sample - (odd >> 2)) >> 1);
+    }
+
+    /// <summary>The two mixed values a key's positions derive from (exposed for the tests' plain model).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal (uint A, uint B) Mix(int hash)
+    {
+        uint a = Scramble((uint)hash ^ _seed);
+        uint b = Scramble(a + 0x9E37_79B9u) | 1;
+        return (a, b);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Nibble(uint b, int row) => (int)(b >> (8 + (4 * row))) & 15;
+
+    /// <summary>A 32-bit integer finalizer (xor-shift-multiply), so nearby hash codes land far apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Scramble(uint x)
+    {
+        x ^= x >> 16;
+        x *= 0x7FEB_352Du;
+        x ^= x >> 15;
+        x *= 0x846C_A68Bu;
+        x ^= x >> 16;
+        return x;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+
+namespace SafeMem.Demo.Tests;
+
+/// <summary>The demo as a person runs it: its own executable, with child processes, exit codes and the report on disk.</summary>
+public sealed class ProgramTests
+{
+    [Fact]
+    public async Task UnknownOption_ExitsWithTwoAndSaysWhy()
+    {
+        (int exitCode, string output, string errors) = await RunDemo("--frobnicate");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Unknown option '--frobnicate'", errors);
+        Assert.Contains("--help", errors);
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public async Task Help_ListsTheOptions()
+    {
+        (int exitCode, string output, _) = await RunDemo("--help");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("--duration", output);
+        Assert.Contains("--quick", output);
+    }
+
+    [Fact]
+    public async Task ShortRun_RunsEachVariantInAChildProcess_PrintsPlainLines_AndWritesTheReport()
+    {
+        string folder = Directory.CreateTempSubdirectory("safemem-lab-").FullName;
+        try
+        {
+            string report = Path.Combine(folder, "report.html");
+            (int exitCode, string output, string errors) = await RunDemo("--duration", "2", "--scenario", "events", "--output", report);
+
+            Assert.True(exitCode == 0, $"exit code {exitCode}\n{output}\n{errors}");
+            Assert.Contains("events       naive    step   20/20", output);
+            Assert.Contains("events       SafeMem  step   20/20", output);
+            Assert.Contains("live subscriptions 50", output);
+            Assert.Contains($"Report: {report}", output);
+            Assert.Contains("No SafeMem variant grew.", output);
+            Assert.DoesNotContain("\u001b[", output); // not a terminal: no escape sequences
+            string html = await File.ReadAllTextAsync(report);
+            Assert.Contains("data-scenario=\"events\"", html);
+            Assert.DoesNotContain("data-scenario=\"cache\"", html);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Errors)> RunDemo(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SafeMem.Demo.dll"));
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await errors);
+    }
+}

@@ -1,0 +1,85 @@
+using SafeMem.Caching;
+
+namespace SafeMem.Tests.Caching;
+
+public sealed class FrequencySketchTests
+{
+    [Fact]
+    public void Frequency_NeverBelowTrueCountUpTo15()
+    {
+        var sketch = new FrequencySketch(seed: 7, sampleEntries: 1_000_000);
+        sketch.EnsureCapacity(512);
+        var counts = new Dictionary<int, int>();
+        var random = new Random(3);
+        for (int i = 0; i < 3_000; i++)
+        {
+            int key = random.Next(600);
+            sketch.Increment(key);
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+        }
+
+        // Count-min: collisions only add, so an estimate is at least the true count (saturating at 15).
+        Assert.All(counts, pair => Assert.True(sketch.Frequency(pair.Key) >= Math.Min(15, pair.Value), $"key {pair.Key}"));
+        int exact = counts.Count(pair => sketch.Frequency(pair.Key) == Math.Min(15, pair.Value));
+        Assert.True(exact > counts.Count / 2, $"only {exact} of {counts.Count} estimates are exact");
+        Assert.Equal(0, sketch.Frequency(100_000));
+    }
+
+    [Fact]
+    public void Increment_SaturatesAt15()
+    {
+        var sketch = new FrequencySketch(seed: 1, sampleEntries: 1_000);
+        for (int i = 0; i < 40; i++)
+        {
+            sketch.Increment(42);
+        }
+
+        Assert.Equal(15, sketch.Frequency(42));
+    }
+
+    [Fact]
+    public void Increment_SampleFull_HalvesEveryCounter()
+    {
+        var sketch = new FrequencySketch(seed: 5, sampleEntries: 10);
+        for (int i = 0; i < 9; i++)
+        {
+            sketch.Increment(1);
+        }
+
+        Assert.Equal(9, sketch.Frequency(1));
+        for (int i = 0; i < 91; i++)
+        {
+            sketch.Increment(1_000 + i);
+        }
+
+        // The 100th counting increment (sample size 10 x 10) halved everything: old popularity fades.
+        Assert.True(sketch.Frequency(1) <= 4, $"frequency {sketch.Frequency(1)} after halving");
+        Assert.True(sketch.Sample < 100);
+    }
+
+    [Fact]
+    public void EnsureCapacity_Doubling_KeepsEveryEstimate()
+    {
+        var sketch = new FrequencySketch(seed: 11, sampleEntries: 1_000_000);
+        var random = new Random(9);
+        for (int i = 0; i < 500; i++)
+        {
+            sketch.Increment(random.Next(200));
+        }
+
+        int[] before = Enumerable.Range(0, 300).Select(sketch.Frequency).ToArray();
+        sketch.EnsureCapacity(1_000);
+
+        Assert.Equal(1_024, sketch.Length);
+        Assert.Equal(before, Enumerable.Range(0, 300).Select(sketch.Frequency).ToArray());
+    }
+
+    [Fact]
+    public void Seed_ChangesPositions()
+    {
+        var a = new FrequencySketch(seed: 1);
+        var b = new FrequencySketch(seed: 2);
+
+        Assert.NotEqual(a.Mix(12345), b.Mix(12345));
+    }
+}
