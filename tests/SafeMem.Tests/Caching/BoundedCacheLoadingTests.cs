@@ -303,6 +303,45 @@ public abstract class BoundedCacheLoadingTests(EvictionPolicy policy)
     }
 
     [Fact]
+    public async Task GetOrAdd_CycleInACacheThatDisposesValues_ThrowsAndLeavesNoHoldBehind()
+    {
+        using var cache = new BoundedCache<int, BoundedCacheFaultTests.Resource>(new BoundedCacheOptions<int, BoundedCacheFaultTests.Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 10,
+            DisposeRemovedValues = true,
+        });
+        using var bothInside = new Barrier(2);
+        var created = new System.Collections.Concurrent.ConcurrentBag<BoundedCacheFaultTests.Resource>();
+
+        BoundedCacheFaultTests.Resource Outer(int key, int other) => cache.GetOrAdd(key, _ =>
+        {
+            bothInside.SignalAndWait();
+            cache.GetOrAdd(other, _ => Track(new BoundedCacheFaultTests.Resource()));
+            return Track(new BoundedCacheFaultTests.Resource());
+        });
+
+        BoundedCacheFaultTests.Resource Track(BoundedCacheFaultTests.Resource resource)
+        {
+            created.Add(resource);
+            return resource;
+        }
+
+        Task ten = Task.Factory.StartNew(() => Outer(10, 11), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task eleven = Task.Factory.StartNew(() => Outer(11, 10), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await Task.WhenAny(Task.WhenAll(ten, eleven), Task.Delay(s_deadlockGuard));
+
+        Assert.True(ten.IsCompleted && eleven.IsCompleted, "the two loads deadlocked");
+        Assert.Contains(new[] { ten, eleven }, t => t.Exception?.GetBaseException() is InvalidOperationException);
+
+        // The waits refused by the cycle check gave up their place in the loads: no hold is left, nothing leaked.
+        Assert.Equal(0, cache.CountLeases());
+        Assert.Null(cache.FindInconsistency());
+        cache.Clear();
+        Assert.All(created, r => Assert.Equal(1, r.DisposeCount));
+    }
+
+    [Fact]
     public async Task GetOrAdd_FactoryWaitsForAnotherKeysLoadThatDoesNotWaitBack_Succeeds()
     {
         using BoundedCache<int, string> cache = NewCache();
