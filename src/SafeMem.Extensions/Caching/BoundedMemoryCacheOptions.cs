@@ -85,7 +85,8 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
 
     /// <summary>
     /// Gets or sets the most total weight the cache holds: the sum of the entries' <see cref="Microsoft.Extensions.Caching.Memory.ICacheEntry.Size"/>
-    /// (or <see cref="DefaultEntryWeight"/> for entries that set none). The counterpart of <c>MemoryCacheOptions.SizeLimit</c>.
+    /// (or <see cref="DefaultEntryWeight"/> for entries that set none). The counterpart of <c>MemoryCacheOptions.SizeLimit</c>:
+    /// without it, sizes are accepted and ignored (entries weigh nothing), as <c>MemoryCache</c> ignores them without a <c>SizeLimit</c>.
     /// </summary>
     /// <value>Greater than zero, or <see langword="null"/> (the default) for no weight bound.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
@@ -126,6 +127,7 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
     /// <summary>
     /// Gets or sets the weight of an entry that sets no <see cref="Microsoft.Extensions.Caching.Memory.ICacheEntry.Size"/>,
     /// so that code written for an unbounded <c>MemoryCache</c> (which sets no sizes) works unchanged under a weight bound.
+    /// Used only with <see cref="MaximumWeight"/>.
     /// </summary>
     /// <value>Zero or more; defaults to 1.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
