@@ -69,7 +69,7 @@ public abstract class CacheLeaseTests(EvictionPolicy policy)
     [Fact]
     public void DisposeRemovedValues_Expired_Disposes()
     {
-        var clock = new Infrastructure.FakeTimeProvider();
+        var clock = new FakeTimeProvider();
         using BoundedCache<int, Resource> cache = NewCache(configure: o => (o.ExpireAfterWrite, o.TimeProvider) = (TimeSpan.FromSeconds(1), clock));
         var resource = new Resource();
         cache.Set(1, resource);
