@@ -1,5 +1,4 @@
 using SafeMem.Caching;
-using SafeMem.Tests.Infrastructure;
 using Resource = SafeMem.Tests.Caching.BoundedCacheFaultTests.Resource;
 
 namespace SafeMem.Tests.Caching;
