@@ -51,7 +51,7 @@ public static class SafeMemServiceCollectionExtensions
         if (services.Any(static d => d.ServiceType == typeof(BoundedMemoryCache) && !d.IsKeyedService))
         {
             throw new InvalidOperationException(
-                "AddSafeMemCache was already called: the application has one SafeMem IMemoryCache, and a second call would merge two configurations into it. "
+                "AddSafeMemCache was already called (directly, or by AddSafeMemHybridCache, whose local cache it registers): the application has one SafeMem IMemoryCache, and a second call would merge two configurations into it. "
                 + "To change that cache's options from elsewhere, call services.Configure<BoundedMemoryCacheOptions>(...); "
                 + "for another cache, call AddKeyedSafeMemCache(key, ...) and resolve it with [FromKeyedServices(key)].");
         }
