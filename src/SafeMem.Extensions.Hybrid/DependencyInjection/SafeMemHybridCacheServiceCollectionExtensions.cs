@@ -36,9 +36,13 @@ public static class SafeMemHybridCacheServiceCollectionExtensions
     /// breaker: other users of the application's <see cref="IDistributedCache"/> (session state, for instance) are
     /// unaffected. If the application sets <see cref="HybridCacheOptions.DistributedCacheServiceKey"/> itself, that
     /// choice is kept and nothing is wrapped; wrap that cache with <see cref="ResilientDistributedCache"/> directly.
-    /// The local cache is also the application's <see cref="Microsoft.Extensions.Caching.Memory.IMemoryCache"/>.
+    /// The local cache is also the application's <see cref="Microsoft.Extensions.Caching.Memory.IMemoryCache"/>, so,
+    /// like <c>AddSafeMemCache</c>, this may be called once, and not beside <c>AddSafeMemCache</c>: a second call throws
+    /// rather than merge two configurations of that cache.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configureLocalCache"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The application's SafeMem <c>IMemoryCache</c> is already registered
+    /// (by an earlier call of this method or of <c>AddSafeMemCache</c>).</exception>
     public static IHybridCacheBuilder AddSafeMemHybridCache(
         this IServiceCollection services,
         Action<BoundedMemoryCacheOptions> configureLocalCache,

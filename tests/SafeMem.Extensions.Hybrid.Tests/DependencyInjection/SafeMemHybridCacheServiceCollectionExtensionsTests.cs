@@ -101,11 +101,14 @@ public sealed class SafeMemHybridCacheServiceCollectionExtensionsTests
     }
 
     [Fact]
-    public void AddSafeMemHybridCache_CalledTwice_RegistersOneWrapper()
+    public void AddSafeMemHybridCache_CalledTwice_RefusesTheSecondCallAndRegistersOneOfEach()
     {
         var services = new ServiceCollection();
         services.AddSafeMemHybridCache(o => o.MaximumCount = 10);
-        services.AddSafeMemHybridCache(o => o.MaximumCount = 20);
+
+        // Its local cache is the application's one SafeMem IMemoryCache: a second configuration is refused, not merged.
+        InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => services.AddSafeMemHybridCache(o => o.MaximumCount = 20));
+        Assert.Contains("AddSafeMemHybridCache", ex.Message, StringComparison.Ordinal);
 
         Assert.Single(services, d => d.IsKeyedService && Equals(d.ServiceKey, SafeMemHybridCacheServiceCollectionExtensions.DistributedCacheServiceKey));
         Assert.Single(services, d => d.ServiceType == typeof(IPostConfigureOptions<HybridCacheOptions>));
