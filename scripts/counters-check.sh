@@ -7,12 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The instruments each SafeMem variant of the lab must publish (see docs/telemetry.md for all of them).
+# The instruments each lab process must publish (see docs/telemetry.md for all of them): every SafeMem variant, and
+# the naive disposal variant, whose LeakTracker reports the sessions it never disposes.
+watched=("cache safemem" "events safemem" "attachments safemem" "registries safemem" "disposal safemem" "disposal naive" "pooling safemem")
 declare -A expected=(
-  [cache]="safemem.cache.entry.count safemem.cache.weight safemem.cache.weight.limit safemem.cache.requests safemem.cache.removals"
-  [events]="safemem.event.subscription.count safemem.event.reclamations safemem.event.raises"
-  [attachments]="safemem.attachment.entry.count safemem.attachment.additions safemem.attachment.reclamations"
-  [registries]="safemem.registry.entry.count safemem.registry.additions safemem.registry.reclamations"
+  ["cache safemem"]="safemem.cache.entry.count safemem.cache.weight safemem.cache.weight.limit safemem.cache.requests safemem.cache.removals"
+  ["events safemem"]="safemem.event.subscription.count safemem.event.reclamations safemem.event.raises"
+  ["attachments safemem"]="safemem.attachment.entry.count safemem.attachment.additions safemem.attachment.reclamations"
+  ["registries safemem"]="safemem.registry.entry.count safemem.registry.additions safemem.registry.reclamations"
+  ["disposal safemem"]="safemem.scope.count safemem.scope.disposals safemem.tracker.object.count safemem.tracker.additions safemem.tracker.disposals"
+  ["disposal naive"]="safemem.tracker.object.count safemem.tracker.disposals safemem.tracker.leaks"
+  ["pooling safemem"]="safemem.pool.rentals safemem.pool.returns safemem.pool.creations safemem.pool.outstanding.count safemem.pool.leaks safemem.tracker.leaks"
 )
 
 dotnet tool restore >/dev/null
@@ -26,53 +31,54 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Each lab variant runs in a child process of its own: the SafeMem ones are the processes to watch.
+# Each lab variant runs in a child process of its own.
 dotnet run --project src/SafeMem.Demo -c Release --no-build -- --duration 60 --output "$work/report.html" >"$work/lab.log" 2>&1 &
 lab_pid=$!
 
 status=0
 declare -A pids=()
-for scenario in "${!expected[@]}"; do
+for process in "${watched[@]}"; do
   for _ in $(seq 150); do
-    pids[$scenario]=$(pgrep -f -- "--child $scenario safemem" | head -1 || true)
-    [ -n "${pids[$scenario]}" ] && break
+    pids[$process]=$(pgrep -f -- "--child $process" | head -1 || true)
+    [ -n "${pids[$process]}" ] && break
     sleep 0.2
   done
-  [ -n "${pids[$scenario]}" ] || { echo "no SafeMem process for $scenario" >&2; status=1; }
+  [ -n "${pids[$process]}" ] || { echo "no process for $process" >&2; status=1; }
 done
 sleep 2 # let the children's runtimes open their diagnostics port
 
-collect() { # scenario: 6 seconds of the SafeMem meter, as CSV
+collect() { # "scenario variant": 6 seconds of the SafeMem meter, as CSV
   # Looked up again now: a process seen in its first instants is not always the one that goes on running.
   local pid
-  pid=$(pgrep -f -- "--child $1 safemem" | head -1 || true)
+  pid=$(pgrep -f -- "--child $1" | head -1 || true)
   [ -n "$pid" ] || return 1
   dotnet tool run dotnet-counters collect --process-id "$pid" --counters SafeMem --refresh-interval 1 \
-    --duration 00:00:06 --format csv --output "$work/$1.csv" >"$work/$1.out" 2>&1
+    --duration 00:00:06 --format csv --output "$work/${1/ /-}.csv" >"$work/${1/ /-}.out" 2>&1
 }
-# All four at once, each with up to three tries: on a busy machine a session sometimes fails to connect (connection
-# reset) or records nothing.
+# All at once, each with up to three tries: on a busy machine a session sometimes fails to connect (connection reset)
+# or records nothing.
 collect_with_retries() {
   for _ in 1 2 3; do
     collect "$1" || true
-    grep -q ',SafeMem,' "$work/$1.csv" 2>/dev/null && return 0
+    grep -q ',SafeMem,' "$work/${1/ /-}.csv" 2>/dev/null && return 0
     sleep 1
   done
 }
 collectors=()
-for scenario in cache events attachments registries; do
-  [ -n "${pids[$scenario]}" ] || continue
-  collect_with_retries "$scenario" &
+for process in "${watched[@]}"; do
+  [ -n "${pids[$process]}" ] || continue
+  collect_with_retries "$process" &
   collectors+=($!)
   sleep 1
 done
 for collector in "${collectors[@]}"; do wait "$collector" || true; done
 
 echo "dotnet-counters $(dotnet tool run dotnet-counters --version | cut -d+ -f1), meter SafeMem, last value of each instrument per lab process:"
-for scenario in cache events attachments registries; do
-  csv="$work/$scenario.csv"
-  echo "  $scenario (SafeMem variant):"
-  for instrument in ${expected[$scenario]}; do
+for process in "${watched[@]}"; do
+  csv="$work/${process/ /-}.csv"
+  read -r scenario variant <<<"$process"
+  echo "  $scenario ($([ "$variant" = naive ] && echo naive || echo SafeMem) variant):"
+  for instrument in ${expected[$process]}; do
     line=$(grep -F ",$instrument (" "$csv" 2>/dev/null | tail -3 | sort -t, -k5 -g | tail -1 || true)
     if [ -z "$line" ]; then
       echo "    MISSING  $instrument"

@@ -2,8 +2,10 @@ using System.ComponentModel;
 using Microsoft.Extensions.DependencyInjection;
 using SafeMem.Attachments;
 using SafeMem.Caching;
+using SafeMem.Disposal;
 using SafeMem.Events;
 using SafeMem.Registries;
+using SafeMem.Testing;
 
 namespace SafeMem.Demo;
 
@@ -41,6 +43,30 @@ internal static class ReadmeSnippets
         GC.KeepAlive(session);
     }
 
+    public static async Task Disposal(CancellationToken cancellationToken)
+    {
+        await using var scope = new DisposalScope("request");
+        var stream = scope.Add(new MemoryStream());
+        scope.Add(cancellationToken.Register(static () => Console.WriteLine("cancelled")));
+        scope.Add(() => Console.WriteLine("request ended"));
+        stream.WriteByte(1);
+    }
+
+    public static void Pooling(IServiceCollection services)
+    {
+        services.AddSafeMemObjectPools(options => options.SamplingRate = 0.01);
+    }
+
+    public static void Testing(MessageBus bus)
+    {
+        LeakAssert.Collected(() =>
+        {
+            var window = new Window(bus);   // subscribes to bus.MessageReceived
+            window.Close();                 // must unsubscribe, or the bus keeps the window alive
+            return window;
+        });
+    }
+
     public static void Extensions(IServiceCollection services)
     {
         services.AddSafeMemCache(options =>
@@ -62,6 +88,38 @@ internal static class ReadmeSnippets
     internal sealed class Session(int id)
     {
         public int Id { get; } = id;
+    }
+
+    internal sealed class Connection : IDisposable
+    {
+        private static readonly LeakTracker s_leaks = new("connections", new LeakTrackerOptions { SamplingRate = 0.01, CaptureStackTrace = true });
+        private readonly LeakHandle _leak;
+        public Connection() => _leak = s_leaks.Track(this);
+        public void Dispose() => _leak.Dispose();
+    }
+
+    internal sealed class MessageBus
+    {
+        public event EventHandler? MessageReceived;
+
+        public void Publish() => MessageReceived?.Invoke(this, EventArgs.Empty);
+    }
+
+    internal sealed class Window
+    {
+        private readonly MessageBus _bus;
+
+        public Window(MessageBus bus)
+        {
+            _bus = bus;
+            bus.MessageReceived += OnMessage;
+        }
+
+        public void Close() => _bus.MessageReceived -= OnMessage;
+
+        private void OnMessage(object? sender, EventArgs e)
+        {
+        }
     }
 
     internal sealed class PriceChangedEventArgs : EventArgs;

@@ -52,6 +52,30 @@ public sealed class ProgramTests
         }
     }
 
+    [Fact]
+    public async Task ShortRun_LeakReportsComeBackFromTheChildProcesses_GroupedByCreationStack()
+    {
+        string folder = Directory.CreateTempSubdirectory("safemem-lab-").FullName;
+        try
+        {
+            (int exitCode, string output, string errors) = await RunDemo("--duration", "2", "--scenario", "disposal,pooling", "--output", Path.Combine(folder, "report.html"));
+
+            // 20 steps: 3 sessions a step never disposed (2 CSV, 1 PDF), 2 rentals a step never returned.
+            Assert.True(exitCode == 0, $"exit code {exitCode}\n{output}\n{errors}");
+            Assert.Contains("  naive: LeakTracker reported 60 leaks from 2 creation stacks; one report of each:", output);
+            Assert.Contains("    40 like this one (ages", output);
+            Assert.Contains("         at SafeMem.Demo.Scenarios.DisposalScenario.NaiveExports.ExportCsv(Int32 request)", output);
+            Assert.Contains("         at SafeMem.Demo.Scenarios.DisposalScenario.NaiveExports.ExportPdf(Int32 step, Int32 request)", output);
+            Assert.Contains("  SafeMem: LeakTracker reported 40 leaks, all from one creation stack:", output);
+            Assert.Contains("        details: rented from object pool 'lab.renderers' and never returned", output);
+            Assert.DoesNotContain("SafeMem.Demo.Lab.VariantHost", output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static async Task<(int ExitCode, string Output, string Errors)> RunDemo(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")

@@ -36,13 +36,11 @@ public sealed partial class DocsTests
     [Fact]
     public void ReadmeLinks_ToDocsPages_Exist()
     {
-        // Pages other changes are still writing (disposal, scaling-out) are allowed to be missing until they land.
-        string[] pending = ["disposal.md", "scaling-out.md"];
         string readme = File.ReadAllText(RepositoryPaths.Combine("README.md"));
         var broken = DocsLink().Matches(readme)
             .Select(m => m.Groups["page"].Value)
             .Distinct()
-            .Where(page => !pending.Contains(page) && !File.Exists(RepositoryPaths.Combine("docs", page)))
+            .Where(page => !File.Exists(RepositoryPaths.Combine("docs", page)))
             .ToList();
 
         Assert.Empty(broken);

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using BitFaster.Caching.Lfu;
+using BitFaster.Caching.Lru;
 using Microsoft.Extensions.Caching.Memory;
 using SafeMem.Caching;
 
@@ -8,8 +10,10 @@ namespace SafeMem.Benchmarks.Caching;
 /// <summary>
 /// The <c>cache-memory</c> console mode: bytes retained per entry with 1,000,000 int keys and int values, for
 /// <see cref="ConcurrentDictionary{TKey, TValue}"/> (the baseline), <see cref="BoundedCache{TKey, TValue}"/> (count
-/// bound, no expiry; and with expiry and a weigher, which need bigger nodes) and <see cref="MemoryCache"/> (whose
-/// object keys and values are boxed, as its API requires). Target: BoundedCache at most 2x ConcurrentDictionary.
+/// bound, no expiry; and with expiry and a weigher, which need bigger nodes), <see cref="MemoryCache"/> (whose
+/// object keys and values are boxed, as its API requires) and BitFaster.Caching's <see cref="ConcurrentLru{K, V}"/>,
+/// <see cref="FastConcurrentLru{K, V}"/> and <see cref="ConcurrentLfu{K, V}"/>. Target: BoundedCache at most 2x
+/// ConcurrentDictionary.
 /// </summary>
 /// <remarks>
 /// Measured as the difference of <see cref="GC.GetTotalMemory(bool)"/> (after full collections) before building a
@@ -82,6 +86,41 @@ internal static class MemoryPerEntryStudy
                 cache.Set(i, i);
             }
 
+            return cache;
+        }), baseline);
+
+        Report("BitFaster ConcurrentLru<int, int>", Measure(static () =>
+        {
+            var cache = new ConcurrentLru<int, int>(Entries);
+            for (int i = 0; i < Entries; i++)
+            {
+                cache.AddOrUpdate(i, i);
+            }
+
+            return cache;
+        }), baseline);
+
+        Report("BitFaster FastConcurrentLru<int, int>", Measure(static () =>
+        {
+            var cache = new FastConcurrentLru<int, int>(Entries);
+            for (int i = 0; i < Entries; i++)
+            {
+                cache.AddOrUpdate(i, i);
+            }
+
+            return cache;
+        }), baseline);
+
+        Report("BitFaster ConcurrentLfu<int, int>", Measure(static () =>
+        {
+            var cache = new ConcurrentLfu<int, int>(Entries);
+            for (int i = 0; i < Entries; i++)
+            {
+                cache.AddOrUpdate(i, i);
+            }
+
+            // Its writes are buffered: measure the settled policy, every entry in its lists.
+            cache.DoMaintenance();
             return cache;
         }), baseline);
 

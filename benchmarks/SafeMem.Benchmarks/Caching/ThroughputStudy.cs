@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using BitFaster.Caching.Lru;
 using Microsoft.Extensions.Caching.Memory;
 using SafeMem.Caching;
 
@@ -7,8 +8,10 @@ namespace SafeMem.Benchmarks.Caching;
 
 /// <summary>
 /// The <c>cache-throughput</c> console mode: million operations per second on 1 and 2 threads, Zipf (s = 0.86) keys,
-/// 90% reads and 10% writes, for <see cref="BoundedCache{TKey, TValue}"/>, <see cref="MemoryCache"/> (with a
-/// <c>SizeLimit</c>) and the naive lock + LinkedList LRU.
+/// 90% reads and 10% writes, for <see cref="BoundedCache{TKey, TValue}"/> (both eviction policies), <see cref="MemoryCache"/> (with a
+/// <c>SizeLimit</c>), the naive lock + LinkedList LRU, and BitFaster.Caching's <see cref="ConcurrentLru{K, V}"/>,
+/// <see cref="FastConcurrentLru{K, V}"/> and <see cref="BitFaster.Caching.Lfu.ConcurrentLfu{K, V}"/> (whose maintenance runs on the thread
+/// pool, so on 2 threads it competes with the workers for the machine's cores, as it would in an application).
 /// </summary>
 /// <remarks>
 /// Usage: <c>cache-throughput [--seconds N]</c> (default 3 per run). 100,000 keys, capacity 10,000; each thread replays
@@ -88,6 +91,18 @@ internal static class ThroughputStudy
                 }
 
                 return concurrentLru.TryGet(key, out _);
+            }));
+
+            var fastConcurrentLru = new FastConcurrentLru<int, int>(Capacity);
+            Report("BitFaster FastConcurrentLru", threads, Measure(threads, duration, sequences, (key, write) =>
+            {
+                if (write)
+                {
+                    fastConcurrentLru.AddOrUpdate(key, key);
+                    return false;
+                }
+
+                return fastConcurrentLru.TryGet(key, out _);
             }));
 
             using (var memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity }))

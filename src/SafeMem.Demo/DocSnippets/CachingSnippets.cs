@@ -59,6 +59,21 @@ internal static class CachingSnippets
         }
     }
 
+    public static void LeaseInOneStep(BoundedCache<string, Bitmap> images, string path)
+    {
+        // Found or loaded, and leased in the same step: no other thread's write can dispose it before Draw is done.
+        using (CacheLease<Bitmap> leased = images.GetOrAddLease(path, static p => Bitmap.Load(p)))
+        {
+            Draw(leased.Value);
+        }
+    }
+
+    public static void KeyedCaches(IServiceCollection services)
+    {
+        services.AddKeyedSafeMemCache("thumbnails", options => options.MaximumWeight = 64 * 1024 * 1024);
+        // ... then: public ThumbnailService([FromKeyedServices("thumbnails")] IMemoryCache cache)
+    }
+
     public static string Statistics(BoundedCache<int, Customer> cache)
     {
         CacheStatistics stats = cache.GetStatistics();

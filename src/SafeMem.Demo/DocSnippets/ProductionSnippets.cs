@@ -1,14 +1,25 @@
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using SafeMem.Disposal;
+using SafeMem.Pooling;
 using SafeMem.Telemetry;
+using SafeMem.Testing;
 
 namespace SafeMem.Demo.DocSnippets;
 
 // The code docs/production.md shows, compiled (checked by tests/SafeMem.Tests/DocsTests.cs). Not run by the demo;
-// tests/SafeMem.Tests/Telemetry/OpenTelemetryExportTests.cs exercises the same SDK calls with the in-memory exporter.
-internal static class ProductionSnippets
+// tests/SafeMem.Tests/Telemetry/OpenTelemetryExportTests.cs exercises the same SDK calls with the in-memory exporter,
+// and tests/SafeMem.Demo.Tests/Scenarios/DisposalHeapDiffTests.cs the snapshot calls.
+internal static partial class ProductionSnippets
 {
+    private static readonly LeakTracker s_connectionLeaks = new("connections", new LeakTrackerOptions { SamplingRate = 0.01, CaptureStackTrace = true });
+
     public static void Hosted(IServiceCollection services)
     {
         services.AddOpenTelemetry()
@@ -25,4 +36,38 @@ internal static class ProductionSnippets
             .Build();
         return meters;
     }
+
+    public static void WireLeakLogging(IServiceProvider services)
+    {
+        ILogger logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("SafeMem.Leaks");
+        LogLeaks(s_connectionLeaks, logger);
+        LogLeaks(services.GetRequiredService<TrackedObjectPoolProvider>().LeakTracker!, logger);
+    }
+
+    public static void HeapDiffEndpoint(WebApplication app)
+    {
+        if (app.Environment.IsStaging())
+        {
+            app.MapPost("/debug/heap-diff", async (int seconds, string? retainedType, CancellationToken aborted) =>
+            {
+                using HeapSnapshot before = HeapSnapshot.Take();
+                await Task.Delay(TimeSpan.FromSeconds(seconds), aborted);
+                using HeapSnapshot after = HeapSnapshot.Take();
+
+                var text = new StringBuilder(HeapSnapshot.Diff(before, after).ToString(maxRows: 15));
+                foreach (RetentionPath path in retainedType is null ? [] : after.FindRetentionPaths(o => o.TypeName == retainedType, maxPaths: 3))
+                {
+                    text.AppendLine().AppendLine(path.ToString());
+                }
+
+                return Results.Text(text.ToString());
+            }).RequireAuthorization("operators");
+        }
+    }
+
+    private static void LogLeaks(LeakTracker tracker, ILogger logger) =>
+        tracker.LeakDetected += (_, report) => LogLeak(logger, report.ResourceTypeName, report.TrackerName, report.Details, report.Age, report.CreationStackTrace);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leak: a {ResourceType} became unreachable without being disposed (tracker {Tracker}; {Details}; age {Age}). Created at:\n{CreatedAt}")]
+    private static partial void LogLeak(ILogger logger, string resourceType, string tracker, string? details, TimeSpan age, string? createdAt);
 }

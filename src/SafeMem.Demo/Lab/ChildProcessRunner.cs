@@ -40,6 +40,7 @@ internal sealed class ChildProcessRunner : IVariantRunner
 
         var samples = new List<Sample>(plan.Steps + 1);
         string[]? notes = null;
+        LeakReportGroup[] leakReports = [];
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {_fileName}.");
         Task<string> errors = process.StandardError.ReadToEndAsync(cancellationToken);
         try
@@ -55,6 +56,7 @@ internal sealed class ChildProcessRunner : IVariantRunner
                 else if (message?.Notes is { } conclusions)
                 {
                     notes = conclusions;
+                    leakReports = message.LeakReports ?? [];
                 }
             }
 
@@ -75,6 +77,6 @@ internal sealed class ChildProcessRunner : IVariantRunner
             return VariantResult.Failed(kind, samples, $"child process exited with code {process.ExitCode}: {reason}");
         }
 
-        return new VariantResult(kind, samples, notes, Error: null);
+        return new VariantResult(kind, samples, notes, Error: null) { LeakReports = leakReports };
     }
 }

@@ -17,10 +17,10 @@ internal static class ChildProtocol
     {
         VariantResult result = VariantHost.Run(scenario, kind, plan, sample =>
         {
-            output.WriteLine(JsonSerializer.Serialize(new Message(sample, null), s_json));
+            output.WriteLine(JsonSerializer.Serialize(new Message(sample, null, null), s_json));
             output.Flush();
         });
-        output.WriteLine(JsonSerializer.Serialize(new Message(null, [.. result.Notes]), s_json));
+        output.WriteLine(JsonSerializer.Serialize(new Message(null, [.. result.Notes], [.. result.LeakReports]), s_json));
         output.Flush();
         return 0;
     }
@@ -34,5 +34,5 @@ internal static class ChildProtocol
         "--interval-ms", ((int)plan.Interval.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
     ];
 
-    internal sealed record Message(Sample? Sample, string[]? Notes);
+    internal sealed record Message(Sample? Sample, string[]? Notes, LeakReportGroup[]? LeakReports);
 }

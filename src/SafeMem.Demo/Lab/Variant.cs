@@ -26,6 +26,13 @@ internal abstract class Variant : IDisposable
     /// <summary>Lines for the summary and the report, after the last step: what the run showed, checked.</summary>
     public virtual IEnumerable<string> Conclude(Sample first, Sample last) => [];
 
+    /// <summary>
+    /// The leak reports a <see cref="SafeMem.Disposal.LeakTracker"/> of this variant raised, grouped (see
+    /// <see cref="LeakReportCollector"/>); asked once, after <see cref="Conclude"/>, with the last sample, whose
+    /// telemetry says how many reports to wait for.
+    /// </summary>
+    public virtual IReadOnlyList<LeakReportGroup> LeakReports(Sample last) => [];
+
     public void Dispose()
     {
         Dispose(disposing: true);

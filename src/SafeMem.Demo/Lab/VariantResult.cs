@@ -3,6 +3,12 @@ namespace SafeMem.Demo.Lab;
 /// <summary>Everything one variant's run produced: its samples (baseline first), its conclusions, or why it failed.</summary>
 internal sealed record VariantResult(VariantKind Kind, IReadOnlyList<Sample> Samples, IReadOnlyList<string> Notes, string? Error)
 {
+    /// <summary>The leak reports the variant's trackers raised, grouped by creation stack; empty for a variant without a tracker.</summary>
+    public IReadOnlyList<LeakReportGroup> LeakReports { get; init; } = [];
+
+    /// <summary>The number of leak reports in all groups.</summary>
+    public int LeakReportCount => LeakReports.Sum(g => g.Count);
+
     public bool Succeeded => Error is null && Samples.Count > 1;
 
     /// <summary>Retained memory at the end minus the baseline before the first step.</summary>

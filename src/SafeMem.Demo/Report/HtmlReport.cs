@@ -59,6 +59,10 @@ internal static class HtmlReport
         .verdict-flat { color: #147d64; font-weight: 600; }
         .verdict-grew { color: #c8372d; font-weight: 600; }
         .verdict-warn { color: #a86b00; font-weight: 600; }
+        .leaks { margin: 14px 0 0; }
+        .leak-intro { font-size: 14px; margin: 0 0 6px; }
+        .leak-heading { font-size: 13px; color: #52606d; margin: 8px 0 3px; }
+        pre.leak-report { font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #f8fafc; border: 1px solid #e4e7eb; border-radius: 6px; padding: 8px 10px; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
         """;
 
     public static string Render(LabResult result)
@@ -178,7 +182,23 @@ internal static class HtmlReport
             }
         }
 
-        html.Append("</ul></section>");
+        html.Append("</ul>");
+        foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakReports.Count > 0))
+        {
+            // Grouped by creation stack: one report of each distinct leak, with how many there were.
+            bool naive = variant.Kind == VariantKind.Naive;
+            html.Append(Invariant($"<div class=\"leaks\" data-variant=\"{(naive ? "naive" : "safemem")}\" data-total=\"{variant.LeakReportCount}\">"));
+            html.Append(Invariant($"<p class=\"leak-intro\"><span class=\"{(naive ? "naive-text" : "safemem-text")}\">{(naive ? "naive" : "SafeMem")}:</span> {Html.Escape(LeakReportGroup.Introduce(variant.LeakReports))}</p>"));
+            foreach (LeakReportGroup group in variant.LeakReports.Take(LeakReportGroup.Shown))
+            {
+                html.Append(Invariant($"<div class=\"leak\" data-count=\"{group.Count}\"><p class=\"leak-heading\">{Html.Escape(group.Heading)}</p>"));
+                html.Append("<pre class=\"leak-report\">").Append(Html.Escape(string.Join('\n', group.Excerpt()))).Append("</pre></div>");
+            }
+
+            html.Append("</div>");
+        }
+
+        html.Append("</section>");
     }
 
     private static string Last(VariantResult variant, string key, bool bytes) =>

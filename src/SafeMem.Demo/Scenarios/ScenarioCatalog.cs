@@ -11,5 +11,7 @@ internal static class ScenarioCatalog
         new EventsScenario(),
         new AttachmentScenario(),
         new RegistryScenario(),
+        new DisposalScenario(),
+        new PoolScenario(),
     ];
 }

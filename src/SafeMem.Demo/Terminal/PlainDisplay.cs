@@ -62,6 +62,19 @@ internal sealed class PlainDisplay(TextWriter output) : ILabDisplay
                     output.WriteLine($"  {Name(variant.Kind)} FAILED: {error}");
                 }
             }
+
+            foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakReports.Count > 0))
+            {
+                output.WriteLine($"  {Name(variant.Kind)}: {LeakReportGroup.Introduce(variant.LeakReports)}");
+                foreach (LeakReportGroup group in variant.LeakReports.Take(LeakReportGroup.Shown))
+                {
+                    output.WriteLine($"    {group.Heading}:");
+                    foreach (string line in group.Excerpt())
+                    {
+                        output.WriteLine($"      {line}");
+                    }
+                }
+            }
         }
 
         output.WriteLine($"Report: {reportPath}");

@@ -65,6 +65,20 @@ internal sealed class TerminalDisplay(IAnsiConsole console) : ILabDisplay
                     console.MarkupLine($"  [red]{variant.Kind} failed: {Markup.Escape(error)}[/]");
                 }
             }
+
+            foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakReports.Count > 0))
+            {
+                string label = variant.Kind == VariantKind.Naive ? "[red]naive:[/]" : "[green]SafeMem:[/]";
+                console.MarkupLine($"  {label} {Markup.Escape(LeakReportGroup.Introduce(variant.LeakReports))}");
+                foreach (LeakReportGroup group in variant.LeakReports.Take(LeakReportGroup.Shown))
+                {
+                    console.MarkupLine($"    {Markup.Escape(group.Heading)}:");
+                    foreach (string line in group.Excerpt())
+                    {
+                        console.MarkupLine($"      [grey]{Markup.Escape(line)}[/]");
+                    }
+                }
+            }
         }
 
         console.WriteLine();

@@ -20,16 +20,23 @@ namespace SafeMem.Extensions.Caching;
 /// The meter's instruments hold the cache weakly.</para>
 /// <para><b>Bounds and admission.</b> Unlike <c>MemoryCache</c> with a <c>SizeLimit</c>, which refuses new entries
 /// once full and compacts later on the thread pool, this cache stores the new entry and evicts the least recently
-/// used ones before the write returns. An entry's weight is its <see cref="ICacheEntry.Size"/>, or
-/// <see cref="BoundedMemoryCacheOptions.DefaultEntryWeight"/> when it sets none (a <c>MemoryCache</c> with a
+/// used ones before the write returns. Under a weight bound, an entry's weight is its <see cref="ICacheEntry.Size"/>,
+/// or <see cref="BoundedMemoryCacheOptions.DefaultEntryWeight"/> when it sets none (a <c>MemoryCache</c> with a
 /// <c>SizeLimit</c> throws instead). A single entry heavier than <see cref="MaximumWeight"/> is not stored, evicts
-/// nothing, and reports <see cref="EvictionReason.Capacity"/>.</para>
+/// nothing, and reports <see cref="EvictionReason.Capacity"/>. Without a weight bound sizes are accepted and ignored,
+/// as <c>MemoryCache</c> ignores them without a <c>SizeLimit</c>: entries weigh nothing, <see cref="Weight"/> stays 0
+/// and <see cref="GetCurrentStatistics"/> reports no estimated size.</para>
 /// <para><b>Expiration.</b> Absolute (<see cref="ICacheEntry.AbsoluteExpiration"/> and
 /// <see cref="ICacheEntry.AbsoluteExpirationRelativeToNow"/>; when both are set the earlier instant wins), sliding
 /// (refreshed by every read) and change tokens. An expired entry is never returned; time-expired entries are purged
 /// lazily on reads and, amortized, on writes, never by a timer. A token that fires removes the entry it was given to
 /// (reason <see cref="EvictionReason.TokenExpired"/>), never a newer entry under the same key. Tokens that cannot call
-/// back are checked on every read of their entry.</para>
+/// back are checked on every read of their entry. An entry already expired when it is committed (a past absolute
+/// expiration, or a token that has fired) is not stored: the entry it would have replaced leaves with
+/// <see cref="EvictionReason.Replaced"/> and its own callbacks see <see cref="EvictionReason.Expired"/> (or
+/// <see cref="EvictionReason.TokenExpired"/>), as with <c>MemoryCache</c>. <see cref="Remove"/> reports
+/// <see cref="EvictionReason.Removed"/> even for an entry that had expired but was not purged yet, as
+/// <c>MemoryCache</c> does.</para>
 /// <para><b>Priority</b> is stored but does not change eviction order, and <see cref="CacheItemPriority.NeverRemove"/>
 /// entries are evicted like any other: a cache that could refuse to evict would no longer be bounded. Nested
 /// <see cref="CreateEntry"/> scopes do not propagate expiration to the outer entry as <c>MemoryCache</c>'s
@@ -46,15 +53,19 @@ namespace SafeMem.Extensions.Caching;
 /// <para><b>User code that throws.</b> When post-eviction callbacks throw, the operation that removed the entries has
 /// completed and every other callback has run; the exception then propagates to the caller of that operation (one
 /// exception as is, several as an <see cref="AggregateException"/>). The cache stays consistent and loses no other
-/// entry.</para>
+/// entry; in particular, an entry whose commit evicted another whose callback threw is stored and listens to its
+/// change tokens.</para>
 /// <para><b>Disposal.</b> <see cref="Dispose"/> stops listening to every entry's change tokens, lets go of all entries
 /// without running their post-eviction callbacks (as <c>MemoryCache</c> does), and unregisters the
-/// cache's instruments. Afterwards every member throws <see cref="ObjectDisposedException"/>; disposing again does
-/// nothing.</para>
+/// cache's instruments. Afterwards every member throws <see cref="ObjectDisposedException"/>, except that disposing an
+/// <see cref="ICacheEntry"/> created before is ignored (it stores nothing and runs no callbacks, as with
+/// <c>MemoryCache</c>); disposing again does nothing.</para>
 /// </remarks>
 [DebuggerDisplay("Name = {Name}, Count = {Count}, Weight = {Weight}")]
 public sealed class BoundedMemoryCache : IMemoryCache
 {
+    private static readonly Action<BoundedMemoryCacheEntry> s_registerTokenCallbacks = static entry => entry.RegisterTokenCallbacks();
+
     private readonly BoundedCache<object, BoundedMemoryCacheEntry> _cache;
     private readonly TimeProvider _timeProvider;
     private readonly long _defaultEntryWeight;
@@ -150,20 +161,26 @@ public sealed class BoundedMemoryCache : IMemoryCache
         return new BoundedMemoryCacheEntry(this, key);
     }
 
-    /// <summary>Removes the entry stored under <paramref name="key"/>, if any (its callbacks see <see cref="EvictionReason.Removed"/>).</summary>
+    /// <summary>
+    /// Removes the entry stored under <paramref name="key"/>, if any; its callbacks see <see cref="EvictionReason.Removed"/>,
+    /// even when the entry had expired and was not purged yet (as with <c>MemoryCache</c>).
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public void Remove(object key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        _cache.TryRemove(key);
+        _cache.Remove(key, RemovalReason.Removed);
     }
 
     /// <summary>Removes every entry (their callbacks see <see cref="EvictionReason.Removed"/>, as with <c>MemoryCache.Clear</c>).</summary>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public void Clear() => _cache.Clear();
 
-    /// <summary>Returns hits, misses, entry count and weight (as the estimated size), the figures <c>MemoryCache</c> reports.</summary>
+    /// <summary>
+    /// Returns hits, misses, entry count and weight (as the estimated size, reported only under a weight bound, as
+    /// <c>MemoryCache</c> reports it only with a <c>SizeLimit</c>): the figures <c>MemoryCache</c> reports.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public MemoryCacheStatistics GetCurrentStatistics()
     {
@@ -173,7 +190,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
             TotalHits = statistics.Hits,
             TotalMisses = statistics.Misses,
             CurrentEntryCount = statistics.EntryCount,
-            CurrentEstimatedSize = statistics.Weight,
+            CurrentEstimatedSize = MaximumWeight is null ? null : statistics.Weight,
         };
     }
 
@@ -214,6 +231,12 @@ public sealed class BoundedMemoryCache : IMemoryCache
     /// <summary>Stores <paramref name="entry"/> (called once, when it is disposed with a value set).</summary>
     internal void Commit(BoundedMemoryCacheEntry entry)
     {
+        if (_disposed)
+        {
+            // As MemoryCache does: an entry committed after the cache was disposed is dropped, and runs no callbacks.
+            return;
+        }
+
         DateTimeOffset? absolute = entry.AbsoluteExpiration;
         if (entry.AbsoluteExpirationRelativeToNow is { } relative)
         {
@@ -221,14 +244,26 @@ public sealed class BoundedMemoryCache : IMemoryCache
             absolute = absolute is { } given && given < fromNow ? given : fromNow;
         }
 
-        if ((absolute is { } expires && expires <= _timeProvider.GetUtcNow()) || (entry.HasExpirationTokens && entry.CheckTokensChanged()))
+        if (entry.HasExpirationTokens && entry.CheckTokensChanged())
         {
-            CommitExpired(entry);
-            return;
+            // A token that has already fired: written as already expired, so the engine stores nothing, reports the
+            // entry it would have replaced as Replaced and this one as expired (TokenExpired, see ToEvictionReason).
+            absolute = DateTimeOffset.MinValue;
         }
 
-        _cache.Set(entry.Key, entry, new CacheEntryPolicy(entry.Size ?? _defaultEntryWeight, absolute, entry.SlidingExpiration));
-        entry.RegisterTokenCallbacks();
+        // Without a weight bound nothing is weighed (as MemoryCache ignores sizes without a SizeLimit), so no size can
+        // overflow the total.
+        long weight = MaximumWeight is null ? 0 : entry.Size ?? _defaultEntryWeight;
+        try
+        {
+            // Token callbacks are registered once the entry is stored and before the write's removals are published:
+            // a post-eviction callback of an entry this write evicted may throw, and must not leave this one deaf.
+            _cache.Set(entry.Key, entry, new CacheEntryPolicy(weight, absolute, entry.SlidingExpiration), s_registerTokenCallbacks);
+        }
+        catch (ObjectDisposedException) when (_disposed)
+        {
+            // Disposed between the check above and the write: dropped, as above.
+        }
     }
 
     /// <summary>A token of <paramref name="entry"/> fired: remove that entry (not a newer one under its key).</summary>
@@ -248,15 +283,6 @@ public sealed class BoundedMemoryCache : IMemoryCache
         {
             // Race with Dispose, which lets go of every entry anyway: there is nothing left to remove.
         }
-    }
-
-    private void CommitExpired(BoundedMemoryCacheEntry entry)
-    {
-        // Already expired when written (a past absolute time or a token that has fired): store nothing, but do not
-        // leave the value it was meant to replace readable either (MemoryCache does not either); that entry's
-        // callbacks see Removed, since nothing took its place. Then tell the new entry's own callbacks.
-        _cache.TryRemove(entry.Key);
-        entry.InvokePostEvictionCallbacks(entry.TokenExpired ? EvictionReason.TokenExpired : EvictionReason.Expired);
     }
 
     private void OnEntryRemoved(object? sender, CacheEntryRemovedEventArgs<object, BoundedMemoryCacheEntry> e)

@@ -74,9 +74,9 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _maximumCount;
         set
         {
-            if (value is { } count)
+            if (value is { } count && count <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+                throw new ArgumentOutOfRangeException(nameof(MaximumCount), count, $"{nameof(MaximumCount)} must be greater than zero, or null for no count bound.");
             }
 
             _maximumCount = value;
@@ -85,7 +85,8 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
 
     /// <summary>
     /// Gets or sets the most total weight the cache holds: the sum of the entries' <see cref="Microsoft.Extensions.Caching.Memory.ICacheEntry.Size"/>
-    /// (or <see cref="DefaultEntryWeight"/> for entries that set none). The counterpart of <c>MemoryCacheOptions.SizeLimit</c>.
+    /// (or <see cref="DefaultEntryWeight"/> for entries that set none). The counterpart of <c>MemoryCacheOptions.SizeLimit</c>:
+    /// without it, sizes are accepted and ignored (entries weigh nothing), as <c>MemoryCache</c> ignores them without a <c>SizeLimit</c>.
     /// </summary>
     /// <value>Greater than zero, or <see langword="null"/> (the default) for no weight bound.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
@@ -94,9 +95,9 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _maximumWeight;
         set
         {
-            if (value is { } weight)
+            if (value is { } weight && weight <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(weight);
+                throw new ArgumentOutOfRangeException(nameof(MaximumWeight), weight, $"{nameof(MaximumWeight)} must be greater than zero, or null for no weight bound.");
             }
 
             _maximumWeight = value;
@@ -126,6 +127,7 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
     /// <summary>
     /// Gets or sets the weight of an entry that sets no <see cref="Microsoft.Extensions.Caching.Memory.ICacheEntry.Size"/>,
     /// so that code written for an unbounded <c>MemoryCache</c> (which sets no sizes) works unchanged under a weight bound.
+    /// Used only with <see cref="MaximumWeight"/>.
     /// </summary>
     /// <value>Zero or more; defaults to 1.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
@@ -134,7 +136,11 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _defaultEntryWeight;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            if (value < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(DefaultEntryWeight), value, $"{nameof(DefaultEntryWeight)} must be zero or more.");
+            }
+
             _defaultEntryWeight = value;
         }
     }
@@ -147,7 +153,7 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
         get => _timeProvider;
         set
         {
-            ArgumentNullException.ThrowIfNull(value);
+            ArgumentNullException.ThrowIfNull(value, nameof(TimeProvider));
             _timeProvider = value;
         }
     }
@@ -166,11 +172,15 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
     /// <summary>Throws when the options as a whole cannot build a cache (no bound set).</summary>
     internal void Validate()
     {
-        if (_maximumCount is null && _maximumWeight is null)
+        if (FindProblem() is { } problem)
         {
-            throw new ArgumentException(
-                $"A bounded cache needs a bound: set {nameof(MaximumCount)}, {nameof(MaximumWeight)} or both.",
-                "options");
+            throw new ArgumentException(problem, "options");
         }
     }
+
+    /// <summary>Describes why the options as a whole cannot build a cache, or returns null (shared with the DI validator).</summary>
+    internal string? FindProblem()
+        => _maximumCount is null && _maximumWeight is null
+            ? $"A bounded cache needs a bound: set {nameof(MaximumCount)}, {nameof(MaximumWeight)} or both."
+            : null;
 }

@@ -28,9 +28,11 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>
     /// Stores <paramref name="value"/> with per-entry settings (the <c>IMemoryCache</c> adapter's hook). The weight
     /// overrides the weigher; per-entry expiry applies on top of the cache-wide times to live, earliest wins; sliding
-    /// expiry is refreshed by reads. An entry whose absolute expiration is already past is not stored (reason Expired).
+    /// expiry is refreshed by reads. An entry whose absolute expiration is already past is not stored (reason Expired;
+    /// an entry it would have replaced leaves with reason Replaced). <paramref name="stored"/> runs when the entry was
+    /// admitted, after the write and before its removals are published, so that it runs even when a handler throws.
     /// </summary>
-    internal void Set(TKey key, TValue value, in CacheEntryPolicy policy)
+    internal void Set(TKey key, TValue value, in CacheEntryPolicy policy, Action<TValue>? stored = null)
     {
         ThrowIfDisposed();
         ThrowIfKeyNull(key);
@@ -57,13 +59,51 @@ public sealed partial class BoundedCache<TKey, TValue>
         bool ownExpiry = policy.AbsoluteExpiration is not null || policy.SlidingExpiration is not null;
         CacheNode<TKey, TValue> node = NewNode(key, value, HashOf(key), weight, ownExpiry);
         List<PendingRemoval>? removals = null;
+        RemovalReason? refusal;
         lock (_lock)
         {
             ThrowIfDisposed();
-            SetLocked(node, policy, ref removals);
+            refusal = SetLocked(node, policy, ref removals);
+        }
+
+        if (stored is not null && refusal is null)
+        {
+            try
+            {
+                stored(value);
+            }
+            catch (Exception ex)
+            {
+                PublishAfter(ex, removals);
+                throw;
+            }
         }
 
         Publish(removals);
+    }
+
+    /// <summary>
+    /// Removes the entry for <paramref name="key"/>, expired or not, reporting <paramref name="reason"/> (the
+    /// <c>IMemoryCache</c> adapter's <c>Remove</c>, which reports Removed for an expired entry as <c>MemoryCache</c> does).
+    /// </summary>
+    internal bool Remove(TKey key, RemovalReason reason)
+    {
+        ThrowIfDisposed();
+        ThrowIfKeyNull(key);
+        List<PendingRemoval>? removals = null;
+        bool removed = false;
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            if (FindLocked(key, HashOf(key)) is { } node)
+            {
+                RemoveLocked(node, reason, ref removals);
+                removed = true;
+            }
+        }
+
+        Publish(removals);
+        return removed;
     }
 
     /// <summary>
@@ -121,7 +161,7 @@ public sealed partial class BoundedCache<TKey, TValue>
                 }
                 else
                 {
-                    RemoveLocked(node, RemovalReason.Removed, ref removals, disposeValue: !handOver);
+                    RemoveLocked(node, RemovalReason.Removed, ref removals, handOver: handOver);
                     value = node.Value;
                     removed = true;
                 }
@@ -132,8 +172,11 @@ public sealed partial class BoundedCache<TKey, TValue>
         return removed;
     }
 
-    /// <summary>The whole write: replace, admit or reject, purge expired entries, evict, link. Under the lock.</summary>
-    private void SetLocked(CacheNode<TKey, TValue> node, in CacheEntryPolicy policy, ref List<PendingRemoval>? removals)
+    /// <summary>
+    /// The whole write: replace, admit or reject, purge expired entries, evict, link. Under the lock. Returns why the entry
+    /// was not stored (Rejected, Expired), or null when it was.
+    /// </summary>
+    private RemovalReason? SetLocked(CacheNode<TKey, TValue> node, in CacheEntryPolicy policy, ref List<PendingRemoval>? removals)
     {
         // Hits recorded before this write come first (TinyLfu; on one thread that keeps the policy's order exact).
         DrainReadsLocked();
@@ -169,18 +212,30 @@ public sealed partial class BoundedCache<TKey, TValue>
             ? RemovalReason.Rejected
             : node is TimedCacheNode<TKey, TValue> t && t.IsExpired(now) ? RemovalReason.Expired : null;
 
+        // The new entry holds its value before anything lets go, so replacing or evicting an entry that holds the same
+        // instance (this key's, or another key's) does not dispose it.
+        bool sameInstance = old is not null && SameValue(old.Value, node.Value);
+        if (refusal is null)
+        {
+            HoldEntryLocked(node.Value);
+        }
+
         if (old is not null)
         {
             // When the new node is admitted it takes the old one's place in the table below instead of the key going
-            // missing meanwhile, so a concurrent reader sees the old value or the new one, never a spurious miss.
-            RemoveLocked(old, RemovalReason.Replaced, ref removals, disposeValue: !SameValue(old.Value, node.Value), keepInTable: refusal is null);
+            // missing meanwhile, so a concurrent reader sees the old value or the new one, never a spurious miss. A
+            // refused write of the very instance stored hands it back to the caller rather than disposing it.
+            RemoveLocked(old, RemovalReason.Replaced, ref removals, handOver: refusal is not null && sameInstance, keepInTable: refusal is null);
         }
 
         if (refusal is RemovalReason reason)
         {
             CountRemoval(reason);
-            AddPending(ref removals, node, reason, disposeValue: true);
-            return;
+
+            // The cache owns what it is given, so a refused value is disposed once nothing else holds that instance
+            // (another key, a lease, the load that produced it), unless it was the stored instance handed back above.
+            AddPending(ref removals, node, reason, dispose: !sameInstance && TakeRefusedLocked(node.Value));
+            return reason;
         }
 
         PurgeExpiredLocked(now, ref removals);
@@ -215,6 +270,7 @@ public sealed partial class BoundedCache<TKey, TValue>
 
         _counters.EntryCount++;
         _counters.Weight += weight;
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -283,7 +339,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         CacheNode<TKey, TValue> node,
         RemovalReason reason,
         ref List<PendingRemoval>? removals,
-        bool disposeValue = true,
+        bool handOver = false,
         bool keepInTable = false)
     {
         _recency.Remove(node);
@@ -300,14 +356,13 @@ public sealed partial class BoundedCache<TKey, TValue>
         _counters.EntryCount--;
         _counters.Weight -= node.Weight;
         CountRemoval(reason);
-        AddPending(ref removals, node, reason, disposeValue);
+        AddPending(ref removals, node, reason, dispose: ReleaseEntryLocked(node.Value, handOver));
     }
 
     private void CountRemoval(RemovalReason reason) => _counters.Removals[(int)reason]++;
 
-    private void AddPending(ref List<PendingRemoval>? removals, CacheNode<TKey, TValue> node, RemovalReason reason, bool disposeValue)
+    private void AddPending(ref List<PendingRemoval>? removals, CacheNode<TKey, TValue> node, RemovalReason reason, bool dispose)
     {
-        bool dispose = disposeValue && _disposeValues && node.Value is IDisposable;
         if (dispose || Volatile.Read(ref _handlers).Length > 0)
         {
             (removals ??= []).Add(new PendingRemoval(node, reason, dispose));
@@ -384,6 +439,22 @@ public sealed partial class BoundedCache<TKey, TValue>
         Publish(removals);
     }
 
+    /// <summary>
+    /// Publishes <paramref name="removals"/> after <paramref name="first"/> was thrown by work that had to run between
+    /// the write and its publication; the caller rethrows <paramref name="first"/>, or this throws both.
+    /// </summary>
+    private void PublishAfter(Exception first, List<PendingRemoval>? removals)
+    {
+        try
+        {
+            Publish(removals);
+        }
+        catch (Exception ex)
+        {
+            throw new AggregateException("Several callbacks threw; the cache operation itself completed.", first, ex);
+        }
+    }
+
     /// <summary>Raises <see cref="EntryRemoved"/> and disposes values, outside every lock; runs all, then throws what they threw.</summary>
     private void Publish(List<PendingRemoval>? removals, bool raiseEvents = true)
     {
@@ -412,11 +483,12 @@ public sealed partial class BoundedCache<TKey, TValue>
                 }
             }
 
-            if (removal.Dispose)
+            if (removal.Dispose && removal.Node.Value is IDisposable disposable)
             {
                 try
                 {
-                    DisposeLeavingValue(removal.Node);
+                    // Decided under the lock: no entry and no lease holds the value any more.
+                    disposable.Dispose();
                 }
                 catch (Exception ex)
                 {
@@ -436,29 +508,6 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
     }
 
-    private void DisposeLeavingValue(CacheNode<TKey, TValue> node)
-    {
-        if (node.Value is not IDisposable disposable)
-        {
-            return;
-        }
-
-        if (_leases is { } leases)
-        {
-            lock (leases)
-            {
-                if (leases.TryGetValue(node, out LeaseState? state))
-                {
-                    // The last lease to be released disposes it (ILeaseOwner.Release).
-                    state.Left = true;
-                    return;
-                }
-            }
-        }
-
-        disposable.Dispose();
-    }
-
     /// <summary>
     /// For tests: checks, under the lock, that the map, both lists and the counters agree. Returns a description of the
     /// first inconsistency, or null.
@@ -467,7 +516,7 @@ public sealed partial class BoundedCache<TKey, TValue>
     {
         lock (_lock)
         {
-            if ((FindTableInconsistencyLocked() ?? _recency.FindInconsistency()) is { } broken)
+            if ((FindTableInconsistencyLocked() ?? _recency.FindInconsistency() ?? FindHoldsInconsistencyLocked()) is { } broken)
             {
                 return broken;
             }

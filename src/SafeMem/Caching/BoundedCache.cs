@@ -16,7 +16,8 @@ namespace SafeMem.Caching;
 /// <remarks>
 /// <para><b>What it holds.</b> Keys and values of the entries it contains, strongly, and nothing else: an evicted,
 /// expired, removed or cleared entry is let go of by the time the write that removed it returns (a value is kept
-/// longer only by an <see cref="EntryRemoved"/> handler or a <see cref="CacheLease{TValue}"/> that holds it). The
+/// longer only by an <see cref="EntryRemoved"/> handler or a <see cref="CacheLease{TValue}"/> that holds it). A cache
+/// that disposes values also counts, per value it holds or that is leased, the entries and leases holding it. The
 /// instruments reach the cache's counters weakly, so a cache dropped without <see cref="Dispose"/> is collected.</para>
 /// <para><b>Bounds.</b> When no write is in flight, <see cref="Count"/> &lt;= <see cref="MaximumCount"/> and
 /// <see cref="Weight"/> &lt;= <see cref="MaximumWeight"/>. A write always admits its entry: it first removes expired
@@ -39,28 +40,40 @@ namespace SafeMem.Caching;
 /// <para><b>Loading.</b> <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/> and its overloads run the factory outside any
 /// lock, at most once per key at a time: concurrent callers for the key wait for that run and share its result. If it
 /// throws, is cancelled or returns null, every waiter sees that exception and nothing is cached; the next call runs the
-/// factory again. A factory that asks this cache for its own key gets an <see cref="InvalidOperationException"/>; other
-/// keys are fine. A value loaded while a <c>Set</c> for the same key ran replaces that value.</para>
+/// factory again. A factory may ask for other keys, of this cache or others, but not wait for itself: one that asks
+/// for its own key, or for a key whose load waits (through other factories) for its own, gets an
+/// <see cref="InvalidOperationException"/> instead of a deadlock. An async caller whose token is cancelled stops
+/// waiting at once, while the factory runs on for the cache and the other waiters. A value loaded while a <c>Set</c>
+/// for the same key ran replaces that value.</para>
 /// <para><b>User code.</b> Weighers and factories run before the cache changes, so their exceptions simply fail the
 /// call. <see cref="EntryRemoved"/> handlers and value disposal run after the operation completed and outside every
 /// lock, on the thread that removed the entry; every handler and disposal runs even if an earlier one throws, then the
 /// exception (or an <see cref="AggregateException"/> of several) is thrown to the caller of the operation, which has
 /// taken full effect. Handlers may call the cache.</para>
-/// <para><b>Disposal of values.</b> With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/>, a value
-/// that implements <see cref="IDisposable"/> is disposed exactly once when it leaves for any reason (including a
-/// rejected write, <see cref="Clear"/> and <see cref="Dispose"/>), after the <see cref="EntryRemoved"/> handlers; to
-/// keep using a value that may leave meanwhile, take it with <see cref="TryLease"/>, which defers the disposal until
-/// the lease is disposed. The value handed out by <see cref="TryRemove(TKey, out TValue)"/> becomes the caller's and
-/// is not disposed, and a write of the very instance already stored under the key does not dispose it.</para>
+/// <para><b>Disposal of values.</b> With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/>, the
+/// cache owns the values it is given (by a write or a factory) that implement <see cref="IDisposable"/>, and disposes
+/// each exactly once, when no entry and no lease holds that instance any more: when its last entry leaves for any
+/// reason (evicted, expired, replaced, removed, cleared, the cache disposed, or a write refused for weight) and its
+/// last <see cref="CacheLease{TValue}"/> is disposed, whichever comes last, after the <see cref="EntryRemoved"/>
+/// handlers. Holders are counted per instance (reference equality): one instance stored under two keys, or written
+/// again under its key, is disposed once, after the last of them. Two ways hand an instance back to the caller
+/// instead, who then owns it and the cache never disposes it (until a write gives it to the cache again):
+/// <see cref="TryRemove(TKey, out TValue)"/> of its last entry, and a write of the very instance stored under the key
+/// that is refused because it now weighs more than <see cref="MaximumWeight"/>. A value returned without a lease
+/// (<see cref="TryGet"/>, <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>, enumeration) may be disposed by a removal
+/// on another thread at any time, even before the call returns; to use a value while other threads write, take it with
+/// <see cref="TryLease"/>, <see cref="GetOrAddLease(TKey, Func{TKey, TValue})"/> or <see cref="GetOrAddLeaseAsync"/>.
+/// On a single thread (or with no concurrent removal of the value) no member returns a value it has disposed.</para>
 /// <para><b>Thread-safety.</b> Every member is safe to call concurrently. Reads take no lock and no interlocked
 /// instruction (a hash lookup and two plain stores: the entry's stamp and the thread's own hit count); writes serialize
-/// on one policy lock held for the table, recency and weight updates.</para>
+/// on one policy lock held for the table, recency and weight updates. In a cache that disposes values, taking and
+/// releasing a lease also take that lock briefly (the holder counts live under it); a plain hit never does.</para>
 /// <para><b>Dispose.</b> Stops the telemetry, lets go of every entry (disposing values if configured, without raising
 /// <see cref="EntryRemoved"/>); afterwards every member throws <see cref="ObjectDisposedException"/>. Dispose is
 /// idempotent.</para>
 /// </remarks>
 [DebuggerDisplay("Name = {Name}, Count = {Count}, Weight = {Weight}")]
-public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerable<KeyValuePair<TKey, TValue>>, ILeaseOwner
+public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerable<KeyValuePair<TKey, TValue>>
     where TKey : notnull
 {
     private readonly IEqualityComparer<TKey>? _comparer;
@@ -72,10 +85,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     private readonly long _expireAfterWriteTicks;
     private readonly long _expireAfterAccessTicks;
     private readonly bool _expires;
-    private readonly bool _disposeValues;
-    private readonly Dictionary<object, LeaseState>? _leases;
     private EventHandler<CacheEntryRemovedEventArgs<TKey, TValue>>[] _handlers = [];
-    private ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>? _loads;
+    private ConcurrentDictionary<TKey, PendingLoad>? _loads;
     private volatile bool _disposed;
 
     // What a hit must do besides the LRU stamp (see HitFlags); 0 for an LRU cache whose entries cannot expire.
@@ -100,8 +111,9 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         _expireAfterAccessTicks = options.ExpireAfterAccess?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expires = options.ExpireAfterWrite is not null || options.ExpireAfterAccess is not null;
         _hitFlags = (_expires ? MayExpireFlag : 0) | (options.EvictionPolicy == EvictionPolicy.TinyLfu ? RecordsReadsFlag : 0);
-        _disposeValues = options.DisposeRemovedValues;
-        _leases = _disposeValues ? new Dictionary<object, LeaseState>(ReferenceEqualityComparer.Instance) : null;
+#pragma warning disable CS8714 // See _holds: no key is ever null.
+        _holds = options.DisposeRemovedValues ? new Dictionary<TValue, ValueHolds>(InstanceComparer()) : null;
+#pragma warning restore CS8714
         _counters = new CacheCounters(MaximumCount, MaximumWeight, options.ResolveWeightUnit(), options.EvictionPolicy);
         _clock = _counters.Clock;
         _recency = NewOrder(options, out _lru, out _lfu);
@@ -217,6 +229,13 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> as the most recently used entry, evicting as needed.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The value; not null.</param>
+    /// <remarks>
+    /// With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/> the cache owns <paramref name="value"/>
+    /// from now on, even if the write is refused (a value heavier than <see cref="MaximumWeight"/> is then disposed
+    /// once nothing else holds it). Writing the very instance already stored under <paramref name="key"/> never disposes
+    /// it: it stays stored with its weight measured again, or, if it now weighs more than the bound, leaves and is the
+    /// caller's again.
+    /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> or <paramref name="value"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The weigher returned a negative weight.</exception>
     /// <exception cref="OverflowException">The total weight would overflow (possible only without a weight bound).</exception>
@@ -250,7 +269,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 
     /// <summary>
     /// Removes the entry for <paramref name="key"/> (reason <see cref="RemovalReason.Removed"/>) and hands its value to
-    /// the caller, who then owns it: the cache does not dispose it.
+    /// the caller, who then owns it: the cache does not dispose it, even when a lease on it ends later. If the same
+    /// instance is still stored under another key, the cache keeps owning it through that entry.
     /// </summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The removed value.</param>
@@ -278,49 +298,13 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             // Give back the memory a large cache grew into; an empty table needs no version change (every lookup misses).
             _recency.Clear();
             ClearTableLocked();
-        }
-
-        Publish(removals);
-    }
-
-    /// <summary>Looks up <paramref name="key"/> and, on a hit, leases the value so the cache defers disposing it until the lease is disposed.</summary>
-    /// <param name="key">The key.</param>
-    /// <param name="lease">The lease when found; dispose it when done with the value.</param>
-    /// <returns><see langword="true"/> if a live entry was found and leased.</returns>
-    /// <remarks>Counts as a lookup and makes the entry the most recently used, like <see cref="TryGet"/>.</remarks>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
-    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
-    public bool TryLease(TKey key, [NotNullWhen(true)] out CacheLease<TValue>? lease)
-    {
-        lease = null;
-        if (!TryGetNode(key, out CacheNode<TKey, TValue>? node))
-        {
-            return false;
-        }
-
-        if (_leases is { } leases)
-        {
-            lock (leases)
+            if (_holds is { Count: 0 })
             {
-                // Removal unlinks under the policy lock, then checks leases under this lock: seeing the node linked here
-                // means the removal's check comes later and will see this lease; seeing it unlinked means it is leaving.
-                if (!node.IsLinked)
-                {
-                    return false;
-                }
-
-                if (!leases.TryGetValue(node, out LeaseState? state))
-                {
-                    state = new LeaseState();
-                    leases.Add(node, state);
-                }
-
-                state.Count++;
+                _holds.TrimExcess();
             }
         }
 
-        lease = new CacheLease<TValue>(this, node, node.Value);
-        return true;
+        Publish(removals);
     }
 
     /// <summary>Returns a snapshot of the figures the cache's instruments publish.</summary>
@@ -392,7 +376,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
                     timed.WriteNext = null;
                 }
 
-                if (_disposeValues && node.Value is IDisposable)
+                if (ReleaseEntryLocked(node.Value, handOver: false))
                 {
                     (removals ??= []).Add(new PendingRemoval(node, RemovalReason.Cleared, Dispose: true));
                 }
@@ -412,30 +396,6 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 
         _registration.Dispose();
         Publish(removals, raiseEvents: false);
-    }
-
-    void ILeaseOwner.Release(object node)
-    {
-        Dictionary<object, LeaseState>? leases = _leases;
-        if (leases is null)
-        {
-            return;
-        }
-
-        bool disposeNow = false;
-        lock (leases)
-        {
-            if (leases.TryGetValue(node, out LeaseState? state) && --state.Count == 0)
-            {
-                leases.Remove(node);
-                disposeNow = state.Left;
-            }
-        }
-
-        if (disposeNow && ((CacheNode<TKey, TValue>)node).Value is IDisposable disposable)
-        {
-            disposable.Dispose();
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -563,13 +523,5 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
 
         public int Compare((long Stamp, CacheNode<TKey, TValue> Node) x, (long Stamp, CacheNode<TKey, TValue> Node) y)
             => Math.Sign(y.Stamp - x.Stamp);
-    }
-
-    private sealed class LeaseState
-    {
-        public int Count;
-
-        /// <summary>The entry left the cache while leased: the last release disposes the value.</summary>
-        public bool Left;
     }
 }

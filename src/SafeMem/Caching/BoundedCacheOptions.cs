@@ -68,9 +68,9 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _maximumCount;
         set
         {
-            if (value is int count)
+            if (value is int count && count <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count, nameof(value));
+                ThrowNotPositive(nameof(MaximumCount), count);
             }
 
             _maximumCount = value;
@@ -84,9 +84,9 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _maximumWeight;
         set
         {
-            if (value is long weight)
+            if (value is long weight && weight <= 0)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(weight, nameof(value));
+                ThrowNotPositive(nameof(MaximumWeight), weight);
             }
 
             _maximumWeight = value;
@@ -128,7 +128,7 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _expireAfterWrite;
         set
         {
-            ValidateTimeToLive(value);
+            ValidateTimeToLive(value, nameof(ExpireAfterWrite));
             _expireAfterWrite = value;
         }
     }
@@ -140,7 +140,7 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _expireAfterAccess;
         set
         {
-            ValidateTimeToLive(value);
+            ValidateTimeToLive(value, nameof(ExpireAfterAccess));
             _expireAfterAccess = value;
         }
     }
@@ -152,16 +152,19 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         get => _timeProvider;
         set
         {
-            ArgumentNullException.ThrowIfNull(value);
+            ArgumentNullException.ThrowIfNull(value, nameof(TimeProvider));
             _timeProvider = value;
         }
     }
 
     /// <summary>Gets or sets a value indicating whether values that implement <see cref="IDisposable"/> are disposed when they leave the cache.</summary>
     /// <value>
-    /// <see langword="true"/> to make the cache own its values: each is disposed exactly once when it leaves for any
-    /// reason (including <c>Clear</c> and <c>Dispose</c> of the cache, and a rejected write), deferred while it is
-    /// leased (<see cref="BoundedCache{TKey, TValue}.TryLease"/>). Defaults to <see langword="false"/>.
+    /// <see langword="true"/> to make the cache own its values: each instance is disposed exactly once, when no entry
+    /// and no lease holds it any more, whatever made its last entry leave (including <c>Clear</c> and <c>Dispose</c> of
+    /// the cache, and a rejected write); see the cache's remarks for the hand-overs that give an instance back to the
+    /// caller, and use <see cref="BoundedCache{TKey, TValue}.TryLease"/> or
+    /// <see cref="BoundedCache{TKey, TValue}.GetOrAddLease(TKey, Func{TKey, TValue})"/> to use a value safely while
+    /// other threads write. Defaults to <see langword="false"/>.
     /// </value>
     public bool DisposeRemovedValues { get; set; }
 
@@ -190,11 +193,16 @@ public sealed class BoundedCacheOptions<TKey, TValue>
         }
     }
 
-    private static void ValidateTimeToLive(TimeSpan? value)
+    private static void ValidateTimeToLive(TimeSpan? value, string option)
     {
-        if (value is TimeSpan span)
+        if (value is TimeSpan span && span <= TimeSpan.Zero)
         {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(span, TimeSpan.Zero, nameof(value));
+            ThrowNotPositive(option, span);
         }
     }
+
+    // The exception names the option, in its parameter name and its message, so a misconfiguration read from
+    // configuration or DI points at the setting to fix.
+    private static void ThrowNotPositive(string option, object value)
+        => throw new ArgumentOutOfRangeException(option, value, $"{option} must be greater than zero, or null for no limit.");
 }

@@ -13,7 +13,8 @@ namespace SafeMem.Events;
 /// <b>What it holds</b>, <b>removal</b>, <b>thread-safety</b> and <b>disposal</b> are exactly as for
 /// <see cref="WeakEventSource{TEventArgs}"/>: each subscription lives as long as its handler's instance, the
 /// <c>this</c> its closure captured, or the owner given to <see cref="Add(object, Func{object?, TEventArgs, Task})"/>;
-/// static and non-capturing handlers are held strongly until removed; a capturing lambda with no owner is rejected.
+/// static and non-capturing handlers are held strongly until removed; a capturing lambda with no owner, and a method
+/// of a struct, are rejected.
 /// </para>
 /// <para>
 /// <b>Raising.</b> <see cref="RaiseAsync"/> invokes the handlers one after another in subscription order, awaiting
@@ -68,7 +69,8 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     /// <param name="handler">The handler: an instance method, a lambda that captures <c>this</c>, a static method or a non-capturing lambda.</param>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// <paramref name="handler"/> is a closure that does not capture <c>this</c>: use <see cref="Add(object, Func{object?, TEventArgs, Task})"/>.
+    /// <paramref name="handler"/> is a closure that does not capture <c>this</c> (use <see cref="Add(object, Func{object?, TEventArgs, Task})"/>),
+    /// or a method of a struct.
     /// </exception>
     public void Add(Func<object?, TEventArgs, Task> handler)
     {
@@ -80,6 +82,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     /// <param name="owner">The object whose lifetime the subscription shares; held weakly.</param>
     /// <param name="handler">The handler; held as long as <paramref name="owner"/> lives, whatever its target.</param>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="handler"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="owner"/> is a boxed value type (a copy nothing else references).</exception>
     public void Add(object owner, Func<object?, TEventArgs, Task> handler)
     {
         ArgumentNullException.ThrowIfNull(owner);
@@ -111,8 +114,8 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     {
         SubscriptionList list = _list;
         list.Raises.Increment();
-        Subscription?[] slots = list.Snapshot(out int count);
-        return count == 0 ? Task.CompletedTask : RaiseCoreAsync(list, slots, count, sender, e);
+        SubscriptionTable table = list.Current;
+        return table.Count == 0 ? Task.CompletedTask : RaiseCoreAsync(list, table, sender, e);
     }
 
     /// <summary>Returns a snapshot of the source's figures.</summary>
@@ -129,16 +132,20 @@ public sealed class AsyncWeakEventSource<TEventArgs>
     /// <summary>Gets the engine (for tests of purging and memory).</summary>
     internal SubscriptionList List => _list;
 
-    private static async Task RaiseCoreAsync(SubscriptionList list, Subscription?[] slots, int count, object? sender, TEventArgs e)
+    private static async Task RaiseCoreAsync(SubscriptionList list, SubscriptionTable table, object? sender, TEventArgs e)
     {
+        // The generation, then its count, then its entries: see SubscriptionList's remarks. The state machine holds
+        // the generation across the awaits, so its finalizer cannot free the handles while this raise reads them.
+        int count = table.Count;
+        SubscriptionTable.Entry[] entries = table.Entries;
+        SynchronizationContext?[]? contexts = table.Contexts;
         Exception? first = null;
         List<Exception>? all = null;
         int withoutHandler = 0;
         for (int i = 0; i < count; i++)
         {
-            Subscription? subscription = slots[i];
-            Delegate? handler = subscription?.Handler;
-            if (handler is null)
+            (object? owner, object? handler) = entries[i].Handle.TargetAndDependent;
+            if (owner is null || handler is null)
             {
                 withoutHandler++;
                 continue;
@@ -148,7 +155,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
             var typed = Unsafe.As<Func<object?, TEventArgs, Task>>(handler);
             try
             {
-                SynchronizationContext? context = subscription!.Context;
+                SynchronizationContext? context = contexts?[i];
                 Task? task = context is not null && context != SynchronizationContext.Current
                     ? PostedHandler.Start(context, typed, sender, e)
                     : typed(sender, e);
@@ -173,6 +180,7 @@ public sealed class AsyncWeakEventSource<TEventArgs>
             }
         }
 
+        GC.KeepAlive(table);
         if (withoutHandler > 0)
         {
             list.OnDeadSeen(withoutHandler);

@@ -3,21 +3,27 @@ using SafeMem.Internal;
 namespace SafeMem.Events;
 
 /// <summary>
-/// Detaches forwarders whose subscriber was collected even when their source never raises again: after each full
-/// collection, a sweep on the thread pool walks the live forwarders.
+/// Detaches forwarders (<see cref="WeakSubscriber{TSubscriber}"/>s) whose subscriber was collected even when their
+/// source never raises again: after each full collection, a sweep on the thread pool walks the live forwarders.
 /// </summary>
 /// <remarks>
-/// Process-wide state, bounded by the forwarders alive: it holds them through weak references only (a forwarder
-/// lives as long as its source's event references it, or its subscription token is held), and entries whose forwarder
-/// died or detached are dropped on every sweep and, amortized, when a forwarder is tracked. Remove callbacks (user
-/// code) run on the thread pool, never on the finalizer thread and never under the lock.
+/// <para>
+/// Process-wide state, bounded by the forwarders alive. It holds them weakly, through the weak handle each forwarder
+/// keeps to itself in its <see cref="WeakHandleBlock"/> (an entry references the block, so the handle cannot be freed
+/// while the entry can still read it): a forwarder lives as long as its source's event references it, or its token
+/// is held, and no longer. Entries whose forwarder died or detached are dropped on every sweep and, amortized, when a
+/// forwarder is tracked, so subscriptions disposed between full collections do not pile up.
+/// </para>
+/// <para>
+/// Remove callbacks (user code) run on the thread pool, never on the finalizer thread and never under the lock.
+/// </para>
 /// </remarks>
 internal static class ForwarderSweeper
 {
     private const int MinimumPurgeThreshold = 64;
 
     private static readonly object s_lock = new();
-    private static readonly List<WeakReference<IWeakForwarder>> s_forwarders = [];
+    private static readonly List<Entry> s_forwarders = [];
     private static int s_purgeThreshold = MinimumPurgeThreshold;
     private static bool s_watching;
     private static int s_sweepQueued;
@@ -34,7 +40,8 @@ internal static class ForwarderSweeper
         }
     }
 
-    public static void Track(IWeakForwarder forwarder)
+    /// <summary>Tracks the forwarder that <paramref name="handles"/> holds a weak handle to at <paramref name="index"/>.</summary>
+    public static void Track(WeakHandleBlock handles, int index)
     {
         bool startWatching = false;
         bool orphansSeen = false;
@@ -42,13 +49,13 @@ internal static class ForwarderSweeper
         {
             if (s_forwarders.Count >= s_purgeThreshold)
             {
-                // Amortized: subscriptions disposed without any full collection would otherwise pile up here.
-                orphansSeen = s_forwarders.Exists(static reference => reference.TryGetTarget(out IWeakForwarder? f) && !f.IsDetached && f.IsOrphaned);
-                s_forwarders.RemoveAll(static reference => !reference.TryGetTarget(out IWeakForwarder? f) || f.IsDetached);
+                // Amortized: the next purge is as many tracks away as there are survivors.
+                orphansSeen = s_forwarders.Exists(static entry => entry.Forwarder is { IsDetached: false, IsOrphaned: true });
+                s_forwarders.RemoveAll(static entry => entry.Forwarder is null or { IsDetached: true });
                 s_purgeThreshold = Math.Max(MinimumPurgeThreshold, s_forwarders.Count * 2);
             }
 
-            s_forwarders.Add(new WeakReference<IWeakForwarder>(forwarder));
+            s_forwarders.Add(new Entry(handles, index));
             if (!s_watching)
             {
                 s_watching = true;
@@ -75,9 +82,10 @@ internal static class ForwarderSweeper
         List<IWeakForwarder>? orphans = null;
         lock (s_lock)
         {
-            s_forwarders.RemoveAll(reference =>
+            s_forwarders.RemoveAll(entry =>
             {
-                if (!reference.TryGetTarget(out IWeakForwarder? forwarder) || forwarder.IsDetached)
+                IWeakForwarder? forwarder = entry.Forwarder;
+                if (forwarder is null || forwarder.IsDetached)
                 {
                     return true;
                 }
@@ -90,6 +98,7 @@ internal static class ForwarderSweeper
 
                 return false;
             });
+            s_purgeThreshold = Math.Max(MinimumPurgeThreshold, s_forwarders.Count * 2);
         }
 
         if (orphans is null)
@@ -129,5 +138,11 @@ internal static class ForwarderSweeper
         {
             ThreadPool.UnsafeQueueUserWorkItem(static _ => Sweep(), null);
         }
+    }
+
+    /// <summary>A tracked forwarder: the block that holds a weak handle to it, and the handle's index.</summary>
+    private readonly record struct Entry(WeakHandleBlock Handles, int Index)
+    {
+        public IWeakForwarder? Forwarder => Handles.Get(Index) as IWeakForwarder;
     }
 }

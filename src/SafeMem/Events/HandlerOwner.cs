@@ -32,11 +32,18 @@ internal static class HandlerOwner
         object? target = handler.Target;
         for (int depth = 0; target is not null && depth < MaximumClosureDepth; depth++)
         {
+            if (target is ValueType)
+            {
+                // A method of a struct instance: the delegate holds a box of its own, nothing else references it.
+                ThrowBoxedTarget(parameterName);
+            }
+
             Type type = target.GetType();
             if (target is not Delegate && !MayBeCompilerGenerated(type.Name))
             {
-                // The common case (an instance method of an ordinary type) decided without the table lookup.
-                return target;
+                // The common case (an instance method of an ordinary type) decided without the table lookup. A
+                // WeakEventSubscription forwarder lives as long as its subscriber: nothing else would keep it alive here.
+                return target is IWeakForwarder forwarder ? forwarder.Subscriber ?? target : target;
             }
 
             TargetShape shape = ShapeOf(type);
@@ -62,6 +69,20 @@ internal static class HandlerOwner
         }
 
         return target is null ? null : ThrowNoOwner(parameterName);
+    }
+
+    /// <summary>Rejects an explicit owner that cannot have a lifetime of its own (a boxed value type).</summary>
+    /// <exception cref="ArgumentException"><paramref name="owner"/> is a boxed value type.</exception>
+    public static void ThrowIfNoLifetime(object owner, string parameterName)
+    {
+        if (owner is ValueType)
+        {
+            throw new ArgumentException(
+                $"The owner is a boxed value type ({owner.GetType()}): the box is a copy that nothing else references, so "
+                + "the subscription would silently end at the next garbage collection. Pass the class instance whose "
+                + "lifetime the subscription should share.",
+                parameterName);
+        }
     }
 
     /// <summary>
@@ -114,6 +135,15 @@ internal static class HandlerOwner
             return owner;
         }
 
+        // A handler that a WeakEventSubscription factory built around its WeakSubscriber lives as long as the subscriber.
+        foreach (FieldInfo field in shape.Fields)
+        {
+            if (field.GetValue(closure) is IWeakForwarder forwarder)
+            {
+                return forwarder.Subscriber ?? forwarder;
+            }
+        }
+
         if (depth < MaximumClosureDepth)
         {
             foreach (FieldInfo parent in shape.ParentFields)
@@ -138,10 +168,22 @@ internal static class HandlerOwner
     [DoesNotReturn]
     private static object ThrowNoOwner(string parameterName)
         => throw new ArgumentException(
-            "The handler is a lambda or local function that captures variables but not 'this', so nothing but the "
-            + "subscription would reference it and it would silently stop firing at the next garbage collection. "
-            + "Subscribe it with Add(owner, handler), passing the object whose lifetime the subscription should share "
-            + "(or capture 'this', or use an instance method).",
+            "This event holds its handlers weakly (it is backed by a SafeMem WeakEventSource), and the handler is a lambda "
+            + "or local function that captures local variables but not 'this': nothing but the subscription would "
+            + "reference it, so it would silently stop firing at the next garbage collection. Subscribe instead: an "
+            + "instance method, or a lambda that uses 'this' (the subscription then lives as long as that object); a "
+            + "lambda that captures nothing (held until removed); or, from code that only has the event's +=, "
+            + "WeakEventSubscription.Subscribe(publisher, owner, add, remove, handler), which keeps the handler and what it "
+            + "captured for as long as 'owner' lives. Code that owns the WeakEventSource can call Add(owner, handler).",
+            parameterName);
+
+    [DoesNotReturn]
+    private static void ThrowBoxedTarget(string parameterName)
+        => throw new ArgumentException(
+            "The handler is a method of a struct instance: the delegate holds its own boxed copy of the struct, which "
+            + "nothing else references, so the subscription would silently stop firing at the next garbage collection. "
+            + "Subscribe a method of a class instance, or a lambda that uses the object the subscription should live as "
+            + "long as; code that owns the WeakEventSource can call Add(owner, handler) with a class instance as the owner.",
             parameterName);
 
     private enum TargetKind

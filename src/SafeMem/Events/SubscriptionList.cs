@@ -1,4 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using SafeMem.Internal;
@@ -8,33 +10,44 @@ namespace SafeMem.Events;
 
 /// <summary>
 /// The engine behind <see cref="WeakEventSource{TEventArgs}"/> and <see cref="AsyncWeakEventSource{TEventArgs}"/>:
-/// an append-only slot array that raises read without a lock, an index for O(1) removal, purging of subscriptions
-/// whose owner was collected, and the block's counters.
+/// the current <see cref="SubscriptionTable"/> generation (an append-only array of subscriptions that raises read
+/// without a lock, and a hash index for O(1) removal), purging of subscriptions whose owner was collected, and the
+/// block's counters.
 /// </summary>
 /// <remarks>
 /// <code>
-///  _slots:  [ s0 | s1(removed) | s2 | s3(owner collected) | s4 | null ... ]   _count = 5 used slots
-///             ^ raises iterate 0.._count they read at start, skipping subscriptions whose Handler is null
-///  _newestByKey: HashKey -> newest subscription with that key, Older/Newer chain the rest (Remove: newest first)
+///  _table ──> Entries: [ e0 | e1(removed) | e2 | e3(owner collected) | e4 | (free) ... ]   Count = 5
+///               ^ raises read Count, then iterate the entries' handles (no lock), skipping those that read null
+///             buckets: hash ──> newest entry with that hash, Next ──> older ones (Remove: newest first)
+///  add when full ──> purge the dead, then move the live entries into a new generation (twice the live count)
+///  remove ──> unlink + clear the handle; when over half the used entries are dead, move into a smaller generation
 /// </code>
-/// Writers (add, remove, purge) hold <c>_lock</c>. A slot is written before <c>_count</c> is published, and a
-/// replacement array (grown, or compacted when more than half of it is tombstones) is published before the count
-/// that goes with it; raises read the count first, then the array, so they never see a count beyond what the array
-/// they read was filled to. An array is never changed below its published count once it is replaced, so a raise in
-/// flight keeps iterating the array it captured; removals still take effect in it at once because they clear the
-/// shared <see cref="Subscription"/>, not the slot.
+/// Writers (add, remove, purge, clear) hold <c>_lock</c>. An entry is written before the generation's count is
+/// published, and a new generation is filled before it is published; raises read the generation, then its count, so
+/// they never see a count beyond what the generation they read was filled to. A generation is never changed below its
+/// count except to clear handles, so a raise in flight keeps iterating the generation it captured; removals still take
+/// effect in it at once because the generations share the handles and a removal clears the handle. Every
+/// subscription's handle, weak or not, is a <see cref="DependentHandle"/> (held-strongly handlers get an owner that
+/// never dies), which is what makes removal visible to every generation.
 /// </remarks>
 internal sealed class SubscriptionList
 {
     private const int MinimumCapacity = 4;
 
+    // The owner of handlers held strongly (static methods, non-capturing lambdas): it never dies, so neither do they
+    // until removed.
+    private static readonly object s_forever = new();
+
+#if NET9_0_OR_GREATER
+    private readonly Lock _lock = new();
+#else
     private readonly object _lock = new();
-    private readonly Dictionary<int, Subscription> _newestByKey = [];
-    private Subscription?[] _slots = [];
-    private int _count;
+#endif
+    private SubscriptionTable _table = SubscriptionTable.Empty;
     private int _live;
     private int _weak;
     private long _reclamations;
+    private int _purgedAtCollection = -1;
     private bool _watchingCollections;
     private int _sweepQueued;
 
@@ -72,19 +85,14 @@ internal sealed class SubscriptionList
         }
     }
 
-    /// <summary>Gets the length of the slot array (for tests that memory stays proportional to live subscriptions).</summary>
-    internal int Capacity => Volatile.Read(ref _slots).Length;
+    /// <summary>Gets the capacity of the current generation (for tests that memory stays proportional to live subscriptions).</summary>
+    internal int Capacity => Volatile.Read(ref _table).Capacity;
 
-    /// <summary>Gets the capacity of the removal index (for the same tests).</summary>
-    internal int IndexCapacity
+    /// <summary>Gets the current generation, for raises: read it, then its count, then its entries. Lock-free.</summary>
+    public SubscriptionTable Current
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _newestByKey.EnsureCapacity(0);
-            }
-        }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Volatile.Read(ref _table);
     }
 
     /// <summary>Creates a list from validated options and registers it with the instruments of their meter.</summary>
@@ -103,31 +111,21 @@ internal sealed class SubscriptionList
     }
 
     /// <summary>
-    /// Captures what a raise iterates: the slots array and how many of its slots were in use.
-    /// Allocation-free and lock-free.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Subscription?[] Snapshot(out int count)
-    {
-        // Count before array: see the type's remarks. A compaction may publish a smaller array after we read the
-        // count, so the count is clamped to the array we actually got; its unused tail is null.
-        int published = Volatile.Read(ref _count);
-        Subscription?[] slots = Volatile.Read(ref _slots);
-        count = Math.Min(published, slots.Length);
-        return slots;
-    }
-
-    /// <summary>
     /// Subscribes <paramref name="handler"/> (each part of a multicast delegate in order), tied to
     /// <paramref name="owner"/> when <paramref name="hasOwner"/>, else to the owner <see cref="HandlerOwner"/> finds.
     /// Every part is checked before any is added, so a rejected part adds nothing.
     /// </summary>
     public void AddHandler(Delegate handler, object? owner, bool hasOwner)
     {
+        if (hasOwner)
+        {
+            HandlerOwner.ThrowIfNoLifetime(owner!, nameof(owner));
+        }
+
         SynchronizationContext? context = CaptureContext ? SynchronizationContext.Current : null;
         if (HandlerOwner.IsSingleCast(handler))
         {
-            Add(new Subscription(handler, hasOwner ? owner : HandlerOwner.Find(handler, nameof(handler)), context));
+            Add(handler, hasOwner ? owner : HandlerOwner.Find(handler, nameof(handler)), context);
             return;
         }
 
@@ -140,7 +138,7 @@ internal sealed class SubscriptionList
 
         for (int i = 0; i < parts.Length; i++)
         {
-            Add(new Subscription(parts[i], owners[i], context));
+            Add(parts[i], owners[i], context);
         }
     }
 
@@ -165,103 +163,16 @@ internal sealed class SubscriptionList
         return removed;
     }
 
-    /// <summary>Adds a subscription at the end (it will be invoked after every existing one).</summary>
-    private void Add(Subscription subscription)
-    {
-        bool startWatching = false;
-        lock (_lock)
-        {
-            if (_count == _slots.Length)
-            {
-                MakeRoomLocked();
-            }
-
-            _slots[_count] = subscription;
-
-            // Publish the slot before the count (a raise that reads the new count must see the slot).
-            Volatile.Write(ref _count, _count + 1);
-            _live++;
-            if (_newestByKey.TryGetValue(subscription.HashKey, out Subscription? newest))
-            {
-                newest.Newer = subscription;
-                subscription.Older = newest;
-            }
-
-            _newestByKey[subscription.HashKey] = subscription;
-            if (subscription.IsWeak)
-            {
-                _weak++;
-                if (!_watchingCollections)
-                {
-                    _watchingCollections = true;
-                    startWatching = true;
-                }
-            }
-        }
-
-        if (startWatching)
-        {
-            // Sweep after full collections, so subscribers collected from a source that is never raised nor added to
-            // again are still purged. Started lazily: sources without weak subscriptions cost the GC nothing.
-            GcNotification.Register(this, static list => list.OnFullCollection());
-        }
-    }
-
-    /// <summary>
-    /// Removes the newest live subscription whose handler equals <paramref name="handler"/> (same target and method).
-    /// </summary>
-    private bool Remove(Delegate handler)
-    {
-        int key = handler.GetHashCode();
-        lock (_lock)
-        {
-            if (!_newestByKey.TryGetValue(key, out Subscription? candidate))
-            {
-                return false;
-            }
-
-            for (; candidate is not null; candidate = candidate.Older)
-            {
-                // Subscriptions whose owner was collected read as null and never match; the purge drops them.
-                if (candidate.Handler is { } existing && existing.Equals(handler))
-                {
-                    RemoveLocked(candidate);
-                    if (_count > MinimumCapacity && _count - _live > _count / 2)
-                    {
-                        // Compacting once tombstones pass half the used slots keeps removal O(1) amortized: the next
-                        // compaction needs as many removals again as there are survivors.
-                        CompactLocked();
-                    }
-
-                    return true;
-                }
-            }
-
-            return false;
-        }
-    }
-
     /// <summary>Removes every subscription.</summary>
     public void Clear()
     {
         lock (_lock)
         {
-            for (int i = 0; i < _count; i++)
-            {
-                Subscription subscription = _slots[i]!;
-                if (!subscription.IsRemoved)
-                {
-                    subscription.Release();
-                }
-            }
-
-            _newestByKey.Clear();
+            // The dropped generation keeps its handles (cleared) until no raise in flight can read them.
+            _table.ReleaseAll();
+            Volatile.Write(ref _table, SubscriptionTable.Empty);
             _live = 0;
             _weak = 0;
-
-            // A new (empty) array, not a cleared one: raises in flight keep iterating what they captured.
-            Volatile.Write(ref _slots, []);
-            Volatile.Write(ref _count, 0);
         }
     }
 
@@ -271,9 +182,9 @@ internal sealed class SubscriptionList
     /// </summary>
     public void OnDeadSeen(int nullHandlers)
     {
-        // A racy estimate on purpose: it only decides whether to take the lock. Wrong either way costs one needless
-        // purge, or leaves the dead to the next raise, add or sweep.
-        int tombstones = Volatile.Read(ref _count) - Volatile.Read(ref _live);
+        // A racy estimate on purpose (the raise may even have iterated an older generation): it only decides whether
+        // to take the lock. Wrong either way costs one needless purge, or leaves the dead to the next raise, add or sweep.
+        int tombstones = Volatile.Read(ref _table).Count - Volatile.Read(ref _live);
         if (nullHandlers > tombstones)
         {
             lock (_lock)
@@ -358,46 +269,113 @@ internal sealed class SubscriptionList
         Purge();
     }
 
-    private void MakeRoomLocked()
+    /// <summary>Adds a subscription at the end (it will be invoked after every existing one).</summary>
+    private void Add(Delegate handler, object? owner, SynchronizationContext? context)
     {
-        // The array is full: drop subscribers the GC collected first, so a source whose subscribers come and go
-        // without removing themselves does not grow. Purging only when full keeps adds O(1) amortized: a purge
-        // that frees little is followed by doubling, so the next one is as many adds away as there are slots.
-        PurgeLocked();
-        if (_slots.Length > 0 && _live <= _slots.Length / 2)
+        bool weak = owner is not null;
+        int hashKey = handler.GetHashCode();
+
+        // Allocated before taking the lock: it is the costliest step of an add and needs no lock.
+        var handle = new DependentHandle(owner ?? s_forever, handler);
+        bool startWatching = false;
+        try
         {
-            if (_count == _slots.Length)
+            lock (_lock)
             {
+                SubscriptionTable table = _table;
+                if (table.Count == table.Capacity)
+                {
+                    table = MakeRoomLocked();
+                }
+
+                table.AppendNew(handle, hashKey, context);
+                _live++;
+                if (weak)
+                {
+                    _weak++;
+                    if (!_watchingCollections)
+                    {
+                        _watchingCollections = true;
+                        startWatching = true;
+                    }
+                }
+            }
+        }
+        catch
+        {
+            // Only an out-of-memory while growing can get here, before the generation took the handle over.
+            handle.Dispose();
+            throw;
+        }
+
+        if (startWatching)
+        {
+            // Sweep after full collections, so subscribers collected from a source that is never raised nor added to
+            // again are still purged. Started lazily: sources without weak subscriptions cost the GC nothing.
+            GcNotification.Register(this, static list => list.OnFullCollection());
+        }
+    }
+
+    /// <summary>
+    /// Removes the newest live subscription whose handler equals <paramref name="handler"/> (same target and method).
+    /// </summary>
+    private bool Remove(Delegate handler)
+    {
+        int hashKey = handler.GetHashCode();
+        lock (_lock)
+        {
+            SubscriptionTable table = _table;
+            int index = table.Find(handler, hashKey, out int previous, out object? owner);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            table.Unlink(index, previous);
+            _live--;
+            if (owner != s_forever)
+            {
+                _weak--;
+            }
+
+            if (table.Count > MinimumCapacity && table.Count - _live > table.Count / 2)
+            {
+                // Compacting once the dead pass half the used entries keeps removal O(1) amortized: the next
+                // compaction needs as many removals again as there are survivors.
                 CompactLocked();
             }
 
-            return;
+            return true;
+        }
+    }
+
+    private SubscriptionTable MakeRoomLocked()
+    {
+        // The generation is full: drop subscribers the GC collected first, so a source whose subscribers come and go
+        // without removing themselves does not grow. Purging only when full keeps adds O(1) amortized: the new
+        // generation has room for at least as many adds again as there are live subscriptions. A subscriber can only
+        // die in a collection, so without one since the last purge there is nothing to find (a burst of adds skips it).
+        if (GC.CollectionCount(0) != _purgedAtCollection)
+        {
+            PurgeLocked();
         }
 
-        var grown = new Subscription?[Math.Max(MinimumCapacity, _slots.Length * 2)];
-        Array.Copy(_slots, grown, _count);
-
-        // The old array stays intact for raises in flight; the count is unchanged so the pair stays consistent.
-        Volatile.Write(ref _slots, grown);
+        SubscriptionTable table = _table;
+        return table.Count < table.Capacity ? table : CompactLocked();
     }
 
     private int PurgeLocked()
     {
-        int purged = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            Subscription subscription = _slots[i]!;
-            if (!subscription.IsRemoved && !subscription.IsAlive)
-            {
-                RemoveLocked(subscription);
-                purged++;
-            }
-        }
-
+        // Every collection counts as a generation-0 one. Read before the walk: a collection during it is seen next time.
+        _purgedAtCollection = GC.CollectionCount(0);
+        SubscriptionTable table = _table;
+        int purged = table.UnlinkDead();
         if (purged > 0)
         {
+            _live -= purged;
+            _weak -= purged;
             Interlocked.Add(ref _reclamations, purged);
-            if (_count - _live > _count / 2)
+            if (table.Count - _live > table.Count / 2)
             {
                 CompactLocked();
             }
@@ -406,64 +384,13 @@ internal sealed class SubscriptionList
         return purged;
     }
 
-    private void RemoveLocked(Subscription subscription)
+    private SubscriptionTable CompactLocked()
     {
-        subscription.Release();
-        _live--;
-        if (subscription.IsWeak)
-        {
-            _weak--;
-        }
-
-        Subscription? older = subscription.Older;
-        Subscription? newer = subscription.Newer;
-        if (newer is not null)
-        {
-            newer.Older = older;
-        }
-        else if (older is not null)
-        {
-            _newestByKey[subscription.HashKey] = older;
-        }
-        else
-        {
-            _newestByKey.Remove(subscription.HashKey);
-        }
-
-        if (older is not null)
-        {
-            older.Newer = newer;
-        }
-
-        subscription.Older = null;
-        subscription.Newer = null;
-    }
-
-    private void CompactLocked()
-    {
-        // A NEW array, sized to twice the survivors (so the next compaction or growth is that many adds away, and
-        // memory follows the live count down as well as up). Raises in flight keep the old one.
-        int capacity = Math.Max(MinimumCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _live * 2)));
-        var compacted = new Subscription?[capacity];
-        int next = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            Subscription subscription = _slots[i]!;
-            if (!subscription.IsRemoved)
-            {
-                compacted[next++] = subscription;
-            }
-        }
-
-        // Array before count: a raise reading the new (smaller) count must get the new array.
-        Volatile.Write(ref _slots, compacted);
-        Volatile.Write(ref _count, next);
-
-        // A dictionary never shrinks by itself: after many subscribers left, trim the index too, so the source's
-        // memory follows its live subscriptions down. Rare (only when far oversized) and O(live), like the copy above.
-        if (_newestByKey.EnsureCapacity(0) > Math.Max(16, _newestByKey.Count * 4))
-        {
-            _newestByKey.TrimExcess();
-        }
+        // A NEW generation, sized to twice the survivors (so the next compaction or growth is that many adds away, and
+        // memory, index included, follows the live count down as well as up). Raises in flight keep the old one.
+        int capacity = Math.Max(MinimumCapacity, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _live * 2)));
+        SubscriptionTable next = _table.MoveTo(capacity, CaptureContext);
+        Volatile.Write(ref _table, next);
+        return next;
     }
 }

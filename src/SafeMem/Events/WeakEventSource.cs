@@ -13,15 +13,18 @@ namespace SafeMem.Events;
 /// an instance-method handler lives as long as its instance; a lambda or local function that captures variables (a
 /// compiler-generated closure) lives as long as the <c>this</c> it captured, or as the owner given to
 /// <see cref="Add(object, EventHandler{TEventArgs})"/>; the closure and everything it captured are kept for exactly
-/// that long too. A capturing lambda with no owner that can be found is rejected with an
-/// <see cref="ArgumentException"/> (it would otherwise stop firing at the next garbage collection). Static methods
+/// that long too. A capturing lambda with no owner that can be found, and a method of a struct (whose delegate targets
+/// a box of its own), are rejected with an <see cref="ArgumentException"/> (they would otherwise stop firing at the
+/// next garbage collection); a subscriber that only has the event's <c>+=</c> can subscribe such a handler through
+/// <see cref="WeakEventSubscription"/> with an explicit subscriber instead. Static methods
 /// and non-capturing lambdas have no instance to die with: they are held strongly until removed. A weak subscription
 /// still fires until the garbage collector actually collects its subscriber, which may be long after the program
 /// last used it: code that must stop receiving events at a known moment should remove its handler. Subscriptions
 /// whose subscriber was collected are purged on raises, amortized on adds, and after full collections on the thread
-/// pool, so a source that is never raised still shrinks. Each weak subscription uses one
-/// <see cref="System.Runtime.DependentHandle"/>, freed once the subscription is removed or purged and no raise can
-/// still read it (a source dropped without cleanup frees its handles the same way).
+/// pool, so a source that is never raised still shrinks. A subscription is a 16-byte entry in the source's storage (no
+/// object and no finalizer of its own) plus one <see cref="System.Runtime.DependentHandle"/>, cleared at once when
+/// the subscription is removed or purged and freed once no raise can still read it (a source dropped without cleanup
+/// frees its handles the same way).
 /// </para>
 /// <para>
 /// <b>Raising.</b> <see cref="Raise"/> invokes the handlers outside any lock, on the raising thread, in subscription
@@ -87,7 +90,8 @@ public sealed class WeakEventSource<TEventArgs>
     /// <param name="handler">The handler: an instance method, a lambda that captures <c>this</c>, a static method or a non-capturing lambda.</param>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// <paramref name="handler"/> is a closure that does not capture <c>this</c>: use <see cref="Add(object, EventHandler{TEventArgs})"/>.
+    /// <paramref name="handler"/> is a closure that does not capture <c>this</c> (use <see cref="Add(object, EventHandler{TEventArgs})"/>),
+    /// or a method of a struct.
     /// </exception>
     public void Add(EventHandler<TEventArgs> handler)
     {
@@ -99,6 +103,7 @@ public sealed class WeakEventSource<TEventArgs>
     /// <param name="owner">The object whose lifetime the subscription shares; held weakly.</param>
     /// <param name="handler">The handler; held as long as <paramref name="owner"/> lives, whatever its target.</param>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="handler"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="owner"/> is a boxed value type (a copy nothing else references).</exception>
     public void Add(object owner, EventHandler<TEventArgs> handler)
     {
         ArgumentNullException.ThrowIfNull(owner);
@@ -128,31 +133,39 @@ public sealed class WeakEventSource<TEventArgs>
     {
         SubscriptionList list = _list;
         list.Raises.Increment();
-        Subscription?[] slots = list.Snapshot(out int count);
+
+        // The generation, then its count, then its entries: see SubscriptionList's remarks.
+        SubscriptionTable table = list.Current;
+        int count = table.Count;
+        SubscriptionTable.Entry[] entries = table.Entries;
+        SynchronizationContext?[]? contexts = table.Contexts;
         Exception? first = null;
         List<Exception>? all = null;
         int withoutHandler = 0;
         for (int i = 0; i < count; i++)
         {
-            Subscription? subscription = slots[i];
-            Delegate? handler = subscription?.Handler;
-            if (handler is null)
+            // A concurrent removal may clear the handle between or during these reads; then the owner or the handler
+            // reads null (a removal racing with a raise on another thread may let that raise invoke the handler one
+            // last time, as with any event).
+            (object? owner, object? handler) = entries[i].Handle.TargetAndDependent;
+            if (owner is null || handler is null)
             {
                 withoutHandler++;
                 continue;
             }
 
+            // Only EventHandler<TEventArgs> delegates are ever added to this list, so the unchecked cast is safe.
+            var typed = Unsafe.As<EventHandler<TEventArgs>>(handler);
             try
             {
-                SynchronizationContext? context = subscription!.Context;
+                SynchronizationContext? context = contexts?[i];
                 if (context is not null && context != SynchronizationContext.Current)
                 {
-                    context.Post(PostedHandler.Callback, new PostedHandler(Unsafe.As<EventHandler<TEventArgs>>(handler), sender, e, list));
+                    context.Post(PostedHandler.Callback, new PostedHandler(typed, sender, e, list));
                     continue;
                 }
 
-                // Only EventHandler<TEventArgs> delegates are ever added to this list, so the unchecked cast is safe.
-                Unsafe.As<EventHandler<TEventArgs>>(handler)(sender, e);
+                typed(sender, e);
             }
             catch (Exception ex)
             {
@@ -168,6 +181,8 @@ public sealed class WeakEventSource<TEventArgs>
             }
         }
 
+        // The generation's finalizer frees the handles read above: it must not run before the last read.
+        GC.KeepAlive(table);
         if (withoutHandler > 0)
         {
             list.OnDeadSeen(withoutHandler);

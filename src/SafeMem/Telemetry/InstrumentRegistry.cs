@@ -163,6 +163,50 @@ internal sealed class InstrumentRegistry<TSource>
         Meter.CreateObservableGauge(name, () => Observe(readings), unit, description);
     }
 
+    /// <summary>
+    /// Creates an <see cref="ObservableCounter{T}"/> whose extra tag values are known only at reading time (e.g. one
+    /// measurement per leaked resource type): <paramref name="readAll"/> returns, for one instance, each figure with its
+    /// extra tag. It must be static and bounded (it decides the series' cardinality).
+    /// </summary>
+    public void CreateObservableCounter(string name, string unit, string description, Func<TSource, IEnumerable<(long Value, KeyValuePair<string, object?> Tag)>> readAll)
+    {
+        InstrumentNames.Validate(name);
+        ArgumentNullException.ThrowIfNull(readAll);
+        Meter.CreateObservableCounter(name, () => ObserveAll(readAll), unit, description);
+    }
+
+    private List<Measurement<long>> ObserveAll(Func<TSource, IEnumerable<(long Value, KeyValuePair<string, object?> Tag)>> readAll)
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach ((TSource source, KeyValuePair<string, object?> nameTag) in LiveSources())
+        {
+            foreach ((long value, KeyValuePair<string, object?> tag) in readAll(source))
+            {
+                measurements.Add(new Measurement<long>(value, nameTag, tag));
+            }
+        }
+
+        return measurements;
+    }
+
+    private List<(TSource Source, KeyValuePair<string, object?> NameTag)> LiveSources()
+    {
+        lock (_lock)
+        {
+            PurgeLocked();
+            var live = new List<(TSource, KeyValuePair<string, object?>)>(_registrations.Count);
+            foreach (Registration registration in _registrations)
+            {
+                if (registration.TryGetSource(out TSource? source))
+                {
+                    live.Add((source, registration.NameTag));
+                }
+            }
+
+            return live;
+        }
+    }
+
     private List<Measurement<long>> Observe(Reading[] readings)
     {
         // Snapshot the live sources under the lock, read them outside it: a reading may take the source's own locks.

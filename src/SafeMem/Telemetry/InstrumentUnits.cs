@@ -12,4 +12,5 @@ internal static class InstrumentUnits
     public const string Failures = "{failure}";
     public const string Objects = "{object}";
     public const string Items = "{item}";
+    public const string Scopes = "{scope}";
 }

@@ -18,6 +18,16 @@ public static class SafeMemTags
     /// <summary>Why a cache let go of an entry (<c>safemem.cache.removal.reason</c>): <c>evicted</c>, <c>expired</c> or <c>rejected</c>.</summary>
     public const string CacheRemovalReason = "safemem.cache.removal.reason";
 
+    /// <summary>
+    /// The .NET type of a leaked resource (<c>safemem.tracker.resource.type</c>), on <c>safemem.tracker.leaks</c>: the
+    /// type's full name as C# writes it (<c>MyApp.Connection</c>, <c>System.Collections.Generic.List&lt;System.Int32&gt;</c>),
+    /// not lowercased, since type names are case-sensitive.
+    /// </summary>
+    public const string TrackerResourceType = "safemem.tracker.resource.type";
+
+    /// <summary>Why a pool let go of a returned object (<c>safemem.pool.drop.reason</c>): <c>full</c> or <c>rejected</c> (by the pool policy).</summary>
+    public const string PoolDropReason = "safemem.pool.drop.reason";
+
     /// <summary>The eviction policy of a cache (<c>safemem.cache.policy</c>): <c>lru</c> or <c>tinylfu</c>; on every measurement of a cache.</summary>
     public const string CachePolicy = "safemem.cache.policy";
 }

@@ -91,6 +91,40 @@ public sealed class HtmlReportTests(LabRunFixture run)
     }
 
     [Fact]
+    public void Render_LeakReports_OneBlockPerVariantThatHasThem_EveryLeakTheTelemetryCountedIsReported()
+    {
+        int blocks = 0;
+        foreach (ScenarioResult scenario in run.Result.Scenarios)
+        {
+            var leaks = Section(scenario).Descendants("div").Where(d => (string?)d.Attribute("class") == "leaks").ToList();
+            VariantResult[] reporting = [.. new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakReports.Count > 0)];
+            Assert.Equal(reporting.Select(v => v.Kind == VariantKind.Naive ? "naive" : "safemem"), leaks.Select(d => (string)d.Attribute("data-variant")!));
+            for (int i = 0; i < leaks.Count; i++)
+            {
+                VariantResult variant = reporting[i];
+                Assert.Equal(variant.LeakReportCount, (int)leaks[i].Attribute("data-total")!);
+                Assert.Equal(variant.Samples[^1].Value("safemem.tracker.leaks"), variant.LeakReportCount);
+
+                var groups = leaks[i].Elements("div").ToList();
+                Assert.Equal(variant.LeakReports.Take(LeakReportGroup.Shown).Select(g => g.Count), groups.Select(g => (int)g.Attribute("data-count")!));
+                for (int g = 0; g < groups.Count; g++)
+                {
+                    string shown = groups[g].Element("pre")!.Value;
+                    Assert.Equal(string.Join('\n', variant.LeakReports[g].Excerpt()), shown);
+                    Assert.StartsWith("LEAK: a ", shown, StringComparison.Ordinal);
+                    Assert.Contains("created at:\n   at SafeMem.Demo.Scenarios.", shown, StringComparison.Ordinal);
+                    Assert.EndsWith("more frames (the lab's runner)", shown, StringComparison.Ordinal);
+                }
+
+                blocks++;
+            }
+        }
+
+        // The disposal scenario's naive variant and the pooling scenario's SafeMem variant report leaks.
+        Assert.Equal(2, blocks);
+    }
+
+    [Fact]
     public void Render_IsSelfContained()
     {
         string html = HtmlReport.Render(run.Result);

@@ -102,4 +102,79 @@ public sealed class ScenarioFiguresTests(LabRunFixture run)
         Assert.All(new[] { registries.Naive, registries.SafeMem }, variant =>
             Assert.Contains(variant.Notes, note => note.StartsWith("Every lookup of an active session", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void Disposal_EveryEarlyReturnLeaksASession_TheTrackerReportsEachOne_AndTheScopesDisposeThemAll()
+    {
+        ScenarioResult disposal = run.Scenario("disposal");
+
+        foreach (Sample sample in disposal.Naive.Samples)
+        {
+            // 10 CSV exports (1 in 5 invalid) and 10 PDF exports (1 in 10 late) a step: 3 early returns, 3 sessions never
+            // disposed, each found by the collection after its step, and each still pinning its buffer.
+            Assert.Equal(3 * sample.Step, sample.Value("safemem.tracker.leaks"));
+            Assert.Equal(17 * sample.Step, sample.Value("safemem.tracker.disposals"));
+            Assert.Equal(20 * sample.Step, sample.Value("safemem.tracker.additions"));
+            Assert.Equal(0, sample.Value("safemem.tracker.object.count"));
+            Assert.Equal(Math.Min(32, 3 * sample.Step), sample.Value("abandonedAlive"));
+        }
+
+        Sample first = disposal.SafeMem.Samples[0];
+        foreach (Sample sample in disposal.SafeMem.Samples)
+        {
+            Assert.Equal(0, sample.Value("safemem.tracker.leaks"));
+            Assert.Equal(20 * sample.Step, sample.Value("safemem.tracker.disposals"));
+            Assert.Equal(0, sample.Value("safemem.tracker.object.count"));
+            Assert.Equal(0, sample.Value("abandonedAlive"));
+
+            // Scopes are counted per name for the life of the process (and published from the first scope on): compare
+            // with the run's baseline.
+            Assert.Equal(2 * 20 * sample.Step, (sample.Value("safemem.scope.disposals") ?? 0) - (first.Value("safemem.scope.disposals") ?? 0));
+            Assert.Equal(0, (sample.Value("safemem.scope.count") ?? 0) - (first.Value("safemem.scope.count") ?? 0));
+        }
+
+        int steps = LabRunFixture.Plan.Steps;
+        Assert.Equal([2 * steps, steps], disposal.Naive.LeakReports.Select(g => g.Count));
+        Assert.All(disposal.Naive.LeakReports, group =>
+        {
+            Assert.Equal("SafeMem.Demo.Scenarios.DisposalScenario.ExportSession", group.ResourceType);
+            Assert.Equal("lab.exports", group.Tracker);
+            Assert.Contains("   at SafeMem.Demo.Scenarios.DisposalScenario.ExportSession..ctor(", group.Report, StringComparison.Ordinal);
+        });
+        Assert.Contains("   at SafeMem.Demo.Scenarios.DisposalScenario.NaiveExports.ExportCsv(Int32 request)", disposal.Naive.LeakReports[0].Report, StringComparison.Ordinal);
+        Assert.Contains("   at SafeMem.Demo.Scenarios.DisposalScenario.NaiveExports.ExportPdf(Int32 step, Int32 request)", disposal.Naive.LeakReports[1].Report, StringComparison.Ordinal);
+        Assert.Empty(disposal.SafeMem.LeakReports);
+    }
+
+    [Fact]
+    public void Pooling_LostRentalsStayInTheNaivePool_AndTheTrackedPoolFindsAndReportsEachOne()
+    {
+        ScenarioResult pooling = run.Scenario("pooling");
+
+        foreach (Sample sample in pooling.SafeMem.Samples)
+        {
+            // 20 requests a step, 1 in 10 malformed: 2 rentals a step are never returned, and each needs a new object.
+            Assert.Equal(20 * sample.Step, sample.Value("safemem.pool.rentals"));
+            Assert.Equal(18 * sample.Step, sample.Value("safemem.pool.returns"));
+            Assert.Equal(2 * sample.Step, sample.Value("safemem.pool.leaks"));
+            Assert.Equal(0, sample.Value("safemem.pool.outstanding.count"));
+            Assert.Equal(sample.Step == 0 ? 0 : 1 + (2 * sample.Step), sample.Value("safemem.pool.creations"));
+            Assert.Equal(2 * sample.Step, sample.Value("safemem.tracker.leaks") ?? 0); // one series per leaked type, from the first leak on
+        }
+
+        foreach (Sample sample in pooling.Naive.Samples)
+        {
+            Assert.Equal(20 * sample.Step, sample.Value("rentals"));
+            Assert.Equal(18 * sample.Step, sample.Value("returns"));
+            Assert.Equal(2 * sample.Step, sample.Value("outstanding"));
+            Assert.Equal(sample.Step == 0 ? 0 : 1 + (2 * sample.Step), sample.Value("created"));
+        }
+
+        LeakReportGroup group = Assert.Single(pooling.SafeMem.LeakReports);
+        Assert.Equal(2 * LabRunFixture.Plan.Steps, group.Count);
+        Assert.Equal("SafeMem.Demo.Scenarios.PoolScenario.RenderContext", group.ResourceType);
+        Assert.Contains("details: rented from object pool 'lab.renderers' and never returned", group.Report, StringComparison.Ordinal);
+        Assert.Contains("created at:" + Environment.NewLine + "   at SafeMem.Demo.Scenarios.PoolScenario.Renderer.Render(Int32 request)", group.Report, StringComparison.Ordinal);
+        Assert.Empty(pooling.Naive.LeakReports);
+    }
 }

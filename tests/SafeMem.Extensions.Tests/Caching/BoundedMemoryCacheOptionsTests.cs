@@ -55,6 +55,31 @@ public sealed class BoundedMemoryCacheOptionsTests
         Assert.Throws<ArgumentNullException>(() => new BoundedMemoryCacheOptions { TimeProvider = null! });
     }
 
+    public static TheoryData<string, string, Action<BoundedMemoryCacheOptions>> OutOfRangeSettings => new()
+    {
+        { "MaximumCount", "must be greater than zero", o => o.MaximumCount = 0 },
+        { "MaximumWeight", "must be greater than zero", o => o.MaximumWeight = -1 },
+        { "DefaultEntryWeight", "must be zero or more", o => o.DefaultEntryWeight = -1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(OutOfRangeSettings))]
+    public void Setter_OutOfRange_ExceptionNamesTheOption(string option, string rule, Action<BoundedMemoryCacheOptions> set)
+    {
+        ArgumentOutOfRangeException ex = Assert.Throws<ArgumentOutOfRangeException>(() => set(new BoundedMemoryCacheOptions()));
+
+        Assert.Equal(option, ex.ParamName);
+        Assert.StartsWith($"{option} {rule}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Setter_NullOrEmpty_ExceptionNamesTheOption()
+    {
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedMemoryCacheOptions { Name = "" }).ParamName);
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedMemoryCacheOptions { Name = " " }).ParamName);
+        Assert.Equal("TimeProvider", Assert.Throws<ArgumentNullException>(() => new BoundedMemoryCacheOptions { TimeProvider = null! }).ParamName);
+    }
+
     [Fact]
     public void Bounds_NullAgain_AreAccepted()
     {

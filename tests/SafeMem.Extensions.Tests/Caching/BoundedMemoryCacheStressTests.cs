@@ -86,4 +86,87 @@ public sealed class BoundedMemoryCacheStressTests
         }
 
     }
+
+    [Fact]
+    public void ThrowingCallbacksAndTokens_ManyThreads_EveryStoredEntryStillListensToItsTokens()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Name = "stress-throwing", MaximumCount = 32 });
+        var sources = new CancellationTokenSource[4];
+        for (int i = 0; i < sources.Length; i++)
+        {
+            sources[i] = new CancellationTokenSource();
+        }
+
+        long writes = 0, callbacks = 0, thrown = 0;
+        PostEvictionDelegate counting = (_, _, _, _) => Interlocked.Increment(ref callbacks);
+        PostEvictionDelegate throwing = (_, _, _, _) =>
+        {
+            Interlocked.Increment(ref callbacks);
+            throw new InvalidDataException("callback");
+        };
+
+        void Guarded(Action operation)
+        {
+            try
+            {
+                operation();
+            }
+            catch (Exception ex) when (ex is InvalidDataException or AggregateException)
+            {
+                Interlocked.Increment(ref thrown);
+            }
+        }
+
+        StressRunner.RunFor(4, TimeSpan.FromSeconds(1), (thread, random) =>
+        {
+            int key = random.Next(100);
+            switch (random.Next(10))
+            {
+                case < 6:
+                    Guarded(() =>
+                    {
+                        using ICacheEntry entry = cache.CreateEntry(key);
+                        entry.RegisterPostEvictionCallback(random.Next(4) == 0 ? throwing : counting);
+                        bool listens = random.Next(2) == 0;
+                        if (listens)
+                        {
+                            entry.AddExpirationToken(new CancellationChangeToken(Volatile.Read(ref sources[random.Next(sources.Length)]).Token));
+                        }
+
+                        entry.Value = listens;
+                        Interlocked.Increment(ref writes);
+                    });
+                    break;
+                case < 8:
+                    Guarded(() => cache.TryGetValue(key, out _));
+                    break;
+                default:
+                    Guarded(() => cache.Remove(key));
+                    break;
+            }
+        });
+
+        // Cancel every token: each stored entry that listens to one must leave through its callback registration.
+        foreach (CancellationTokenSource source in sources)
+        {
+            Guarded(source.Cancel);
+        }
+
+        int countAfterCancel = cache.Count;
+        int stored = 0;
+        for (int key = 0; key < 100; key++)
+        {
+            // A read would also find a fired token by polling, and remove the entry: count what is left without tokens.
+            Guarded(() => stored += cache.TryGetValue(key, out object? listens) && listens is false ? 1 : 0);
+        }
+
+        Assert.True(thrown > 0, "no callback threw");
+        Assert.Equal(stored, countAfterCancel);
+        Guarded(cache.Clear);
+        Assert.Equal(writes, Interlocked.Read(ref callbacks));
+        foreach (CancellationTokenSource source in sources)
+        {
+            source.Dispose();
+        }
+    }
 }

@@ -222,6 +222,24 @@ public sealed class BoundedMemoryCacheTests
     }
 
     [Fact]
+    public void PostEvictionCallback_ThrowsWhileCommittingAnother_TheCommittedEntrysTokensStillWork()
+    {
+        using BoundedMemoryCache cache = Create(maximumCount: 1);
+        cache.Set("a", 1, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, _, _) => throw new InvalidOperationException("callback failed")));
+        using var source = new CancellationTokenSource();
+        var recorder = new EvictionRecorder();
+
+        // Committing "b" evicts "a", whose callback throws out of the commit.
+        Assert.Throws<InvalidOperationException>(() => cache.Set("b", 2, recorder.Attach(new MemoryCacheEntryOptions().AddExpirationToken(new CancellationChangeToken(source.Token)))));
+        Assert.Equal(2, cache.Get("b"));
+
+        source.Cancel();
+
+        Assert.Equal(EvictionReason.TokenExpired, recorder.Next().Reason);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
     public void PostEvictionCallback_WritesBackIntoTheCache_DoesNotDeadlock()
     {
         using BoundedMemoryCache cache = Create(maximumCount: 10);
@@ -273,7 +291,7 @@ public sealed class BoundedMemoryCacheTests
     [Fact]
     public void GetCurrentStatistics_AfterEviction_ReportsCountWeightHitsMisses()
     {
-        using BoundedMemoryCache cache = Create(maximumCount: 2);
+        using BoundedMemoryCache cache = Create(maximumCount: 2, maximumWeight: 10);
         cache.Set("a", 1);
         cache.Set("b", 2);
         cache.Set("c", 3);

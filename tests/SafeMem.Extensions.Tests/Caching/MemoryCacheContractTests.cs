@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Primitives;
-using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Extensions.Tests.Caching;
 
@@ -344,6 +343,64 @@ public abstract class MemoryCacheContractTests : IDisposable
 
         Assert.Throws<ObjectDisposedException>(() => cache.TryGetValue("k", out _));
         Assert.Throws<ObjectDisposedException>(() => cache.CreateEntry("k"));
+    }
+
+    [Fact]
+    public void Set_AlreadyExpired_PreviousEntryReportsReplacedAndTheNewOneExpired()
+    {
+        IMemoryCache cache = Create();
+        var previous = new EvictionRecorder();
+        var stale = new EvictionRecorder();
+        cache.Set("k", "previous", previous.Attach(new MemoryCacheEntryOptions()));
+
+        cache.Set("k", "stale", stale.Attach(new MemoryCacheEntryOptions { AbsoluteExpiration = Clock.GetUtcNow().AddSeconds(-1) }));
+
+        Assert.Equal(EvictionReason.Replaced, previous.Next().Reason);
+        Assert.Equal(EvictionReason.Expired, stale.Next().Reason);
+        Assert.False(cache.TryGetValue("k", out _));
+    }
+
+    [Fact]
+    public void Remove_ExpiredButNotYetPurged_ReportsRemoved()
+    {
+        IMemoryCache cache = Create();
+        var recorder = new EvictionRecorder();
+        cache.Set("k", "v", recorder.Attach(new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) }));
+        Clock.Advance(TimeSpan.FromMinutes(2));
+
+        cache.Remove("k");
+
+        Assert.Equal(EvictionReason.Removed, recorder.Next().Reason);
+        Assert.False(cache.TryGetValue("k", out _));
+    }
+
+    [Fact]
+    public void CreateEntry_DisposedAfterTheCacheWasDisposed_IsIgnored()
+    {
+        IMemoryCache cache = Create();
+        ICacheEntry entry = cache.CreateEntry("k");
+        entry.Value = 1;
+        var recorder = new EvictionRecorder();
+        recorder.Attach(entry);
+
+        cache.Dispose();
+        entry.Dispose();
+
+        Assert.Empty(recorder.Seen);
+    }
+
+    [Fact]
+    public void Size_WithoutSizeLimit_IsAcceptedWhateverItIs()
+    {
+        IMemoryCache cache = Create();
+
+        cache.Set("a", 1, new MemoryCacheEntryOptions { Size = long.MaxValue });
+        cache.Set("b", 2, new MemoryCacheEntryOptions { Size = long.MaxValue });
+        cache.Set("c", 3, new MemoryCacheEntryOptions { Size = 0 });
+
+        Assert.Equal((1, 2, 3), (cache.Get("a"), cache.Get("b"), cache.Get("c")));
+        Assert.Equal(3L, cache.GetCurrentStatistics()!.CurrentEntryCount);
+        Assert.Null(cache.GetCurrentStatistics()!.CurrentEstimatedSize);
     }
 
     /// <summary>Creates the cache under test on <see cref="Clock"/>; with <paramref name="sizeLimit"/>, bounded by total size.</summary>

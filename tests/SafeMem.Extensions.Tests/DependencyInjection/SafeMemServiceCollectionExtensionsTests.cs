@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SafeMem.Extensions.Caching;
 using SafeMem.Telemetry;
 using SafeMem.Tests.Infrastructure;
@@ -113,13 +114,182 @@ public sealed class SafeMemServiceCollectionExtensionsTests
     }
 
     [Fact]
-    public void AddSafeMemCache_NoBoundConfigured_ResolvingThrowsArgumentException()
+    public void AddSafeMemCache_NoBoundConfigured_FailsStartupValidationNamingTheOptions()
     {
         var services = new ServiceCollection();
         services.AddSafeMemCache(options => options.Name = "unbounded");
         using ServiceProvider provider = services.BuildServiceProvider();
 
-        Assert.Throws<ArgumentException>(() => provider.GetRequiredService<IMemoryCache>());
+        // What a generic host runs when it starts, before anything resolves the cache.
+        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains("MaximumCount", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("MaximumWeight", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IMemoryCache>());
+    }
+
+    [Fact]
+    public void AddSafeMemCache_OptionOutOfRange_FailsStartupValidationNamingTheOption()
+    {
+        var services = new ServiceCollection();
+        services.AddSafeMemCache(options => options.MaximumCount = 0);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        ArgumentOutOfRangeException ex = Assert.Throws<ArgumentOutOfRangeException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Equal("MaximumCount", ex.ParamName);
+    }
+
+    [Fact]
+    public void AddSafeMemCache_ValidOptions_StartupValidationPasses()
+    {
+        var services = new ServiceCollection();
+        services.AddSafeMemCache(options => options.MaximumWeight = 100);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        Assert.Equal(100, provider.GetRequiredService<BoundedMemoryCache>().MaximumWeight);
+    }
+
+    [Fact]
+    public void AddSafeMemCache_CalledTwice_RefusesTheSecondCallAndNamesTheAlternatives()
+    {
+        var services = new ServiceCollection();
+        services.AddSafeMemCache(options => options.MaximumCount = 10);
+
+        InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => services.AddSafeMemCache(options => options.MaximumWeight = 50));
+
+        Assert.Contains("AddKeyedSafeMemCache", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Configure<BoundedMemoryCacheOptions>", ex.Message, StringComparison.Ordinal);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        BoundedMemoryCache cache = provider.GetRequiredService<BoundedMemoryCache>();
+        Assert.Equal(((int?)10, (long?)null), (cache.MaximumCount, cache.MaximumWeight));
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_TwoKeys_TwoCachesEachWithItsOwnOptions()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedSafeMemCache("images", options =>
+        {
+            options.Name = "images";
+            options.MaximumWeight = 1_000;
+        });
+        services.AddKeyedSafeMemCache("users", options =>
+        {
+            options.Name = "users";
+            options.MaximumCount = 5;
+        });
+        using ServiceProvider provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        BoundedMemoryCache images = provider.GetRequiredKeyedService<BoundedMemoryCache>("images");
+        BoundedMemoryCache users = provider.GetRequiredKeyedService<BoundedMemoryCache>("users");
+
+        Assert.NotSame(images, users);
+        Assert.Equal(("images", (long?)1_000, (int?)null), (images.Name, images.MaximumWeight, images.MaximumCount));
+        Assert.Equal(("users", (long?)null, (int?)5), (users.Name, users.MaximumWeight, users.MaximumCount));
+        Assert.Same(images, provider.GetRequiredKeyedService<IMemoryCache>("images"));
+        Assert.Same(images, provider.GetRequiredKeyedService<BoundedMemoryCache>("images"));
+
+        // Keyed caches leave the application's IMemoryCache alone.
+        Assert.Null(provider.GetService<IMemoryCache>());
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_BesideAddSafeMemCache_BothResolveSeparately()
+    {
+        var services = new ServiceCollection();
+        services.AddSafeMemCache(options => options.MaximumCount = 10);
+        services.AddKeyedSafeMemCache("other", options => options.MaximumCount = 20);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var main = (BoundedMemoryCache)provider.GetRequiredService<IMemoryCache>();
+        BoundedMemoryCache other = provider.GetRequiredKeyedService<BoundedMemoryCache>("other");
+
+        Assert.Equal(((int?)10, (int?)20), (main.MaximumCount, other.MaximumCount));
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_NameLeftUnset_IsTheKey()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedSafeMemCache("thumbnails", options => options.MaximumCount = 10);
+        services.AddKeyedSafeMemCache("named", options => (options.Name, options.MaximumCount) = ("explicit", 10));
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        Assert.Equal("thumbnails", provider.GetRequiredKeyedService<BoundedMemoryCache>("thumbnails").Name);
+        Assert.Equal("explicit", provider.GetRequiredKeyedService<BoundedMemoryCache>("named").Name);
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_SameKeyTwice_RefusesTheSecondCall()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedSafeMemCache("k", options => options.MaximumCount = 10);
+
+        InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => services.AddKeyedSafeMemCache("k", options => options.MaximumCount = 20));
+
+        Assert.Contains("'k'", ex.Message, StringComparison.Ordinal);
+        services.AddKeyedSafeMemCache("k2", options => options.MaximumCount = 20);
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_NoBound_FailsStartupValidationNamingTheKey()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedSafeMemCache("fine", options => options.MaximumCount = 10);
+        services.AddKeyedSafeMemCache("broken", options => options.Name = "broken");
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Equal("broken", ex.OptionsName);
+        Assert.Contains("MaximumCount", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_ProviderDisposed_DisposesTheCache()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedSafeMemCache("k", options => options.MaximumCount = 10);
+        ServiceProvider provider = services.BuildServiceProvider();
+        BoundedMemoryCache cache = provider.GetRequiredKeyedService<BoundedMemoryCache>("k");
+
+        provider.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => cache.TryGetValue("k", out _));
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_WithAddMetrics_PublishesOnTheContainersMeterFactory()
+    {
+        var services = new ServiceCollection();
+        services.AddMetrics();
+        services.AddKeyedSafeMemCache("k", options =>
+        {
+            options.Name = "keyed-metrics";
+            options.MaximumCount = 10;
+        });
+        using ServiceProvider provider = services.BuildServiceProvider();
+        IMeterFactory factory = provider.GetRequiredService<IMeterFactory>();
+        provider.GetRequiredKeyedService<IMemoryCache>("k").Set("a", 1);
+
+        Meter meter = factory.Create(new MeterOptions(SafeMemMetrics.MeterName) { Version = SafeMemMetrics.MeterVersion });
+        using var recorder = new MetricRecorder(meter);
+
+        Assert.Equal(1, recorder.ObserveValue("safemem.cache.entry.count", "keyed-metrics"));
+    }
+
+    [Fact]
+    public void AddKeyedSafeMemCache_BadArguments_Throw()
+    {
+        Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddKeyedSafeMemCache("k", _ => { }));
+        Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddKeyedSafeMemCache("k", null!));
+        Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddKeyedSafeMemCache(null!, _ => { }));
+        Assert.Throws<ArgumentException>(() => new ServiceCollection().AddKeyedSafeMemCache("", _ => { }));
     }
 
     [Fact]

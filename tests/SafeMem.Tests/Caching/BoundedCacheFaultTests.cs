@@ -156,6 +156,9 @@ public abstract class BoundedCacheFaultTests(EvictionPolicy policy)
 
         public bool ThrowOnDispose { get; init; }
 
+        /// <summary>What a weigher that reads it reports; settable, so a stored value can grow.</summary>
+        public long Weight { get; set; } = 1;
+
         public int DisposeCount => Volatile.Read(ref _disposeCount);
 
         public void Dispose()

@@ -134,6 +134,48 @@ public abstract class BoundedCacheGcTests(EvictionPolicy policy)
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
+    [Fact]
+    public void DisposeRemovedValues_LeasedAndLoadedValueLeftAndLeaseReleased_Collectable()
+    {
+        // The holder counts of a cache that disposes values hold the value only while an entry or a lease does.
+        using BoundedCache<Key, DisposablePayload> cache = NewOwningCache();
+
+        WeakReference value = LoadLeaseRemoveAndRelease(cache, 1);
+
+        GcAssert.Collected(value);
+        Assert.Equal(0, cache.CountLeases());
+    }
+
+    [Fact]
+    public void DisposeRemovedValues_Control_LeaseStillHeld_StaysAlive()
+    {
+        using BoundedCache<Key, DisposablePayload> cache = NewOwningCache();
+        (WeakReference value, CacheLease<DisposablePayload> lease) = LoadLeased(cache, 1);
+        Assert.True(cache.TryRemove(new Key(1)));
+
+        GcAssert.Alive(value);
+        GC.KeepAlive(lease);
+    }
+
+    private BoundedCache<Key, DisposablePayload> NewOwningCache()
+        => new(new BoundedCacheOptions<Key, DisposablePayload> { EvictionPolicy = Policy, MaximumCount = 4, DisposeRemovedValues = true });
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference LoadLeaseRemoveAndRelease(BoundedCache<Key, DisposablePayload> cache, int id)
+    {
+        (WeakReference value, CacheLease<DisposablePayload> lease) = LoadLeased(cache, id);
+        Assert.True(cache.TryRemove(new Key(id)));
+        lease.Dispose();
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (WeakReference Value, CacheLease<DisposablePayload> Lease) LoadLeased(BoundedCache<Key, DisposablePayload> cache, int id)
+    {
+        CacheLease<DisposablePayload> lease = cache.GetOrAddLease(new Key(id), static _ => new DisposablePayload());
+        return (new WeakReference(lease.Value), lease);
+    }
+
     private static (WeakReference Key, WeakReference Value) AddAndRead(BoundedCache<Key, Payload> cache, int id, Dictionary<Key, Payload>? strong = null)
     {
         var key = new Key(id);
@@ -168,6 +210,13 @@ public abstract class BoundedCacheGcTests(EvictionPolicy policy)
     }
 
     private sealed record Key(int Id);
+
+    private sealed class DisposablePayload : IDisposable
+    {
+        private readonly byte[] _bytes = new byte[1024];
+
+        public void Dispose() => GC.KeepAlive(_bytes);
+    }
 
     private sealed class Payload
     {

@@ -195,6 +195,205 @@ public abstract class BoundedCacheLoadingTests(EvictionPolicy policy)
     }
 
     [Fact]
+    public async Task GetOrAdd_TwoFactoriesAskForEachOthersKey_OneThrowsInsteadOfDeadlocking()
+    {
+        using BoundedCache<int, string> cache = NewCache();
+        using var bothInside = new Barrier(2);
+
+        string Outer(int key, int other) => cache.GetOrAdd(key, _ =>
+        {
+            // Both loads are in flight before either asks for the other's key: without detection, both wait forever.
+            bothInside.SignalAndWait();
+            return "outer+" + cache.GetOrAdd(other, k => "inner" + k);
+        });
+
+        Task<string> ten = Task.Factory.StartNew(() => Outer(10, 11), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task<string> eleven = Task.Factory.StartNew(() => Outer(11, 10), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task both = Task.WhenAll(ten, eleven);
+        await Task.WhenAny(both, Task.Delay(s_deadlockGuard));
+
+        Assert.True(ten.IsCompleted && eleven.IsCompleted, "the two loads deadlocked");
+        InvalidOperationException cycle = Assert.IsType<InvalidOperationException>(
+            new[] { ten, eleven }.Select(t => t.Exception?.GetBaseException()).First(e => e is not null));
+        Assert.Contains("cycle", cycle.Message, StringComparison.Ordinal);
+
+        // Nothing is stuck: both keys load normally afterwards.
+        Assert.Equal("a", cache.GetOrAdd(10, _ => "a"));
+        Assert.Equal("b", cache.GetOrAdd(11, _ => "b"));
+    }
+
+    [Fact]
+    public async Task GetOrAddAsync_TwoFactoriesAwaitEachOthersKey_OneThrowsInsteadOfHanging()
+    {
+        using BoundedCache<int, string> cache = NewCache();
+        var tenInside = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var elevenInside = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        ValueTask<string> Outer(int key, int other, TaskCompletionSource mine, TaskCompletionSource theirs) => cache.GetOrAddAsync(key, async (_, ct) =>
+        {
+            mine.SetResult();
+            await theirs.Task;
+            return "outer+" + await cache.GetOrAddAsync(other, (k, _) => ValueTask.FromResult("inner" + k), ct);
+        });
+
+        Task<string> ten = Outer(10, 11, tenInside, elevenInside).AsTask();
+        Task<string> eleven = Outer(11, 10, elevenInside, tenInside).AsTask();
+        await Task.WhenAny(Task.WhenAll(ten, eleven), Task.Delay(s_deadlockGuard));
+
+        Assert.True(ten.IsCompleted && eleven.IsCompleted, "the two loads never completed");
+        Exception first = new[] { ten, eleven }.Select(t => t.Exception?.GetBaseException()).First(e => e is not null)!;
+        Assert.Contains("cycle", Assert.IsType<InvalidOperationException>(first).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetOrAdd_ThreeFactoriesInACycle_Throws()
+    {
+        using BoundedCache<int, string> cache = NewCache();
+        using var allInside = new Barrier(3);
+        var tasks = new Task<string>[3];
+        for (int i = 0; i < 3; i++)
+        {
+            int key = i;
+            tasks[i] = Task.Factory.StartNew(
+                () => cache.GetOrAdd(key, _ =>
+                {
+                    allInside.SignalAndWait();
+                    return cache.GetOrAdd((key + 1) % 3, k => "inner" + k);
+                }),
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+        }
+
+        await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(s_deadlockGuard));
+
+        Assert.True(tasks.All(t => t.IsCompleted), "the loads deadlocked");
+        Assert.Contains(tasks, t => t.Exception?.GetBaseException() is InvalidOperationException);
+    }
+
+    [Fact]
+    public async Task GetOrAdd_CycleThroughTwoCaches_Throws()
+    {
+        using BoundedCache<int, string> first = NewCache();
+        using var second = new BoundedCache<string, int>(new BoundedCacheOptions<string, int> { EvictionPolicy = Policy, MaximumCount = 10 });
+        using var bothInside = new Barrier(2);
+
+        Task<string> viaFirst = Task.Factory.StartNew(
+            () => first.GetOrAdd(1, _ =>
+            {
+                bothInside.SignalAndWait();
+                return "x" + second.GetOrAdd("b", _ => 2);
+            }),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        Task<int> viaSecond = Task.Factory.StartNew(
+            () => second.GetOrAdd("b", _ =>
+            {
+                bothInside.SignalAndWait();
+                return first.GetOrAdd(1, _ => "y").Length;
+            }),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        await Task.WhenAny(Task.WhenAll(viaFirst, viaSecond), Task.Delay(s_deadlockGuard));
+
+        Assert.True(viaFirst.IsCompleted && viaSecond.IsCompleted, "the loads deadlocked");
+        Assert.Contains(new Task[] { viaFirst, viaSecond }, t => t.Exception?.GetBaseException() is InvalidOperationException);
+    }
+
+    [Fact]
+    public async Task GetOrAdd_CycleInACacheThatDisposesValues_ThrowsAndLeavesNoHoldBehind()
+    {
+        using var cache = new BoundedCache<int, BoundedCacheFaultTests.Resource>(new BoundedCacheOptions<int, BoundedCacheFaultTests.Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 10,
+            DisposeRemovedValues = true,
+        });
+        using var bothInside = new Barrier(2);
+        var created = new System.Collections.Concurrent.ConcurrentBag<BoundedCacheFaultTests.Resource>();
+
+        BoundedCacheFaultTests.Resource Outer(int key, int other) => cache.GetOrAdd(key, _ =>
+        {
+            bothInside.SignalAndWait();
+            cache.GetOrAdd(other, _ => Track(new BoundedCacheFaultTests.Resource()));
+            return Track(new BoundedCacheFaultTests.Resource());
+        });
+
+        BoundedCacheFaultTests.Resource Track(BoundedCacheFaultTests.Resource resource)
+        {
+            created.Add(resource);
+            return resource;
+        }
+
+        Task ten = Task.Factory.StartNew(() => Outer(10, 11), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task eleven = Task.Factory.StartNew(() => Outer(11, 10), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await Task.WhenAny(Task.WhenAll(ten, eleven), Task.Delay(s_deadlockGuard));
+
+        Assert.True(ten.IsCompleted && eleven.IsCompleted, "the two loads deadlocked");
+        Assert.Contains(new[] { ten, eleven }, t => t.Exception?.GetBaseException() is InvalidOperationException);
+
+        // The waits refused by the cycle check gave up their place in the loads: no hold is left, nothing leaked.
+        Assert.Equal(0, cache.CountLeases());
+        Assert.Null(cache.FindInconsistency());
+        cache.Clear();
+        Assert.All(created, r => Assert.Equal(1, r.DisposeCount));
+    }
+
+    [Fact]
+    public async Task GetOrAdd_FactoryWaitsForAnotherKeysLoadThatDoesNotWaitBack_Succeeds()
+    {
+        using BoundedCache<int, string> cache = NewCache();
+        var elevenStarted = new ManualResetEventSlim();
+        var releaseEleven = new ManualResetEventSlim();
+
+        Task<string> eleven = Task.Factory.StartNew(
+            () => cache.GetOrAdd(11, _ =>
+            {
+                elevenStarted.Set();
+                releaseEleven.Wait();
+                return "eleven";
+            }),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        Assert.True(elevenStarted.Wait(s_deadlockGuard));
+        Task<string> ten = Task.Factory.StartNew(
+            () => cache.GetOrAdd(10, _ => "ten+" + cache.GetOrAdd(11, _ => "other")),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        await Task.Delay(50);
+        releaseEleven.Set();
+
+        Assert.Equal("ten+eleven", await ten.WaitAsync(s_deadlockGuard));
+        Assert.Equal("eleven", await eleven.WaitAsync(s_deadlockGuard));
+    }
+
+    [Fact]
+    public async Task GetOrAddAsync_LoadingCallerCancelled_StopsWaitingAtOnceWhileTheFactoryRunsOn()
+    {
+        using BoundedCache<int, string> cache = NewCache();
+        var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource();
+
+        // The factory ignores its token.
+        ValueTask<string> loading = cache.GetOrAddAsync(1, (_, _) => new ValueTask<string>(gate.Task), cts.Token);
+        ValueTask<string> waiter = cache.GetOrAddAsync(1, (_, _) => ValueTask.FromResult("other"));
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loading.AsTask().WaitAsync(s_deadlockGuard));
+        Assert.False(gate.Task.IsCompleted);
+
+        // The load goes on for the other waiter and the cache.
+        gate.SetResult("v");
+        Assert.Equal("v", await waiter.AsTask().WaitAsync(s_deadlockGuard));
+        Assert.True(cache.TryGet(1, out string? stored));
+        Assert.Equal("v", stored);
+    }
+
+    [Fact]
     public async Task GetOrAddAsync_Hit_CompletesSynchronously()
     {
         using BoundedCache<int, string> cache = NewCache();

@@ -1,5 +1,4 @@
 using SafeMem.Caching;
-using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Tests.Caching;
 
@@ -247,6 +246,231 @@ public sealed class BoundedCacheModelTests
         };
     }
 
+    public static TheoryData<Bounds, Expiry, int> OwnershipCases()
+    {
+        var data = new TheoryData<Bounds, Expiry, int>();
+        foreach (Bounds bounds in Enum.GetValues<Bounds>())
+        {
+            foreach (Expiry expiry in new[] { Expiry.None, Expiry.AfterWrite, Expiry.AfterAccess })
+            {
+                foreach (int seed in new[] { 1, 2 })
+                {
+                    data.Add(bounds, expiry, seed);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// DisposeRemovedValues against a model of who holds each value instance: the reference LRU's entries, the leases
+    /// the test holds, and whether the cache still owns the instance (a hand-over gives it to the caller, a write gives
+    /// it back). After every step each value must have been disposed exactly once if nothing holds it and the cache
+    /// owns it, and never otherwise. Instances are shared between keys, written again (with a new weight), leased
+    /// across steps, loaded, handed over and rejected. It runs under LRU, whose reference model says which entries
+    /// hold which value; holders are counted in the write and removal path both policies share, and the lease,
+    /// ownership and stress tests run under both.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(OwnershipCases))]
+    public void RandomOperations_DisposeRemovedValues_DisposeExactlyWhenNothingHoldsAValue(Bounds bounds, Expiry expiry, int seed)
+    {
+        const int Operations = 3000;
+        const int KeySpace = 24;
+        int? maximumCount = bounds is Bounds.Count or Bounds.Both ? 8 : null;
+        long? maximumWeight = bounds is Bounds.Weight or Bounds.Both ? 20 : null;
+        bool weighs = bounds != Bounds.Count;
+        TimeSpan? afterWrite = expiry == Expiry.AfterWrite ? TimeSpan.FromSeconds(30) : null;
+        TimeSpan? afterAccess = expiry == Expiry.AfterAccess ? TimeSpan.FromSeconds(12) : null;
+
+        var clock = new FakeTimeProvider();
+        var reference = new ReferenceLru<int, Res>(maximumCount, maximumWeight, afterWrite, afterAccess, clock.GetUtcNow);
+        var cache = new BoundedCache<int, Res>(new BoundedCacheOptions<int, Res>
+        {
+            MaximumCount = maximumCount,
+            MaximumWeight = maximumWeight,
+            ExpireAfterWrite = afterWrite,
+            ExpireAfterAccess = afterAccess,
+            TimeProvider = clock,
+            Weigher = weighs ? static (_, r) => r.Weight : null,
+            DisposeRemovedValues = true,
+        });
+        var random = new Random(seed);
+        var created = new List<Res>();
+        var leases = new List<CacheLease<Res>>();
+        var handedOver = new List<Res>();
+        long rejections = 0, handOvers = 0, sharedWrites = 0;
+        var trace = new List<string>(); // what happened, for the failure message
+
+        long NewWeight() => !weighs ? 1 : random.Next(100) < 4 && maximumWeight is long max ? max + 1 : random.Next(0, 6);
+        bool Rejects(long weight) => weight > maximumWeight;
+        int EntriesOf(Res r) => reference.Values.Count(v => ReferenceEquals(v, r));
+
+        Res NewRes()
+        {
+            var r = new Res(NewWeight()) { Owned = true };
+            created.Add(r);
+            return r;
+        }
+
+        for (int step = 0; step < Operations; step++)
+        {
+            int key = random.Next(KeySpace);
+            int op = random.Next(100);
+            string description;
+            int before = reference.TryPeek(key, out Res tb) ? tb.Id : -1;
+            if (op < 18)
+            {
+                Res r = NewRes();
+                description = $"Set({key}, new w={r.Weight})";
+                rejections += Rejects(r.Weight) ? 1 : 0;
+                reference.Set(key, r, r.Weight);
+                cache.Set(key, r);
+            }
+            else if (op < 28)
+            {
+                // An instance still alive (held by an entry or a lease, or handed to the test), written under a key
+                // again: possibly its own key (a re-write), possibly with a new weight.
+                List<Res> alive = reference.Values.Concat(leases.Select(l => l.Value)).Concat(handedOver).Where(r => !r.Dead).ToList();
+                if (alive.Count == 0)
+                {
+                    continue;
+                }
+
+                Res r = alive[random.Next(alive.Count)];
+                if (random.Next(3) == 0)
+                {
+                    r.Weight = NewWeight();
+                }
+
+                description = $"Set({key}, alive #{r.Id} w={r.Weight})";
+                bool sameInstance = reference.TryPeek(key, out Res current) && ReferenceEquals(current, r);
+                sharedWrites++;
+                rejections += Rejects(r.Weight) ? 1 : 0;
+                reference.Set(key, r, r.Weight);
+                cache.Set(key, r);
+
+                // A write gives the instance to the cache; a refused write of the instance stored under the key hands it
+                // back instead, unless another entry still holds it.
+                r.Owned = !(sameInstance && Rejects(r.Weight)) || EntriesOf(r) > 0;
+            }
+            else if (op < 40)
+            {
+                description = $"TryLease({key})";
+                bool expected = reference.TryGet(key, out Res expectedValue);
+                Assert.Equal(expected, cache.TryLease(key, out CacheLease<Res>? lease));
+                if (expected)
+                {
+                    Assert.Same(expectedValue, lease!.Value);
+                    leases.Add(lease);
+                }
+            }
+            else if (op < 50)
+            {
+                if (leases.Count == 0)
+                {
+                    continue;
+                }
+
+                int index = random.Next(leases.Count);
+                description = $"release lease on #{leases[index].Value.Id}";
+                leases[index].Dispose();
+                leases.RemoveAt(index);
+            }
+            else if (op < 60)
+            {
+                description = $"GetOrAddLease({key})";
+                Res expectedValue = reference.TryGet(key, out Res hit) ? hit : LoadInto(reference, key, NewRes());
+                CacheLease<Res> lease = cache.GetOrAddLease(key, static (_, r) => r, expectedValue);
+                Assert.Same(expectedValue, lease.Value);
+                leases.Add(lease);
+            }
+            else if (op < 68)
+            {
+                description = $"GetOrAdd({key})";
+                bool hitExpected = reference.TryGet(key, out Res hit);
+                Res expectedValue = hitExpected ? hit : LoadInto(reference, key, NewRes());
+                if (!hitExpected && Rejects(expectedValue.Weight))
+                {
+                    Assert.Throws<InvalidOperationException>(() => cache.GetOrAdd(key, static (_, r) => r, expectedValue));
+                }
+                else
+                {
+                    Assert.Same(expectedValue, cache.GetOrAdd(key, static (_, r) => r, expectedValue));
+                }
+            }
+            else if (op < 78)
+            {
+                description = $"TryRemove({key})";
+                Assert.Equal(reference.TryRemove(key), cache.TryRemove(key));
+            }
+            else if (op < 84)
+            {
+                description = $"TryRemove({key}, out value)";
+                bool expected = reference.TryPeek(key, out Res expectedValue) && reference.TryRemove(key);
+                Assert.Equal(expected, cache.TryRemove(key, out Res? value));
+                if (expected)
+                {
+                    Assert.Same(expectedValue, value);
+                    handOvers++;
+                    value!.Owned = EntriesOf(value) > 0;
+                    handedOver.Add(value);
+                }
+            }
+            else if (op < 85)
+            {
+                description = "Clear()";
+                reference.Clear();
+                cache.Clear();
+            }
+            else
+            {
+                TimeSpan delta = TimeSpan.FromSeconds(random.Next(0, expiry == Expiry.None ? 2 : 8));
+                description = $"Advance({delta.TotalSeconds}s)";
+                clock.Advance(delta);
+            }
+
+            trace.Add($"{step}: {description} [before={before}] [keyval={(reference.TryPeek(key, out Res tv) ? tv.Id : -1)}] entries={string.Join(",", reference.Values.Select(v => v.Id))}");
+            Assert.True(reference.Count == cache.Count, $"step {step} after {description}: Count {cache.Count}, expected {reference.Count}");
+            Assert.True(reference.Weight == cache.Weight, $"step {step} after {description}: Weight {cache.Weight}, expected {reference.Weight}");
+            var held = new HashSet<Res>(reference.Values.Concat(leases.Select(l => l.Value)), ReferenceEqualityComparer.Instance);
+            foreach (Res r in created)
+            {
+                r.Dead |= r.Owned && !held.Contains(r);
+                if (r.DisposeCount != (r.Dead ? 1 : 0))
+                {
+                    Assert.Fail(
+                    string.Join("\n", trace.Where(t => t.Contains($"#{r.Id} ") || t.Contains($"keyval={r.Id}]") || t.Contains($"before={r.Id}]")).TakeLast(30)) + $"step {step} after {description}: #{r.Id} disposed {r.DisposeCount} times, expected {(r.Dead ? 1 : 0)} (owned {r.Owned}, entries {EntriesOf(r)}, leases {leases.Count(l => l.Value == r)})");
+                }
+            }
+
+            if (step % 50 == 0)
+            {
+                Assert.Null(cache.FindInconsistency());
+            }
+        }
+
+        // The sequence must have exercised what it checks.
+        Assert.True(handOvers > 0 && sharedWrites > 0 && created.Any(r => r.Dead), "the sequence did not exercise shared instances, hand-overs and disposal");
+        Assert.True(!weighs || rejections > 0, "no rejection happened");
+
+        foreach (CacheLease<Res> lease in leases)
+        {
+            lease.Dispose();
+        }
+
+        Assert.Equal(0, cache.CountLeases());
+        cache.Dispose();
+        Assert.All(created, r => Assert.Equal(r.Dead || r.Owned ? 1 : 0, r.DisposeCount));
+    }
+
+    private static Res LoadInto(ReferenceLru<int, Res> reference, int key, Res loaded)
+    {
+        reference.Set(key, loaded, loaded.Weight);
+        return loaded;
+    }
+
     private static IEnumerable<(int, int, string)> Sorted(IEnumerable<(int Key, Item Value, string Reason)> removals)
         => removals.Select(r => (r.Key, r.Value.Version, r.Reason)).OrderBy(r => r.Key).ThenBy(r => r.Version).ThenBy(r => r.Reason, StringComparer.Ordinal);
 
@@ -264,4 +488,25 @@ public sealed class BoundedCacheModelTests
     }
 
     public sealed record Item(int Key, int Version, long Weight);
+
+    /// <summary>A disposable value that carries the model's view of it: whether the cache owns it, whether it must be disposed.</summary>
+    public sealed class Res(long weight) : IDisposable
+    {
+        private static int s_ids;
+        private int _disposeCount;
+
+        public int Id { get; } = Interlocked.Increment(ref s_ids);
+
+        public long Weight { get; set; } = weight;
+
+        public int DisposeCount => Volatile.Read(ref _disposeCount);
+
+        /// <summary>Model: the cache owns the instance (it was given by a write or a load, and not handed back since).</summary>
+        public bool Owned { get; set; }
+
+        /// <summary>Model: nothing held the instance while the cache owned it, so it must have been disposed (for good).</summary>
+        public bool Dead { get; set; }
+
+        public void Dispose() => Interlocked.Increment(ref _disposeCount);
+    }
 }

@@ -69,6 +69,33 @@ public sealed class BoundedCacheOptionsTests
     public void TimeProvider_Null_Throws()
         => Assert.Throws<ArgumentNullException>(() => new BoundedCacheOptions<int, string> { TimeProvider = null! });
 
+    public static TheoryData<string, Action<BoundedCacheOptions<int, string>>> OutOfRangeSettings => new()
+    {
+        { "MaximumCount", o => o.MaximumCount = 0 },
+        { "MaximumCount", o => o.MaximumCount = -3 },
+        { "MaximumWeight", o => o.MaximumWeight = 0 },
+        { "ExpireAfterWrite", o => o.ExpireAfterWrite = TimeSpan.Zero },
+        { "ExpireAfterAccess", o => o.ExpireAfterAccess = TimeSpan.FromSeconds(-1) },
+    };
+
+    [Theory]
+    [MemberData(nameof(OutOfRangeSettings))]
+    public void Setter_OutOfRange_ExceptionNamesTheOption(string option, Action<BoundedCacheOptions<int, string>> set)
+    {
+        ArgumentOutOfRangeException ex = Assert.Throws<ArgumentOutOfRangeException>(() => set(new BoundedCacheOptions<int, string>()));
+
+        Assert.Equal(option, ex.ParamName);
+        Assert.StartsWith($"{option} must be greater than zero", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Setter_NullOrEmpty_ExceptionNamesTheOption()
+    {
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = "" }).ParamName);
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new BoundedCacheOptions<int, string> { Name = " " }).ParamName);
+        Assert.Equal("TimeProvider", Assert.Throws<ArgumentNullException>(() => new BoundedCacheOptions<int, string> { TimeProvider = null! }).ParamName);
+    }
+
     [Fact]
     public void NullableProperties_AcceptNullToRemoveALimit()
     {

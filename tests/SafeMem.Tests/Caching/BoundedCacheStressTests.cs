@@ -220,6 +220,142 @@ public abstract class BoundedCacheStressTests(EvictionPolicy policy)
         Assert.All(all, r => Assert.Equal(1, r.DisposeCount));
     }
 
+    [Fact]
+    public void DisposeRemovedValues_LeasesLoadsSharedInstancesAndRewrites_NoLeasedValueIsDisposedAndEachIsDisposedOnce()
+    {
+        var clock = new FakeTimeProvider();
+        var all = new ConcurrentBag<Resource>();
+        var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 24,
+            MaximumWeight = 60,
+            Weigher = static (_, r) => r.Weight,
+            ExpireAfterAccess = TimeSpan.FromSeconds(20),
+            TimeProvider = clock,
+            DisposeRemovedValues = true,
+        });
+        long removalEvents = 0;
+        cache.EntryRemoved += (_, e) =>
+        {
+            Interlocked.Increment(ref removalEvents);
+            Assert.NotNull(e.Value);
+        };
+        long leasesTaken = 0;
+
+        Resource Create(Random random)
+        {
+            // Mostly light, now and then heavier than the whole bound (rejected).
+            var resource = new Resource { Weight = random.Next(50) == 0 ? 70 : random.Next(1, 6) };
+            all.Add(resource);
+            return resource;
+        }
+
+        void Use(CacheLease<Resource> lease)
+        {
+            // The guarantee under test: a leased value is not disposed while the lease is held.
+            Assert.Equal(0, lease.Value.DisposeCount);
+            Interlocked.Increment(ref leasesTaken);
+            Thread.SpinWait(20);
+            Assert.Equal(0, lease.Value.DisposeCount);
+            lease.Dispose();
+        }
+
+        // Four threads, as in the probe that found values disposed under their callers.
+        StressRunner.RunFor(4, s_duration, (thread, random) =>
+        {
+            int key = random.Next(64);
+            switch (random.Next(100))
+            {
+                case < 20:
+                    cache.Set(key, Create(random));
+                    break;
+                case < 35:
+                    if (cache.TryLease(key, out CacheLease<Resource>? lease))
+                    {
+                        Use(lease);
+                    }
+
+                    break;
+                case < 50:
+                    Use(cache.GetOrAddLease(key, static (_, state) => state.Create(state.Random), (Create: (Func<Random, Resource>)Create, Random: random)));
+                    break;
+                case < 58:
+                    Use(cache.GetOrAddLeaseAsync(key, async (_, _) =>
+                    {
+                        if (random.Next(4) == 0)
+                        {
+                            await Task.Yield();
+                        }
+
+                        return Create(random);
+                    }).AsTask().GetAwaiter().GetResult());
+                    break;
+                case < 66:
+                    // A leased value is alive: storing it under another key shares the instance between two entries.
+                    if (cache.TryLease(key, out CacheLease<Resource>? shared))
+                    {
+                        cache.Set(random.Next(64), shared.Value);
+                        Use(shared);
+                    }
+
+                    break;
+                case < 72:
+                    // Re-write of the stored instance (reads its weight again).
+                    if (cache.TryLease(key, out CacheLease<Resource>? stored))
+                    {
+                        cache.Set(key, stored.Value);
+                        Use(stored);
+                    }
+
+                    break;
+                case < 82:
+                    try
+                    {
+                        cache.GetOrAdd(key, static (_, state) => state.Create(state.Random), (Create: (Func<Random, Resource>)Create, Random: random));
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        // The loaded value was heavier than the bound: disposed, not returned.
+                    }
+
+                    break;
+                case < 96:
+                    cache.TryRemove(key);
+                    break;
+                case < 98:
+                    if (thread == 0)
+                    {
+                        clock.Advance(TimeSpan.FromSeconds(1));
+                    }
+
+                    break;
+                default:
+                    if (thread == 1 && random.Next(20) == 0)
+                    {
+                        cache.Clear();
+                    }
+
+                    break;
+            }
+        });
+
+        // One more write purges every entry expired meanwhile, so "stored" below means what the cache holds.
+        var last = new Resource();
+        all.Add(last);
+        cache.Set(-1, last);
+        Assert.Null(cache.FindInconsistency());
+        Assert.Equal(0, cache.CountLeases());
+        Assert.True(leasesTaken > 1000, $"only {leasesTaken} leases were taken");
+        Assert.True(removalEvents > 0);
+        Assert.All(all, r => Assert.InRange(r.DisposeCount, 0, 1));
+        var stored = new HashSet<Resource>(cache.Select(p => p.Value), ReferenceEqualityComparer.Instance);
+        Assert.All(all, r => Assert.Equal(stored.Contains(r) ? 0 : 1, r.DisposeCount));
+
+        cache.Dispose();
+        Assert.All(all, r => Assert.Equal(1, r.DisposeCount));
+    }
+
     /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>
     [Collection(StressCollection.Name)]
     public sealed class UnderLru() : BoundedCacheStressTests(EvictionPolicy.Lru);

@@ -1,5 +1,4 @@
 using SafeMem.Caching;
-using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Tests.Caching;
 

@@ -68,7 +68,7 @@ public abstract class CacheLeaseTests(EvictionPolicy policy)
     [Fact]
     public void DisposeRemovedValues_Expired_Disposes()
     {
-        var clock = new Infrastructure.FakeTimeProvider();
+        var clock = new FakeTimeProvider();
         using BoundedCache<int, Resource> cache = NewCache(configure: o => (o.ExpireAfterWrite, o.TimeProvider) = (TimeSpan.FromSeconds(1), clock));
         var resource = new Resource();
         cache.Set(1, resource);
@@ -190,6 +190,301 @@ public abstract class CacheLeaseTests(EvictionPolicy policy)
         }
     }
 
+    private static readonly TimeSpan s_deadlockGuard = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void GetOrAddLease_Miss_StoresAndLeasesInOneStep()
+    {
+        using BoundedCache<int, Resource> cache = NewCache(maximumCount: 1);
+        int calls = 0;
+
+        using (CacheLease<Resource> lease = cache.GetOrAddLease(1, _ => { calls++; return new Resource(); }))
+        {
+            Assert.True(cache.TryGet(1, out Resource? stored));
+            Assert.Same(stored, lease.Value);
+
+            cache.Set(2, new Resource()); // evicts key 1 while leased
+            Assert.Equal(0, lease.Value.DisposeCount);
+            Assert.Equal(1, calls);
+            lease.Dispose();
+            Assert.Equal(1, lease.Value.DisposeCount);
+        }
+    }
+
+    [Fact]
+    public void GetOrAddLease_Hit_LeasesTheStoredValueWithoutRunningTheFactory()
+    {
+        using BoundedCache<int, Resource> cache = NewCache();
+        var stored = new Resource();
+        cache.Set(1, stored);
+
+        using CacheLease<Resource> lease = cache.GetOrAddLease(1, static _ => throw new InvalidOperationException("not called"));
+        cache.TryRemove(1);
+
+        Assert.Same(stored, lease.Value);
+        Assert.Equal(0, stored.DisposeCount);
+        Assert.Equal(1, cache.GetStatistics().Hits);
+    }
+
+    [Fact]
+    public void GetOrAddLease_StateOverload_PassesTheArgument()
+    {
+        using BoundedCache<int, Resource> cache = NewCache(configure: o => (o.MaximumWeight, o.Weigher) = (100, static (_, r) => r.Weight));
+
+        using CacheLease<Resource> lease = cache.GetOrAddLease(1, static (_, weight) => new Resource { Weight = weight }, 7L);
+
+        Assert.Equal(7, lease.Value.Weight);
+        Assert.Equal(7, cache.Weight);
+    }
+
+    [Fact]
+    public void GetOrAddLease_LoadedValueHeavierThanTheBound_HandedOutAndDisposedWhenTheLeaseIs()
+    {
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumWeight = 10,
+            Weigher = static (_, r) => r.Weight,
+            DisposeRemovedValues = true,
+        });
+        var reasons = new List<RemovalReason>();
+        cache.EntryRemoved += (_, e) => reasons.Add(e.Reason);
+
+        CacheLease<Resource> lease = cache.GetOrAddLease(1, _ => new Resource { Weight = 50 });
+
+        Assert.Equal([RemovalReason.Rejected], reasons);
+        Assert.False(cache.ContainsKey(1));
+        Assert.Equal(0, lease.Value.DisposeCount);
+        lease.Dispose();
+        Assert.Equal(1, lease.Value.DisposeCount);
+    }
+
+    [Fact]
+    public void GetOrAddLease_ValueEvictedBeforeTheCallReturns_StaysUsableAndTheFactoryRunsOnce()
+    {
+        // A handler on the loading thread writes after the store, before the call returns (as another thread could).
+        using BoundedCache<int, Resource> cache = NewCache(maximumCount: 1);
+        cache.Set(0, new Resource());
+        bool interfered = false;
+        cache.EntryRemoved += (_, e) =>
+        {
+            if (e.Key == 0 && !interfered)
+            {
+                interfered = true;
+                cache.Set(2, new Resource());
+            }
+        };
+        int calls = 0;
+
+        CacheLease<Resource> lease = cache.GetOrAddLease(1, _ => { calls++; return new Resource(); });
+
+        Assert.False(cache.ContainsKey(1));
+        Assert.Equal(0, lease.Value.DisposeCount);
+        Assert.Equal(1, calls);
+        lease.Dispose();
+        Assert.Equal(1, lease.Value.DisposeCount);
+    }
+
+    [Fact]
+    public void GetOrAddLease_HandlerThrowsDuringTheStore_ThrowsAndGivesItsHoldBack()
+    {
+        using BoundedCache<int, Resource> cache = NewCache(maximumCount: 1);
+        cache.Set(0, new Resource());
+        cache.EntryRemoved += (_, e) => throw new InvalidDataException("handler");
+        Resource? created = null;
+
+        Assert.Throws<InvalidDataException>(() => cache.GetOrAddLease(1, _ => created = new Resource()));
+
+        Assert.True(cache.TryGet(1, out Resource? stored));
+        Assert.Same(created, stored);
+        Assert.Throws<InvalidDataException>(() => cache.TryRemove(1));
+        Assert.Equal(1, created!.DisposeCount);
+    }
+
+    [Fact]
+    public void GetOrAddLease_WithoutDisposeRemovedValues_CarriesTheValue()
+    {
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource> { EvictionPolicy = Policy, MaximumCount = 1 });
+
+        CacheLease<Resource> lease = cache.GetOrAddLease(1, _ => new Resource());
+        cache.TryRemove(1);
+        lease.Dispose();
+
+        Assert.Equal(0, lease.Value.DisposeCount);
+    }
+
+    [Fact]
+    public async Task GetOrAddLeaseAsync_TwoCallersShareOneLoad_DisposedOnlyAfterBothLeasesAndTheEntryWent()
+    {
+        using BoundedCache<int, Resource> cache = NewCache();
+        var gate = new TaskCompletionSource<Resource>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int calls = 0;
+        ValueTask<Resource> Factory(int key, CancellationToken ct)
+        {
+            Interlocked.Increment(ref calls);
+            return new ValueTask<Resource>(gate.Task);
+        }
+
+        ValueTask<CacheLease<Resource>> first = cache.GetOrAddLeaseAsync(1, Factory);
+        ValueTask<CacheLease<Resource>> second = cache.GetOrAddLeaseAsync(1, Factory);
+        gate.SetResult(new Resource());
+        CacheLease<Resource> a = await first.AsTask().WaitAsync(s_deadlockGuard);
+        CacheLease<Resource> b = await second.AsTask().WaitAsync(s_deadlockGuard);
+
+        Assert.Same(a.Value, b.Value);
+        Assert.Equal(1, calls);
+        cache.TryRemove(1);
+        a.Dispose();
+        Assert.Equal(0, b.Value.DisposeCount);
+        b.Dispose();
+        Assert.Equal(1, b.Value.DisposeCount);
+    }
+
+    [Fact]
+    public async Task GetOrAddLeaseAsync_WaiterCancelled_TheHoldTakenForItIsGivenBack()
+    {
+        using BoundedCache<int, Resource> cache = NewCache();
+        var gate = new TaskCompletionSource<Resource>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource();
+
+        ValueTask<CacheLease<Resource>> loader = cache.GetOrAddLeaseAsync(1, (_, _) => new ValueTask<Resource>(gate.Task));
+        ValueTask<CacheLease<Resource>> waiter = cache.GetOrAddLeaseAsync(1, (_, _) => ValueTask.FromResult(new Resource()), cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.AsTask().WaitAsync(s_deadlockGuard));
+        gate.SetResult(new Resource());
+        CacheLease<Resource> lease = await loader.AsTask().WaitAsync(s_deadlockGuard);
+
+        cache.TryRemove(1);
+        Assert.Equal(0, lease.Value.DisposeCount);
+        lease.Dispose();
+        Assert.Equal(1, lease.Value.DisposeCount);
+    }
+
+    [Fact]
+    public async Task GetOrAddLeaseAsync_WaiterCancelledAfterAHoldWasTakenForIt_TheHoldIsGivenBack()
+    {
+        using BoundedCache<int, Resource> cache = NewCache(maximumCount: 1);
+        cache.Set(0, new Resource());
+        var gate = new TaskCompletionSource<Resource>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource();
+
+        // The store evicts key 0; its handler runs after the value was stored and held for both callers, and cancels
+        // the waiter then, before the waiter had a chance to take its lease.
+        cache.EntryRemoved += (_, e) =>
+        {
+            if (e.Key == 0)
+            {
+                cts.Cancel();
+            }
+        };
+        ValueTask<CacheLease<Resource>> loader = cache.GetOrAddLeaseAsync(1, (_, _) => new ValueTask<Resource>(gate.Task));
+        ValueTask<CacheLease<Resource>> waiter = cache.GetOrAddLeaseAsync(1, (_, _) => ValueTask.FromResult(new Resource()), cts.Token);
+        gate.SetResult(new Resource());
+        CacheLease<Resource> lease = await loader.AsTask().WaitAsync(s_deadlockGuard);
+        try
+        {
+            // Usually cancelled; should the wake-up have won the race, the waiter holds a lease of its own.
+            (await waiter.AsTask().WaitAsync(s_deadlockGuard)).Dispose();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        cache.TryRemove(1);
+        lease.Dispose();
+        await WaitUntil(() => lease.Value.DisposeCount == 1);
+        Assert.Equal(1, lease.Value.DisposeCount);
+    }
+
+    [Fact]
+    public async Task GetOrAddLeaseAsync_LoaderCancelledFactoryIgnoresIt_LoadCompletesForTheOthersAndNoHoldLeaks()
+    {
+        using BoundedCache<int, Resource> cache = NewCache();
+        var gate = new TaskCompletionSource<Resource>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource();
+
+        ValueTask<CacheLease<Resource>> loader = cache.GetOrAddLeaseAsync(1, (_, _) => new ValueTask<Resource>(gate.Task), cts.Token);
+        ValueTask<Resource> waiter = cache.GetOrAddAsync(1, (_, _) => ValueTask.FromResult(new Resource()));
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loader.AsTask().WaitAsync(s_deadlockGuard));
+        var created = new Resource();
+        gate.SetResult(created);
+
+        Assert.Same(created, await waiter.AsTask().WaitAsync(s_deadlockGuard));
+        Assert.Equal(0, created.DisposeCount);
+
+        // Neither the cancelled loader nor the plain waiter kept a hold: removing the entry disposes the value.
+        cache.TryRemove(1);
+        Assert.Equal(1, created.DisposeCount);
+    }
+
+    [Fact]
+    public async Task GetOrAddAsync_LoadedValueRejected_ThrowsAndDisposesIt()
+    {
+        using var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumWeight = 10,
+            Weigher = static (_, r) => r.Weight,
+            DisposeRemovedValues = true,
+        });
+        var created = new Resource { Weight = 11 };
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetOrAddAsync(1, (_, _) => ValueTask.FromResult(created)).AsTask());
+
+        Assert.Equal(1, created.DisposeCount);
+    }
+
+    [Fact]
+    public void GetOrAdd_RejectedValueThatIsNotDisposable_IsReturnedEvenWhenTheCacheDisposesValues()
+    {
+        using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
+        {
+            EvictionPolicy = Policy,
+            MaximumWeight = 3,
+            Weigher = static (_, v) => v.Length,
+            DisposeRemovedValues = true,
+        });
+
+        Assert.Equal("heavy", cache.GetOrAdd(1, _ => "heavy"));
+        Assert.False(cache.ContainsKey(1));
+    }
+
+    [Fact]
+    public void GetOrAdd_FactoryReturnsAnInstanceStoredUnderAnotherKey_BothKeysHoldIt()
+    {
+        using BoundedCache<int, Resource> cache = NewCache();
+        var shared = new Resource();
+        cache.Set(1, shared);
+
+        Assert.Same(shared, cache.GetOrAdd(2, _ => shared));
+        cache.TryRemove(1);
+
+        Assert.Equal(0, shared.DisposeCount);
+        cache.TryRemove(2);
+        Assert.Equal(1, shared.DisposeCount);
+    }
+
+    [Fact]
+    public void TryLease_EntryExpiresWhileLeased_DisposedWhenTheLeaseIs()
+    {
+        var clock = new FakeTimeProvider();
+        using BoundedCache<int, Resource> cache = NewCache(configure: o => (o.ExpireAfterAccess, o.TimeProvider) = (TimeSpan.FromSeconds(5), clock));
+        var resource = new Resource();
+        cache.Set(1, resource);
+        Assert.True(cache.TryLease(1, out CacheLease<Resource>? lease));
+
+        clock.Advance(TimeSpan.FromSeconds(6));
+        cache.Set(2, new Resource()); // purges the expired entry
+        Assert.False(cache.ContainsKey(1));
+        Assert.Equal(0, resource.DisposeCount);
+
+        using CacheLease<Resource> reloaded = cache.GetOrAddLease(1, _ => new Resource());
+        Assert.NotSame(resource, reloaded.Value);
+        lease.Dispose();
+        Assert.Equal(1, resource.DisposeCount);
+    }
+
     [Fact]
     public void GetOrAdd_AfterDispose_FactoryValueNeverLeaks()
     {
@@ -211,6 +506,15 @@ public abstract class CacheLeaseTests(EvictionPolicy policy)
         Assert.Throws<ObjectDisposedException>(() => loader.GetAwaiter().GetResult());
         Assert.NotNull(created);
         Assert.Equal(1, created.DisposeCount);
+    }
+
+    /// <summary>A hold given back by a continuation may land a moment after the awaited call returned (bounded wait).</summary>
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (int i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>

@@ -59,6 +59,17 @@ public sealed class ReferenceLru<TKey, TValue>
     /// <summary>Keys from most to least recently used.</summary>
     public IEnumerable<TKey> KeysByRecency => _order.Select(e => e.Key);
 
+    /// <summary>Every value held by an entry, expired entries not yet removed included (each once per entry).</summary>
+    public IEnumerable<TValue> Values => _order.Select(e => e.Value);
+
+    /// <summary>The value stored under <paramref name="key"/>, expired or not, without counting a lookup or changing recency.</summary>
+    public bool TryPeek(TKey key, out TValue value)
+    {
+        bool found = _map.TryGetValue(key, out LinkedListNode<Entry>? node);
+        value = found ? node!.Value.Value : default!;
+        return found;
+    }
+
     public bool TryGet(TKey key, out TValue value)
     {
         if (_map.TryGetValue(key, out LinkedListNode<Entry>? node))

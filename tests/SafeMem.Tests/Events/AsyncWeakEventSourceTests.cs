@@ -124,6 +124,18 @@ public sealed class AsyncWeakEventSourceTests
     }
 
     [Fact]
+    public void Add_MethodOfAStructOrBoxedOwner_ThrowsArgumentException()
+    {
+        // Regression (#14): a box only the delegate references would silently end the subscription at the next GC.
+        var source = new AsyncWeakEventSource<PriceChangedEventArgs>("async");
+        var counter = new StructCounter();
+
+        Assert.Throws<ArgumentException>("handler", () => source.Add(counter.OnPriceChangedAsync));
+        Assert.Throws<ArgumentException>("owner", () => source.Add(counter, static (_, _) => Task.CompletedTask));
+        Assert.Equal(0, source.Count);
+    }
+
+    [Fact]
     public async Task RaiseAsync_CaptureContext_HandlerStartsOnItsContextAndIsAwaited()
     {
         var source = new AsyncWeakEventSource<PriceChangedEventArgs>(new WeakEventSourceOptions { CaptureSynchronizationContext = true });

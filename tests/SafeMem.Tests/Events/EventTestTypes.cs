@@ -65,3 +65,57 @@ public sealed class PriceSubscriber
         subscribe();
     }
 }
+
+/// <summary>
+/// A publisher that moved its event to <see cref="WeakEventSource{TEventArgs}"/>: subscribers only see the event's
+/// <c>+=</c> and <c>-=</c>.
+/// </summary>
+public sealed class WeakBackedPublisher
+{
+    private readonly WeakEventSource<PriceChangedEventArgs> _priceChanged = new("weak-backed");
+
+    public event EventHandler<PriceChangedEventArgs> PriceChanged
+    {
+        add => _priceChanged.Add(value);
+        remove => _priceChanged.Remove(value);
+    }
+
+    public int HandlerCount => _priceChanged.Count;
+
+    public void Raise(decimal price) => _priceChanged.Raise(this, new PriceChangedEventArgs(price));
+}
+
+/// <summary>A value type with event handlers: a delegate to one of its methods targets a box of its own.</summary>
+public struct StructCounter
+{
+    public int Calls;
+
+    public void OnPriceChanged(object? sender, PriceChangedEventArgs e) => Calls++;
+
+    public Task OnPriceChangedAsync(object? sender, PriceChangedEventArgs e)
+    {
+        Calls++;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A user's own event delegate type, not an <see cref="EventHandler{TEventArgs}"/>.</summary>
+public delegate void PriceHandler(string symbol, decimal price);
+
+/// <summary>A publisher with an event of a user-defined delegate type (the leaking baseline for those).</summary>
+public sealed class PriceFeed
+{
+    public event PriceHandler? PriceChanged;
+
+    public int HandlerCount => PriceChanged?.GetInvocationList().Length ?? 0;
+
+    public void Raise(string symbol, decimal price) => PriceChanged?.Invoke(symbol, price);
+}
+
+/// <summary>A subscriber to <see cref="PriceFeed"/>.</summary>
+public sealed class PriceBoard
+{
+    public List<(string Symbol, decimal Price)> Quotes { get; } = [];
+
+    public void OnPrice(string symbol, decimal price) => Quotes.Add((symbol, price));
+}

@@ -131,7 +131,7 @@ public sealed class SubscriptionListTests
         Assert.True(ForwarderSweeperTrackedCount() < 1_000, $"{ForwarderSweeperTrackedCount()} forwarders tracked after 5,000 disposed subscriptions.");
     }
 
-    private static long SubscriptionHandles() => Subscription.AllocatedHandles;
+    private static long SubscriptionHandles() => SubscriptionTable.AllocatedHandles;
 
     private static void SettleFinalizers()
     {

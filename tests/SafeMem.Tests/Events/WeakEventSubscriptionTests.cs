@@ -161,7 +161,7 @@ public sealed class WeakEventSubscriptionTests
         Assert.Throws<ArgumentNullException>("subscriber", () => WeakEventSubscription.Subscribe(publisher, (PriceSubscriber)null!, add, remove, handler));
         Assert.Throws<ArgumentNullException>("addHandler", () => WeakEventSubscription.Subscribe(publisher, subscriber, null!, remove, handler));
         Assert.Throws<ArgumentNullException>("removeHandler", () => WeakEventSubscription.Subscribe(publisher, subscriber, add, null!, handler));
-        Assert.Throws<ArgumentNullException>("handler", () => WeakEventSubscription.Subscribe(publisher, subscriber, add, remove, null!));
+        Assert.Throws<ArgumentNullException>("handler", () => WeakEventSubscription.Subscribe(publisher, subscriber, add, remove, (Action<PriceSubscriber, object?, PriceChangedEventArgs>)null!));
         Assert.Throws<ArgumentNullException>("source", () => WeakEventSubscription.SubscribePropertyChanged<PriceSubscriber>(null!, subscriber, static (_, _, _) => { }));
         Assert.Equal(0, publisher.HandlerCount);
     }

@@ -3,7 +3,9 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using SafeMem.Attachments;
 using SafeMem.Caching;
+using SafeMem.Disposal;
 using SafeMem.Events;
+using SafeMem.Pooling;
 using SafeMem.Registries;
 using SafeMem.Telemetry;
 using SafeMem.Tests.Infrastructure;
@@ -173,17 +175,35 @@ public sealed partial class InstrumentVocabularyTests
         var attachment = new Attachment<object, string>(new AttachmentOptions { MeterFactory = factory });
         var registry = new WeakValueRegistry<int, object>(new RegistryOptions { MeterFactory = factory });
 
+        using var scope = new DisposalScope(new DisposalScopeOptions { MeterFactory = factory });
+        var tracker = new LeakTracker(new LeakTrackerOptions { MeterFactory = factory });
+        using var pool = new TrackedObjectPool<System.Text.StringBuilder>(
+            new Microsoft.Extensions.ObjectPool.StringBuilderPooledObjectPolicy(),
+            new TrackedObjectPoolOptions { MeterFactory = factory, SamplingRate = 1 });
+
         // Exercise every reading that is not reported before something happened.
         counted.Set(1, "a");
         weighed.Set(1, "a");
         counted.TryRemove(1);
 
+        pool.Return(pool.Get());
+        tracker.Track(new object()).Dispose();
+        LeakOne(tracker);
+        for (int i = 0; i < 20 && tracker.GetStatistics().Leaks == 0; i++)
+        {
+            GcAssert.FullCollect();
+        }
+
         IReadOnlyList<Published> published = listener.Observe();
+        GC.KeepAlive(tracker);
         GC.KeepAlive(events);
         GC.KeepAlive(attachment);
         GC.KeepAlive(registry);
         return published;
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void LeakOne(LeakTracker tracker) => _ = tracker.Track(new object());
 
     private static Dictionary<string, DocumentedInstrument> ReadInstrumentTable()
     {

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+
+namespace SafeMem.Disposal;
+
+/// <summary>
+/// The record of one tracked object: what it is, when and where it was created, and whether it was closed. It lives
+/// exactly as long as the tracked object (attached to it by a <see cref="System.Runtime.CompilerServices.ConditionalWeakTable{TKey, TValue}"/>,
+/// or held in a field of the object), so its finalizer runs once the object is unreachable: if it was not closed by
+/// then, the object leaked.
+/// </summary>
+/// <remarks>
+/// The finalizer belongs to this small object, never to the user's type: the user's type is not made finalizable, and
+/// a closed sentinel suppresses its own finalization, so a disposed object costs the finalizer thread nothing. The
+/// sentinel holds the tracker strongly (the tracker must outlive its open records to report them) and the object not
+/// at all.
+/// </remarks>
+internal sealed class LeakSentinel
+{
+    private const int Open = 0;
+    private const int Closed = 1;
+    private const int Leaked = 2;
+
+    private readonly LeakTracker _tracker;
+    private readonly long _createdAt;
+    private readonly StackTrace? _stack;
+    private readonly ILeakDetail? _detail;
+    private int _state;
+
+    public LeakSentinel(LeakTracker tracker, Type resourceType, StackTrace? stack, ILeakDetail? detail)
+    {
+        _tracker = tracker;
+        ResourceType = resourceType;
+        _stack = stack;
+        _detail = detail;
+        _createdAt = Stopwatch.GetTimestamp();
+    }
+
+    ~LeakSentinel()
+    {
+        // Runs once: a sentinel is never re-registered for finalization. The exchange settles a race with a Close that
+        // runs while the object is being finalized (a finalizable user type closing its handle in its own finalizer).
+        if (Interlocked.CompareExchange(ref _state, Leaked, Open) != Open)
+        {
+            return;
+        }
+
+        try
+        {
+            _tracker.OnUnreachable(this);
+        }
+        catch (Exception)
+        {
+            // An exception escaping a finalizer ends the process; losing one report is the lesser harm.
+        }
+    }
+
+    public Type ResourceType { get; }
+
+    public bool IsOpen => Volatile.Read(ref _state) == Open;
+
+    public ILeakDetail? Detail => _detail;
+
+    public StackTrace? Stack => _stack;
+
+    public TimeSpan Age => Stopwatch.GetElapsedTime(_createdAt);
+
+    /// <summary>Marks the object closed (not leaked); true for the call that closed it, false if it was closed already.</summary>
+    public bool Close()
+    {
+        if (Interlocked.CompareExchange(ref _state, Closed, Open) != Open)
+        {
+            return false;
+        }
+
+        GC.SuppressFinalize(this);
+        _tracker.OnClosed();
+        return true;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
+using SafeMem.Demo.DocSnippets;
+
+namespace SafeMem.Demo.Tests.DocSnippets;
+
+/// <summary>docs/production.md's leak logging, run: a rental never returned ends up in the application's log.</summary>
+public sealed class ProductionSnippetsTests
+{
+    [Fact]
+    public void WireLeakLogging_ARentalNeverReturned_IsLoggedWithTheStackThatRentedIt()
+    {
+        var logged = new List<string>();
+        using ServiceProvider services = new ServiceCollection()
+            .AddLogging(logging => logging.AddProvider(new ListLoggerProvider(logged)))
+            .AddSafeMemObjectPools(options =>
+            {
+                options.Name = "docs";
+                options.SamplingRate = 1;
+                options.CaptureStackTrace = true;
+            })
+            .BuildServiceProvider();
+        ProductionSnippets.WireLeakLogging(services);
+        ObjectPool<StringBuilder> pool = services.GetRequiredService<ObjectPoolProvider>().CreateStringBuilderPool();
+
+        RentAndForget(pool);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Count(logged) == 0 && DateTime.UtcNow < deadline)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Thread.Sleep(20);
+        }
+
+        string entry;
+        lock (logged)
+        {
+            entry = Assert.Single(logged);
+        }
+
+        Assert.StartsWith("Warning SafeMem.Leaks: Leak: a System.Text.StringBuilder became unreachable without being disposed (tracker docs; rented from object pool 'docs/System.Text.StringBuilder' and never returned; age ", entry, StringComparison.Ordinal);
+        Assert.Contains("). Created at:\n   at SafeMem.Demo.Tests.DocSnippets.ProductionSnippetsTests.RentAndForget(", entry, StringComparison.Ordinal);
+        GC.KeepAlive(pool);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RentAndForget(ObjectPool<StringBuilder> pool) => pool.Get().Append("never returned");
+
+    private static int Count(List<string> logged)
+    {
+        lock (logged)
+        {
+            return logged.Count;
+        }
+    }
+
+    private sealed class ListLoggerProvider(List<string> entries) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(categoryName, entries);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(string category, List<string> entries) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (entries)
+                {
+                    entries.Add($"{logLevel} {category}: {formatter(state, exception)}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+// Uses each SafeMem package as an application would, then prints the Microsoft.Extensions assemblies it ran against so
+// that .ci/consumer.sh can check the versions of those SafeMem depends on. Exits non-zero when a check fails.
+using System.Diagnostics.Metrics;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using SafeMem.Caching;
+using SafeMem.Events;
+using SafeMem.Extensions.Caching;
+
+int failures = 0;
+void Check(bool passed, string what)
+{
+    Console.WriteLine($"{(passed ? "ok  " : "FAIL")} {what}");
+    failures += passed ? 0 : 1;
+}
+
+var instruments = new HashSet<string>();
+using var listener = new MeterListener
+{
+    InstrumentPublished = (instrument, _) =>
+    {
+        if (instrument.Meter.Name == "SafeMem")
+        {
+            lock (instruments)
+            {
+                instruments.Add(instrument.Name);
+            }
+        }
+    },
+};
+listener.Start();
+
+// SafeMem: a bounded cache stays within its bound.
+using (var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { Name = "consumer", MaximumCount = 2 }))
+{
+    for (int i = 0; i < 3; i++)
+    {
+        cache.Set(i, i.ToString());
+    }
+
+    Check(cache.Count == 2 && !cache.TryGet(0, out _) && cache.GetStatistics().Evictions == 1,
+        "SafeMem: BoundedCache evicts its least recently used entry past MaximumCount");
+}
+
+// SafeMem: a weak event source does not keep its subscriber alive.
+var prices = new WeakEventSource<EventArgs>("consumer-prices");
+WeakReference subscriber = Subscribe(prices);
+GC.Collect();
+GC.WaitForPendingFinalizers();
+GC.Collect();
+prices.Raise(null, EventArgs.Empty);
+Check(!subscriber.IsAlive && Subscriber.Calls == 0, "SafeMem: WeakEventSource lets its subscriber be collected");
+
+// SafeMem.Extensions: the application's IMemoryCache, through the Microsoft.Extensions container, is bounded.
+var services = new ServiceCollection();
+services.AddSafeMemCache(options =>
+{
+    options.Name = "consumer-app";
+    options.MaximumCount = 2;
+});
+using (ServiceProvider provider = services.BuildServiceProvider())
+{
+    var memoryCache = provider.GetRequiredService<IMemoryCache>();
+    for (int i = 0; i < 3; i++)
+    {
+        memoryCache.Set(i, i);
+    }
+
+    Check(memoryCache is BoundedMemoryCache { Count: 2 } && !memoryCache.TryGetValue(0, out _),
+        "SafeMem.Extensions: AddSafeMemCache makes IMemoryCache bounded");
+}
+
+#if SAFEMEM_TESTING
+// SafeMem.Testing: a leak assertion on an object nothing keeps alive passes.
+try
+{
+    SafeMem.Testing.LeakAssert.Collected(static () => new object());
+    Check(true, "SafeMem.Testing: LeakAssert.Collected passes for an unreferenced object");
+}
+catch (Exception exception)
+{
+    Check(false, $"SafeMem.Testing: LeakAssert.Collected threw {exception.GetType().Name}: {exception.Message}");
+}
+
+// SafeMem.Extensions.Hybrid: HybridCache with SafeMem's bounded IMemoryCache as its local cache.
+var hybridServices = new ServiceCollection();
+hybridServices.AddSafeMemHybridCache(options =>
+{
+    options.Name = "consumer-hybrid";
+    options.MaximumCount = 16;
+});
+using (ServiceProvider provider = hybridServices.BuildServiceProvider())
+{
+    var hybrid = provider.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>();
+    int calls = 0;
+    for (int i = 0; i < 2; i++)
+    {
+        _ = hybrid.GetOrCreateAsync("answer", _ => new ValueTask<int>(++calls)).AsTask().GetAwaiter().GetResult();
+    }
+
+    Check(calls == 1, "SafeMem.Extensions.Hybrid: AddSafeMemHybridCache serves the second read from the cache");
+}
+#endif
+
+lock (instruments)
+{
+    Check(instruments.Any(name => name.StartsWith("safemem.cache.", StringComparison.Ordinal)),
+        $"telemetry: meter SafeMem published {instruments.Count} instruments");
+}
+
+Console.WriteLine($"runtime {RuntimeInformation.FrameworkDescription}");
+foreach (Assembly assembly in AppDomain.CurrentDomain.GetAssemblies()
+    .Where(a => a.GetName().Name!.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal))
+    .OrderBy(a => a.GetName().Name, StringComparer.Ordinal))
+{
+    string version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+    Console.WriteLine($"loaded {assembly.GetName().Name} {version.Split('+')[0]}");
+}
+
+return failures == 0 ? 0 : 1;
+
+// Subscribes from a frame of its own, so that nothing on the caller's stack keeps the subscriber alive.
+[MethodImpl(MethodImplOptions.NoInlining)]
+static WeakReference Subscribe(WeakEventSource<EventArgs> source)
+{
+    var subscriber = new Subscriber();
+    source.Add(subscriber.OnPriceChanged);
+    return new WeakReference(subscriber);
+}
+
+internal sealed class Subscriber
+{
+    public static int Calls;
+
+    public void OnPriceChanged(object? sender, EventArgs e) => Calls++;
+}
