@@ -15,9 +15,16 @@ namespace SafeMem.Benchmarks.Caching;
 /// replay). Single-threaded, so the LRU engine's replay should be exact.
 /// </summary>
 /// <remarks>
-/// Usage: <c>cache-hitrate [--traces DIR] [--only TRACE|zipf|weighted]</c>. DIR defaults to <c>&lt;repository&gt;/../shared/traces</c>.
-/// Three studies: every trace at several capacities, a Zipf (s = 0.86) workload, and a weighted workload (Zipf keys,
-/// fixed log-normal weights) bounded by <c>MaximumWeight</c>.
+/// Usage: <c>cache-hitrate [--traces DIR] [--only TRACE|zipf|weighted] [--seeds N]</c>. DIR defaults to
+/// <c>&lt;repository&gt;/../shared/traces</c>. Three studies: every trace at several capacities, a Zipf (s = 0.86) workload,
+/// and a weighted workload (Zipf keys, fixed log-normal weights) bounded by <c>MaximumWeight</c>.
+/// <para>
+/// Both W-TinyLFU sketches hash the keys, so each count-bound row is one draw: TinyLfu's sketch mixes in its seed (42 in
+/// the main tables), <c>ConcurrentLfu</c>'s hashes the key alone. <c>--seeds N</c> replaces the tables with that spread:
+/// every count-bound row replayed with TinyLfu seeds 42 .. 42 + N - 1, and through <c>ConcurrentLfu</c> with the keys
+/// renamed by N bijections (<c>key ^ (i * 0x9E3779B9)</c>, i = 0 .. N - 1; i = 0 is the plain trace), which moves its
+/// counters as a seed would without changing the workload.
+/// </para>
 /// </remarks>
 internal static class HitRateStudy
 {
@@ -27,6 +34,7 @@ internal static class HitRateStudy
     {
         string directory = CacheTraces.DefaultDirectory();
         string? only = null;
+        int seeds = 0;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--traces" && i + 1 < args.Length)
@@ -37,13 +45,24 @@ internal static class HitRateStudy
             {
                 only = args[++i];
             }
+            else if (args[i] == "--seeds" && i + 1 < args.Length)
+            {
+                seeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            }
             else
             {
-                throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: cache-hitrate [--traces DIR] [--only TRACE|zipf|weighted]");
+                throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: cache-hitrate [--traces DIR] [--only TRACE|zipf|weighted] [--seeds N]");
             }
         }
 
         var stopwatch = Stopwatch.StartNew();
+        if (seeds > 0)
+        {
+            SeedStudy(directory, only, seeds);
+            Console.WriteLine($"_Replayed in {stopwatch.Elapsed.TotalSeconds:F1} s._");
+            return;
+        }
+
         if (only is null or not ("zipf" or "weighted"))
         {
             TraceStudy(directory, only);
@@ -122,6 +141,48 @@ internal static class HitRateStudy
         Console.WriteLine();
     }
 
+    private static void SeedStudy(string directory, string? only, int seeds)
+    {
+        var rows = new List<(string Name, int[] Keys)>();
+        if (only is not "zipf")
+        {
+            var notes = new List<string>();
+            rows.AddRange(CacheTraces.LoadAll(directory, notes).Where(t => only is null || t.Key == only).Select(t => (t.Key, t.Value)));
+            notes.ForEach(note => Console.WriteLine($"Note: {note}"));
+        }
+
+        if (only is null or "zipf")
+        {
+            rows.Add(("zipf-0.86", ZipfKeys.Generate(10_000, 200_000)));
+        }
+
+        Console.WriteLine($"### Seed spread ({seeds} seeds per policy; count-bound rows)");
+        Console.WriteLine();
+        Console.WriteLine("| workload | capacity | TinyLfu mean % | TinyLfu min - max | ConcurrentLfu mean % | ConcurrentLfu min - max | mean difference | TinyLfu seeds at or above ConcurrentLfu's plain-trace figure - 0.5 |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach ((string name, int[] keys) in rows)
+        {
+            foreach (int capacity in s_capacities)
+            {
+                double[] tinyLfu = Enumerable.Range(0, seeds).Select(i => ReplayCache(keys, capacity, null, null, EvictionPolicy.TinyLfu, 42 + i)).ToArray();
+                double[] concurrentLfu = Enumerable.Range(0, seeds).Select(i => ReplayConcurrentLfu(Renamed(keys, i), capacity)).ToArray();
+                int within = tinyLfu.Count(t => t >= concurrentLfu[0] - 0.5);
+                Console.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"| {name} | {capacity} | {tinyLfu.Average():F2} | {tinyLfu.Min():F2} - {tinyLfu.Max():F2} | {concurrentLfu.Average():F2} | {concurrentLfu.Min():F2} - {concurrentLfu.Max():F2} | {tinyLfu.Average() - concurrentLfu.Average():+0.00;-0.00;0.00} | {within} of {seeds} |"));
+            }
+        }
+
+        Console.WriteLine();
+    }
+
+    /// <summary>The same workload under other key names: a bijection of the keys (i = 0 leaves them as they are).</summary>
+    private static int[] Renamed(int[] keys, int i)
+    {
+        int mask = unchecked(i * (int)0x9E37_79B9);
+        return [.. keys.Select(k => k ^ mask)];
+    }
+
     private static double ReplayReference(int[] keys, int? capacity, long? maximumWeight, long[]? weights)
     {
         var lru = new ReferenceLru<int, int>(capacity, maximumWeight);
@@ -156,7 +217,7 @@ internal static class HitRateStudy
         return 100.0 * hits / keys.Length;
     }
 
-    private static double ReplayCache(int[] keys, int? capacity, long? maximumWeight, long[]? weights, EvictionPolicy policy)
+    private static double ReplayCache(int[] keys, int? capacity, long? maximumWeight, long[]? weights, EvictionPolicy policy, int seed = 42)
     {
         var options = new BoundedCacheOptions<int, int>
         {
@@ -164,7 +225,7 @@ internal static class HitRateStudy
             MaximumCount = capacity,
             MaximumWeight = maximumWeight,
             EvictionPolicy = policy,
-            PolicySeed = 42,
+            PolicySeed = seed,
         };
         if (weights is not null)
         {

@@ -17,11 +17,12 @@ namespace SafeMem.Caching;
 /// </code>
 /// <para>
 /// Sizes are in the cache's bound: weight under <c>MaximumWeight</c>, else entries. The window holds about 1% at first;
-/// every <see cref="FrequencySketch.SampleSize"/> requests (hits plus writes) the climber compares the sample's hit
-/// ratio with the previous one and moves the window's share a step (6.25% of the capacity, decaying by 0.98 per
-/// sample, restarting after a change of 5 points) in the direction that helped, between 0.1% and 80%. Protected holds up
-/// to 80% of the main region. Every step is deterministic for a given seed: one thread replaying the same operations
-/// gets the same evictions.
+/// every <see cref="FrequencySketch.SampleSize"/> requests (hits plus writes; at least <see cref="MinimumClimbSample"/>)
+/// the climber compares the sample's hit ratio with the previous one and moves the window's share a step (6.25% of the
+/// capacity, decaying by 0.98 per sample, restarting after a change of 5 points) in the direction that helped, between
+/// 0.1% and 80%. A larger window takes main's oldest entries at once (as Caffeine does); a smaller one gives up its
+/// overflow at the next write. Protected holds up to 80% of the main region. Every step is deterministic for a given
+/// seed: one thread replaying the same operations gets the same evictions.
 /// </para>
 /// <para>
 /// A write enters the window as its newest entry and is never evicted by its own write (so it is visible right after
@@ -49,6 +50,14 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     internal const double ClimbStep = 0.0625;
     internal const double StepDecay = 0.98;
     internal const double RestartThreshold = 0.05;
+
+    /// <summary>
+    /// The fewest requests a climber sample holds (its size is otherwise the sketch's aging period). A sample's hit ratio
+    /// is a binomial estimate: over 2,000 requests the difference of two samples has a standard deviation of at most
+    /// 1.6 points, so noise alone rarely crosses <see cref="RestartThreshold"/>; over the 500 requests a 50-entry cache's
+    /// aging period gives, it is 3.2 points, and the climber would chase noise.
+    /// </summary>
+    internal const int MinimumClimbSample = 2000;
 
     /// <summary>How many of probation's oldest entries a victim is chosen from when no candidate is left to duel.</summary>
     internal const int VictimSample = 16;
@@ -87,7 +96,7 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         _maximumWeight = maximumWeight;
         _byWeight = maximumWeight is not null;
         _capacity = maximumWeight ?? maximumCount ?? throw new ArgumentException("A bound is required.");
-        _sketch = new FrequencySketch(seed, maximumWeight is null ? (int)Math.Min(maximumCount!.Value, int.MaxValue / 10) : null);
+        _sketch = new FrequencySketch(seed, maximumWeight is null ? (int)Math.Min(maximumCount!.Value, int.MaxValue / 10) : null, maximumCount);
         SetTargets();
     }
 
@@ -390,7 +399,7 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
     private void Climb()
     {
         long requests = _sampleHits + _sampleMisses;
-        if (requests < _sketch.SampleSize)
+        if (requests < Math.Max(_sketch.SampleSize, MinimumClimbSample))
         {
             return;
         }
@@ -403,10 +412,32 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         _sampleHits = 0;
         _sampleMisses = 0;
         _windowShare = Math.Clamp(_windowShare + amount, MinimumWindowShare, MaximumWindowShare);
+        long previousWindow = _windowMaximum;
         SetTargets();
 
         // A smaller protected target demotes at once; a smaller window gives up its overflow at the next write.
         DemoteProtectedOverflow();
+        if (_windowMaximum > previousWindow)
+        {
+            GrowWindow();
+        }
+    }
+
+    /// <summary>
+    /// The window's target grew: main's oldest entries (probation's, then protected's) move to the window's newest end
+    /// while it is below its target and the next one fits. Without this, a full cache's window could only grow by the writes that win a duel, and
+    /// the climber would be judging a window size it never got.
+    /// </summary>
+    private void GrowWindow()
+    {
+        while (_window.Size < _windowMaximum
+            && (_probation.Oldest ?? _protected.Oldest) is { } oldest
+            && _window.Size + Measure(oldest) <= _windowMaximum)
+        {
+            long measure = Measure(oldest);
+            SegmentOf(oldest).Remove(oldest, measure);
+            _window.AddNewest(oldest, measure);
+        }
     }
 
     private void SetTargets()

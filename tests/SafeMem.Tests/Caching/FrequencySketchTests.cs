@@ -74,6 +74,21 @@ public sealed class FrequencySketchTests
         Assert.Equal(before, Enumerable.Range(0, 300).Select(sketch.Frequency).ToArray());
     }
 
+    [Theory]
+    [InlineData(null, 16)]
+    [InlineData(3, 16)]
+    [InlineData(50, 64)]
+    [InlineData(1_000, 1_024)]
+    [InlineData(4_096, 4_096)]
+    [InlineData(1_000_000, 4_096)]
+    public void Constructor_CountBound_SizesTheFirstTableUpTo4096Words(int? expectedEntries, int length)
+    {
+        var sketch = new FrequencySketch(seed: 3, sampleEntries: expectedEntries, expectedEntries: expectedEntries);
+
+        // One word per entry the cache may hold (a power of two), from 16 words to 32 KB; beyond that it grows with use.
+        Assert.Equal(length, sketch.Length);
+    }
+
     [Fact]
     public void Seed_ChangesPositions()
     {

@@ -22,7 +22,10 @@ namespace SafeMem.Tests.Caching;
 /// bound, than each following probation victim until their weights reach min(excess, candidate weight). With no
 /// candidate left, the victim is the least frequent of probation's 16 oldest entries.</item>
 /// <item>Every 10 x count bound (or 10 x sketch words under a weight bound only) counted increments halve the sketch;
-/// every as many requests (hits plus writes) the climber moves the window share.</item>
+/// every as many requests (hits plus writes), but at least 2,000, the climber moves the window share. When the window's
+/// target grows, main's oldest entries (probation's, then protected's) move to the window's newest end while it is below
+/// its target and the next one fits.
+/// The sketch starts with one word per entry of the count bound (a power of two, 16 to 4,096 words), else 16.</item>
 /// </list>
 /// </remarks>
 public sealed class ReferenceTinyLfu<TKey>
@@ -42,8 +45,8 @@ public sealed class ReferenceTinyLfu<TKey>
     private readonly uint _seed;
     private readonly int? _sampleEntries;
 
-    private int[] _counters = new int[16 * 16];
-    private int _words = 16;
+    private int[] _counters;
+    private int _words;
     private int _sample;
     private double _windowShare = 0.01;
     private double _step = -0.0625;
@@ -70,6 +73,15 @@ public sealed class ReferenceTinyLfu<TKey>
         _now = now ?? (() => DateTimeOffset.UtcNow);
         _capacity = maximumWeight ?? maximumCount!.Value;
         _sampleEntries = maximumWeight is null ? maximumCount : null;
+
+        // The first table: one word per entry of the count bound (a power of two, 16 to 4,096 words), else 16 words.
+        _words = 16;
+        while (maximumCount is int count && _words < Math.Min(count, 4096))
+        {
+            _words *= 2;
+        }
+
+        _counters = new int[_words * 16];
         SetTargets();
     }
 
@@ -85,6 +97,9 @@ public sealed class ReferenceTinyLfu<TKey>
     public long Misses { get; private set; }
 
     public long AdmissionRejections { get; private set; }
+
+    /// <summary>Entries moved from main to the window because its target grew.</summary>
+    public long WindowTransfers { get; private set; }
 
     /// <summary>Keys from most to least recently used (by the last write or hit).</summary>
     public IEnumerable<TKey> KeysByRecency => _map.Values.OrderByDescending(e => e.Tick).Select(e => e.Key);
@@ -310,7 +325,7 @@ public sealed class ReferenceTinyLfu<TKey>
     private void Climb()
     {
         long requests = _sampleHits + _sampleMisses;
-        if (requests < SampleSize)
+        if (requests < Math.Max(SampleSize, 2000))
         {
             return;
         }
@@ -323,8 +338,19 @@ public sealed class ReferenceTinyLfu<TKey>
         _sampleHits = 0;
         _sampleMisses = 0;
         _windowShare = Math.Clamp(_windowShare + amount, 0.001, 0.8);
+        long previousWindow = _windowMaximum;
         SetTargets();
         DemoteProtectedOverflow();
+
+        // A larger window takes main's oldest entries (probation's, then protected's) while it is below its target and the next one fits.
+        while (_windowMaximum > previousWindow
+            && SegmentSize(_window) < _windowMaximum
+            && (_probation.First ?? _protected.First) is { } oldest
+            && SegmentSize(_window) + Measure(oldest.Value) <= _windowMaximum)
+        {
+            MoveTo(oldest.Value, _window);
+            WindowTransfers++;
+        }
     }
 
     private void SetTargets()
