@@ -4,7 +4,8 @@ namespace SafeMem.Caching;
 
 /// <summary>
 /// The seam between the engine and its eviction policy: which order the cache keeps (exact LRU or W-TinyLFU), and how
-/// a hit reaches the TinyLfu policy (recorded in the reading thread's ring, drained by writers under the lock).
+/// a hit reaches the TinyLfu policy (recorded in the reading thread's ring, drained by writers under the lock, and by a
+/// drain on the thread pool when a reader's ring is full).
 /// </summary>
 public sealed partial class BoundedCache<TKey, TValue>
 {
@@ -14,9 +15,19 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>A hit is recorded for the TinyLfu policy instead of stamped.</summary>
     private const int RecordsReadsFlag = 2;
 
+    private const int DrainIdle = 0;
+    private const int DrainScheduled = 1;
+
     // Exactly one of these is set; _recency is the same object seen through what both policies share.
     private readonly RecencyOrder<TKey, TValue>? _lru;
     private readonly TinyLfuOrder<TKey, TValue>? _lfu;
+
+    // TinyLfu with background draining: the one work item every scheduled drain queues (queuing it allocates nothing).
+    // It holds the cache strongly, so a queued drain keeps a dropped cache alive until it has run, and no longer.
+    private readonly ReadDrain? _readDrain;
+
+    // DrainScheduled from the reader that won the CAS on a full ring until the drain it queued has finished.
+    private int _drainState;
 
     /// <summary>Gets the eviction policy the cache was built with.</summary>
     public EvictionPolicy EvictionPolicy => _counters.Policy;
@@ -60,13 +71,26 @@ public sealed partial class BoundedCache<TKey, TValue>
     }
 
     /// <summary>
-    /// This thread's ring is full: drain every ring under the lock if it is free (on one thread it always is, so no hit
-    /// is lost there), else drop this hit's record (still counted as a hit) rather than wait on a reader's path.
+    /// This thread's ring is full. By default the reader drops this hit's record (still counted as a hit) and makes sure
+    /// one drain is scheduled on the thread pool: the policy's maintenance never runs on a reader's path, and under
+    /// read-heavy load the policy sees a sample of the hits (as in Caffeine). In the synchronous mode
+    /// (<see cref="BoundedCacheOptions{TKey, TValue}.DrainReadsOnCaller"/>) the reader drains every ring itself if the lock
+    /// is free (on one thread it always is, so no hit is lost there), else drops the record rather than wait.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RecordWhenFull(CacheNode<TKey, TValue> node)
     {
-        if (Monitor.TryEnter(_lock))
+        if (_readDrain is { } drain)
+        {
+            // Every hit on a full ring comes here until the drain has run: the plain read keeps that to one load, and the
+            // CAS (one per full ring, not per hit) lets exactly one reader queue the drain.
+            if (Volatile.Read(ref _drainState) == DrainIdle
+                && Interlocked.CompareExchange(ref _drainState, DrainScheduled, DrainIdle) == DrainIdle)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(drain, preferLocal: false);
+            }
+        }
+        else if (Monitor.TryEnter(_lock))
         {
             try
             {
@@ -87,6 +111,46 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
 
         _clock.CountDropped();
+    }
+
+    /// <summary>
+    /// The scheduled drain, on a thread-pool thread: applies every ring's hits under the lock (or, once the cache is
+    /// disposed, discards them so no ring keeps a node alive), then lets the next full ring schedule another.
+    /// </summary>
+    private void DrainScheduledReads()
+    {
+        try
+        {
+            lock (_lock)
+            {
+                try
+                {
+                    if (_disposed)
+                    {
+                        // A reader that found a node just before Dispose may have recorded it after Dispose emptied the rings.
+                        _clock.DiscardReads();
+                    }
+                    else
+                    {
+                        DrainReadsLocked();
+                    }
+                }
+                catch (Exception)
+                {
+                    // OnRead runs no user code, so this is not expected; but an exception on a thread-pool thread would
+                    // end the process. A ring left half drained would hand cleared slots to the next drain: forget the
+                    // records instead (the hits stay counted; the policy just does not see them).
+                    _clock.DiscardReads();
+                }
+            }
+        }
+        finally
+        {
+            // Cleared after the drain, not before: while it runs, readers whose rings are full drop records instead of
+            // queuing drains that would only wait on the lock. A ring that fills after the drain passed it finds the flag
+            // clear on its next hit and schedules again.
+            Volatile.Write(ref _drainState, DrainIdle);
+        }
     }
 
     /// <summary>Applies the hits recorded since the last drain to the TinyLfu policy, in each thread's order. Under the lock; nothing to do under LRU.</summary>
@@ -116,4 +180,19 @@ public sealed partial class BoundedCache<TKey, TValue>
 
     /// <summary>Gets the TinyLfu policy's order (null under LRU), for tests.</summary>
     internal TinyLfuOrder<TKey, TValue>? TinyLfu => _lfu;
+
+    /// <summary>Gets the clock that counts hits and holds the TinyLfu rings, for tests.</summary>
+    internal RecencyClock Clock => _clock;
+
+    /// <summary>Gets the policy lock, for tests that hold it while a drain is scheduled.</summary>
+    internal object PolicyLock => _lock;
+
+    /// <summary>Gets a value indicating whether a drain of the readers' rings is scheduled or running, for tests.</summary>
+    internal bool IsReadDrainScheduled => Volatile.Read(ref _drainState) != DrainIdle;
+
+    /// <summary>The cache's one drain work item; queued without allocating, and without the caller's execution context.</summary>
+    private sealed class ReadDrain(BoundedCache<TKey, TValue> cache) : IThreadPoolWorkItem
+    {
+        public void Execute() => cache.DrainScheduledReads();
+    }
 }
