@@ -15,6 +15,9 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>A hit is recorded for the TinyLfu policy instead of stamped.</summary>
     private const int RecordsReadsFlag = 2;
 
+    /// <summary>With <see cref="RecordsReadsFlag"/>: a reader whose ring is full drains it itself (the synchronous mode).</summary>
+    private const int DrainsOnCallerFlag = 4;
+
     private const int DrainIdle = 0;
     private const int DrainScheduled = 1;
 
@@ -62,6 +65,15 @@ public sealed partial class BoundedCache<TKey, TValue>
         {
             node.Stamp = _clock.Hit();
         }
+        else if ((flags & DrainsOnCallerFlag) == 0)
+        {
+            // The ring was full: the hit is counted, its record dropped. Every hit on a full ring comes here until the
+            // drain has run, so the plain read keeps that to one load of a line that changes once per drain.
+            if (!_clock.RecordOrDrop(node) && Volatile.Read(ref _drainState) == DrainIdle)
+            {
+                ScheduleDrain();
+            }
+        }
         else if (!_clock.TryRecord(node))
         {
             RecordWhenFull(node);
@@ -71,26 +83,28 @@ public sealed partial class BoundedCache<TKey, TValue>
     }
 
     /// <summary>
-    /// This thread's ring is full. By default the reader drops this hit's record (still counted as a hit) and makes sure
-    /// one drain is scheduled on the thread pool: the policy's maintenance never runs on a reader's path, and under
-    /// read-heavy load the policy sees a sample of the hits (as in Caffeine). In the synchronous mode
-    /// (<see cref="BoundedCacheOptions{TKey, TValue}.DrainReadsOnCaller"/>) the reader drains every ring itself if the lock
-    /// is free (on one thread it always is, so no hit is lost there), else drops the record rather than wait.
+    /// A ring is full and no drain is scheduled: queue one on the thread pool, so the policy's maintenance never runs on
+    /// a reader's path. The CAS (one per full ring, not per hit) lets exactly one of the readers that saw the flag clear
+    /// queue it. Under read-heavy load the policy thus sees a sample of the hits, as in Caffeine.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ScheduleDrain()
+    {
+        if (Interlocked.CompareExchange(ref _drainState, DrainScheduled, DrainIdle) == DrainIdle)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_readDrain!, preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// This thread's ring is full, in the synchronous mode (<see cref="BoundedCacheOptions{TKey, TValue}.DrainReadsOnCaller"/>):
+    /// drain every ring under the lock if it is free (on one thread it always is, so no hit is lost there), else drop
+    /// this hit's record (still counted as a hit) rather than wait on a reader's path.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RecordWhenFull(CacheNode<TKey, TValue> node)
     {
-        if (_readDrain is { } drain)
-        {
-            // Every hit on a full ring comes here until the drain has run: the plain read keeps that to one load, and the
-            // CAS (one per full ring, not per hit) lets exactly one reader queue the drain.
-            if (Volatile.Read(ref _drainState) == DrainIdle
-                && Interlocked.CompareExchange(ref _drainState, DrainScheduled, DrainIdle) == DrainIdle)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(drain, preferLocal: false);
-            }
-        }
-        else if (Monitor.TryEnter(_lock))
+        if (Monitor.TryEnter(_lock))
         {
             try
             {

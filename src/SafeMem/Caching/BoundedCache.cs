@@ -114,7 +114,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         _expireAfterWriteTicks = options.ExpireAfterWrite?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expireAfterAccessTicks = options.ExpireAfterAccess?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expires = options.ExpireAfterWrite is not null || options.ExpireAfterAccess is not null;
-        _hitFlags = (_expires ? MayExpireFlag : 0) | (options.EvictionPolicy == EvictionPolicy.TinyLfu ? RecordsReadsFlag : 0);
+        _hitFlags = (_expires ? MayExpireFlag : 0)
+            | (options.EvictionPolicy == EvictionPolicy.TinyLfu ? RecordsReadsFlag | (options.DrainReadsOnCaller ? DrainsOnCallerFlag : 0) : 0);
 #pragma warning disable CS8714 // See _holds: no key is ever null.
         _holds = options.DisposeRemovedValues ? new Dictionary<TValue, ValueHolds>(InstanceComparer()) : null;
 #pragma warning restore CS8714
