@@ -143,7 +143,11 @@ public sealed class ResilientDistributedCacheTelemetryTests : IDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IMeterFactory>(_meters);
         services.AddSingleton<IDistributedCache>(_inner);
-        services.AddSafeMemHybridCache(o => o.MaximumWeight = 10_000, o => o.Name = "hybrid-l2");
+        services.AddSafeMemHybridCache(o => o.MaximumWeight = 10_000, o =>
+        {
+            o.Name = "hybrid-l2";
+            o.Timeout = TimeSpan.FromMinutes(1); // real clock: a busy machine must not turn a call into a timeout
+        });
         await using ServiceProvider provider = services.BuildServiceProvider();
 
         // Resolved as HybridCache resolves it (HybridCache itself would add L2 operations of its own in the background).
