@@ -1,9 +1,11 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Extensions.Caching;
 
@@ -34,9 +36,14 @@ namespace SafeMem.Extensions.Caching;
 /// write has finished. So the caller may reuse its buffers as soon as a call returns, whatever happened.</para>
 /// <para><b>Synchronous members</b> go through the circuit breaker but have no timeout of their own (a synchronous
 /// call cannot be abandoned): they are bounded by the inner cache's timeouts. HybridCache does not call them.</para>
+/// <para><b>Telemetry.</b> Every finished operation is counted under one outcome (succeeded, failed, timed out,
+/// rejected by the open circuit, cancelled by the caller), with the circuit's openings and whether it is open now:
+/// <see cref="GetStatistics"/> and the <c>safemem.distributed_cache.*</c> instruments (docs/telemetry.md). Counting
+/// takes no lock and no shared interlocked operation.</para>
 /// <para><b>Thread-safety.</b> Every member is safe to call concurrently, as the inner cache's are.</para>
 /// <para><b>Disposal.</b> There is nothing to dispose: the wrapper owns no resource, and the inner cache belongs to
-/// whoever created it (the container, when registered by <c>AddSafeMemHybridCache</c>).</para>
+/// whoever created it (the container, when registered by <c>AddSafeMemHybridCache</c>). Its instruments hold it
+/// weakly: a wrapper that is no longer referenced is collected and stops reporting.</para>
 /// </remarks>
 public sealed class ResilientDistributedCache : IBufferDistributedCache
 {
@@ -61,10 +68,17 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _timeProvider;
+    private readonly DistributedCacheCounters _counters;
 
     /// <summary>Creates a cache over <paramref name="inner"/> with <paramref name="optionsAccessor"/> (a <see cref="ResilientDistributedCacheOptions"/> itself will do).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="inner"/>, <paramref name="optionsAccessor"/> or its value is null.</exception>
     public ResilientDistributedCache(IDistributedCache inner, IOptions<ResilientDistributedCacheOptions> optionsAccessor)
+        : this(inner, optionsAccessor, fallbackMeterFactory: null)
+    {
+    }
+
+    /// <summary>Creates a cache; <paramref name="fallbackMeterFactory"/> (the container's) is used when the options name no meter factory.</summary>
+    internal ResilientDistributedCache(IDistributedCache inner, IOptions<ResilientDistributedCacheOptions> optionsAccessor, IMeterFactory? fallbackMeterFactory)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(optionsAccessor);
@@ -75,6 +89,8 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
         _innerBuffers = inner as IBufferDistributedCache;
         _timeout = options.Timeout;
         _timeProvider = options.TimeProvider;
+        var counters = new DistributedCacheCounters(InstanceNames.Resolve(options.Name, "distributed-cache"), _circuit);
+        _counters = counters;
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -84,12 +100,26 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
                 BreakDuration = options.BreakDuration,
                 ShouldHandle = static args => new ValueTask<bool>(IsFailure(args.Outcome.Exception, args.Context.CancellationToken)),
                 StateProvider = _circuit,
+                OnOpened = _ =>
+                {
+                    counters.OnOpened();
+                    return default;
+                },
             })
             .Build();
+
+        // Not kept: the registry holds the counters weakly and forgets them once this cache (their only owner) is gone.
+        _ = DistributedCacheCounters.Registry(SafeMemMeter.Resolve(options.MeterFactory ?? fallbackMeterFactory)).Register(counters, counters.Name);
     }
 
     /// <summary>Gets the inner cache.</summary>
     public IDistributedCache InnerCache => _inner;
+
+    /// <summary>Gets the cache's name: the <c>safemem.name</c> tag of its measurements.</summary>
+    public string Name => _counters.Name;
+
+    /// <summary>Returns a snapshot of the cache's figures: operations by outcome and the circuit's state.</summary>
+    public ResilientDistributedCacheStatistics GetStatistics() => _counters.Snapshot();
 
     /// <summary>The breaker's state (for tests and diagnostics).</summary>
     internal CircuitState CircuitState => _circuit.CircuitState;
@@ -98,14 +128,14 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     public byte[]? Get(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return _pipeline.Execute(static state => state.Self._inner.Get(state.Key), (Self: this, Key: key));
+        return Execute(static state => state.Self._inner.Get(state.Key), (Self: this, Key: key));
     }
 
     /// <inheritdoc/>
     public Task<byte[]?> GetAsync(string key, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return _pipeline.ExecuteAsync(
+        return ExecuteAsync(
             static (state, token) => state.Self.WithTimeoutAsync(OnThreadPool(static s => s.Inner.GetAsync(s.Key, s.Token), (Inner: state.Self._inner, state.Key, Token: token)), token),
             (Self: this, Key: key),
             token).AsTask();
@@ -116,7 +146,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(destination);
-        return _pipeline.Execute(static state => state.Self.TryGetCore(state.Key, state.Destination), (Self: this, Key: key, Destination: destination));
+        return Execute(static state => state.Self.TryGetCore(state.Key, state.Destination), (Self: this, Key: key, Destination: destination));
     }
 
     /// <inheritdoc/>
@@ -124,7 +154,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(destination);
-        return _pipeline.ExecuteAsync(
+        return ExecuteAsync(
             static (state, token) => state.Self.TryGetCoreAsync(state.Key, state.Destination, token),
             (Self: this, Key: key, Destination: destination),
             token);
@@ -136,7 +166,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
         ArgumentNullException.ThrowIfNull(options);
-        _pipeline.Execute(static state => state.Self._inner.Set(state.Key, state.Value, state.Options), (Self: this, Key: key, Value: value, Options: options));
+        Execute(static state => state.Self._inner.Set(state.Key, state.Value, state.Options), (Self: this, Key: key, Value: value, Options: options));
     }
 
     /// <inheritdoc/>
@@ -144,7 +174,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(options);
-        _pipeline.Execute(static state => state.Self.SetCore(state.Key, state.Value, state.Options), (Self: this, Key: key, Value: value, Options: options));
+        Execute(static state => state.Self.SetCore(state.Key, state.Value, state.Options), (Self: this, Key: key, Value: value, Options: options));
     }
 
     /// <inheritdoc/>
@@ -163,7 +193,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(options);
-        return _pipeline.ExecuteAsync(
+        return ExecuteAsync(
             static (state, token) => state.Self.SetCoreAsync(state.Key, state.Value, state.Options, token),
             (Self: this, Key: key, Value: value, Options: options),
             token);
@@ -173,14 +203,14 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     public void Refresh(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        _pipeline.Execute(static state => state.Self._inner.Refresh(state.Key), (Self: this, Key: key));
+        Execute(static state => state.Self._inner.Refresh(state.Key), (Self: this, Key: key));
     }
 
     /// <inheritdoc/>
     public Task RefreshAsync(string key, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return _pipeline.ExecuteAsync(
+        return ExecuteAsync(
             static (state, token) => state.Self.WithTimeoutAsync(OnThreadPool(static s => s.Inner.RefreshAsync(s.Key, s.Token), (Inner: state.Self._inner, state.Key, Token: token)), token),
             (Self: this, Key: key),
             token).AsTask();
@@ -190,17 +220,77 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     public void Remove(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        _pipeline.Execute(static state => state.Self._inner.Remove(state.Key), (Self: this, Key: key));
+        Execute(static state => state.Self._inner.Remove(state.Key), (Self: this, Key: key));
     }
 
     /// <inheritdoc/>
     public Task RemoveAsync(string key, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return _pipeline.ExecuteAsync(
+        return ExecuteAsync(
             static (state, token) => state.Self.WithTimeoutAsync(OnThreadPool(static s => s.Inner.RemoveAsync(s.Key, s.Token), (Inner: state.Self._inner, state.Key, Token: token)), token),
             (Self: this, Key: key),
             token).AsTask();
+    }
+
+    private TResult Execute<TState, TResult>(Func<TState, TResult> operation, TState state)
+    {
+        TResult result;
+        try
+        {
+            result = _pipeline.Execute(operation, state);
+        }
+        catch (Exception exception) when (_counters.CountFailure(exception, CancellationToken.None))
+        {
+            throw; // never reached: the filter counts and declines
+        }
+
+        _counters.Succeeded.Increment();
+        return result;
+    }
+
+    private void Execute<TState>(Action<TState> operation, TState state)
+    {
+        try
+        {
+            _pipeline.Execute(operation, state);
+        }
+        catch (Exception exception) when (_counters.CountFailure(exception, CancellationToken.None))
+        {
+            throw; // never reached: the filter counts and declines
+        }
+
+        _counters.Succeeded.Increment();
+    }
+
+    private async ValueTask<TResult> ExecuteAsync<TState, TResult>(Func<TState, CancellationToken, ValueTask<TResult>> operation, TState state, CancellationToken token)
+    {
+        TResult result;
+        try
+        {
+            result = await _pipeline.ExecuteAsync(operation, state, token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (_counters.CountFailure(exception, token))
+        {
+            throw; // never reached: the filter counts and declines
+        }
+
+        _counters.Succeeded.Increment();
+        return result;
+    }
+
+    private async ValueTask ExecuteAsync<TState>(Func<TState, CancellationToken, ValueTask> operation, TState state, CancellationToken token)
+    {
+        try
+        {
+            await _pipeline.ExecuteAsync(operation, state, token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (_counters.CountFailure(exception, token))
+        {
+            throw; // never reached: the filter counts and declines
+        }
+
+        _counters.Succeeded.Increment();
     }
 
     private static bool IsFailure(Exception? exception, CancellationToken token)

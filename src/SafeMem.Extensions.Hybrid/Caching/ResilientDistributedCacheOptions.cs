@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 
 namespace SafeMem.Extensions.Caching;
@@ -15,7 +16,7 @@ namespace SafeMem.Extensions.Caching;
 /// operation waits at all for <see cref="BreakDuration"/> (5 s), after which one trial operation decides whether to
 /// close the circuit again.
 /// Setters reject values that can never be valid. The cache copies what it needs when it is built, so later changes
-/// to this instance do not affect it. The options hold their <see cref="TimeProvider"/> strongly and own nothing.
+/// to this instance do not affect it. The options hold their <see cref="TimeProvider"/> and <see cref="MeterFactory"/> strongly and own nothing.
 /// They are not safe for concurrent mutation: configure them on one thread, then share them.
 /// </remarks>
 public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistributedCacheOptions>
@@ -28,6 +29,27 @@ public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistrib
     private TimeSpan _samplingDuration = TimeSpan.FromSeconds(2);
     private TimeSpan _breakDuration = TimeSpan.FromSeconds(5);
     private TimeProvider _timeProvider = TimeProvider.System;
+    private string? _name;
+
+    /// <summary>Gets or sets the cache's name: the <c>safemem.name</c> tag of its measurements.</summary>
+    /// <value>
+    /// Not empty or white space, or <see langword="null"/> (the default) for a generated unique name
+    /// (<c>distributed-cache-1</c>, <c>distributed-cache-2</c>, ...), so two unnamed caches never report as one series.
+    /// </value>
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? Name
+    {
+        get => _name;
+        set
+        {
+            if (value is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            }
+
+            _name = value;
+        }
+    }
 
     /// <summary>
     /// Gets or sets how long one asynchronous operation on the distributed cache may take before it is abandoned (it
@@ -121,6 +143,13 @@ public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistrib
             _timeProvider = value;
         }
     }
+
+    /// <summary>
+    /// Gets or sets the factory of the meter the cache publishes its <c>safemem.distributed_cache.*</c> instruments on.
+    /// <c>AddSafeMemHybridCache</c> uses the container's factory when one is registered and this is left null.
+    /// </summary>
+    /// <value>Defaults to <see langword="null"/>: the shared <c>SafeMem</c> meter.</value>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <inheritdoc/>
     ResilientDistributedCacheOptions IOptions<ResilientDistributedCacheOptions>.Value => this;

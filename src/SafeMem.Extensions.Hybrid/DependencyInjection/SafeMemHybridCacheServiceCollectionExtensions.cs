@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,8 +28,10 @@ public static class SafeMemHybridCacheServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configureLocalCache">Sets the local cache's options; it must set a bound. HybridCache sizes each
     /// entry by its serialized payload in bytes, so <see cref="BoundedMemoryCacheOptions.MaximumWeight"/> is a byte budget.</param>
-    /// <param name="configureDistributedCache">Adjusts the timeout and circuit breaker around the distributed cache;
-    /// null keeps the defaults of <see cref="ResilientDistributedCacheOptions"/>.</param>
+    /// <param name="configureDistributedCache">Adjusts the timeout and circuit breaker around the distributed cache, and
+    /// its name; null keeps the defaults of <see cref="ResilientDistributedCacheOptions"/>. When its
+    /// <see cref="ResilientDistributedCacheOptions.MeterFactory"/> is left null and the container has an
+    /// <see cref="IMeterFactory"/> (e.g. from <c>AddMetrics()</c>), both caches' instruments are created on that factory's meter.</param>
     /// <returns>HybridCache's builder, to add serializers.</returns>
     /// <remarks>
     /// The wrapper is registered under <see cref="DistributedCacheServiceKey"/> and HybridCache is pointed at it
@@ -63,7 +66,8 @@ public static class SafeMemHybridCacheServiceCollectionExtensions
         services.TryAddKeyedSingleton<IDistributedCache>(DistributedCacheServiceKey, static (provider, _) => new ResilientDistributedCache(
             provider.GetService<IDistributedCache>() ?? throw new InvalidOperationException(
                 $"HybridCache was pointed at the key '{DistributedCacheServiceKey}' but no IDistributedCache is registered to wrap."),
-            provider.GetRequiredService<IOptions<ResilientDistributedCacheOptions>>()));
+            provider.GetRequiredService<IOptions<ResilientDistributedCacheOptions>>(),
+            provider.GetService<IMeterFactory>()));
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HybridCacheOptions>, UseResilientDistributedCache>());
         return services.AddHybridCache();

@@ -13,4 +13,7 @@ internal static class InstrumentUnits
     public const string Objects = "{object}";
     public const string Items = "{item}";
     public const string Scopes = "{scope}";
+    public const string Operations = "{operation}";
+    public const string Openings = "{opening}";
+    public const string Circuits = "{circuit}";
 }

@@ -30,4 +30,11 @@ public static class SafeMemTags
 
     /// <summary>The eviction policy of a cache (<c>safemem.cache.policy</c>): <c>lru</c> or <c>tinylfu</c>; on every measurement of a cache.</summary>
     public const string CachePolicy = "safemem.cache.policy";
+
+    /// <summary>
+    /// How an operation on a distributed cache behind a <c>ResilientDistributedCache</c> ended
+    /// (<c>safemem.distributed_cache.outcome</c>): <c>succeeded</c>, <c>failed</c>, <c>timed_out</c>, <c>rejected</c>
+    /// (the circuit was open) or <c>cancelled</c> (by the caller).
+    /// </summary>
+    public const string DistributedCacheOutcome = "safemem.distributed_cache.outcome";
 }

@@ -94,6 +94,7 @@ public sealed class HybridCacheOverRedisTests
 
         Assert.Equal("v2", await a.Cache.GetOrCreateAsync("price", _ => ValueTask.FromResult(version)));
         Assert.Equal("v1", await b.Cache.GetOrCreateAsync("price", _ => ValueTask.FromResult(version)));
+        await WaitUntilAsync(async () => await a.L2.InnerCache.GetAsync("price") is not null); // A writes Redis in the background
 
         // The recommended LocalCacheExpiration is one minute: after it, B's L1 copy is gone, and B finds A's new value.
         l1Clock.Advance(TimeSpan.FromSeconds(59));

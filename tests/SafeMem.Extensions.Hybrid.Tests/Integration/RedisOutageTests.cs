@@ -56,11 +56,20 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         List<TimeSpan> hits = await TimeAsync(50, i => a.GetAsync("warm" + i, ValueSize));
         Assert.Equal(factoryRuns, a.FactoryRuns);
 
+        ResilientDistributedCacheStatistics beforeOutage = a.L2.GetStatistics();
+
         // Misses: each node runs its factory, without waiting for Redis.
         List<TimeSpan> missesA = await TimeAsync(50, i => a.GetAsync("outage" + i, ValueSize));
         List<TimeSpan> missesB = await TimeAsync(50, i => b.GetAsync("outage" + i, ValueSize));
         Assert.Equal(factoryRuns + 50, a.FactoryRuns);
         AssertNoStall(missesA.Concat(missesB).ToList());
+
+        // The wrapper's figures show the outage: Redis operations failing or timing out (and, once the circuit has
+        // opened, refused without calling Redis; whether it opens within these 100 misses depends on how fast they fail).
+        ResilientDistributedCacheStatistics duringOutage = a.L2.GetStatistics();
+        Assert.Equal(0, beforeOutage.Failed + beforeOutage.TimedOut + beforeOutage.Rejected);
+        Assert.True(duringOutage.Failed + duringOutage.TimedOut > 0, $"No failed or timed-out Redis operation counted during the outage ({outage}).");
+        Assert.Equal(duringOutage.CircuitOpenings > 0, duringOutage.Rejected > 0 || duringOutage.IsCircuitOpen);
 
         // A removal cannot reach Redis: it says so at once instead of pretending (the L1 copy is gone all the same).
         var removal = Stopwatch.StartNew();
@@ -79,6 +88,8 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         }
 
         TimeSpan recovery = await WaitForSharingAsync(a, b);
+        Assert.False(a.L2.GetStatistics().IsCircuitOpen);
+        Assert.True(a.L2.GetStatistics().Succeeded > duringOutage.Succeeded);
 
         // Nothing lost or corrupted: every value either node reads now (from its L1, from Redis, where writes abandoned
         // during the freeze may have landed late, or from its factory) is the one its key calls for.

@@ -180,6 +180,9 @@ public sealed partial class InstrumentVocabularyTests
         using var pool = new TrackedObjectPool<System.Text.StringBuilder>(
             new Microsoft.Extensions.ObjectPool.StringBuilderPooledObjectPolicy(),
             new TrackedObjectPoolOptions { MeterFactory = factory, SamplingRate = 1 });
+        var distributed = new SafeMem.Extensions.Caching.ResilientDistributedCache(
+            new Microsoft.Extensions.Caching.Distributed.MemoryDistributedCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions())),
+            new SafeMem.Extensions.Caching.ResilientDistributedCacheOptions { MeterFactory = factory });
 
         // Exercise every reading that is not reported before something happened.
         counted.Set(1, "a");
@@ -199,6 +202,7 @@ public sealed partial class InstrumentVocabularyTests
         GC.KeepAlive(events);
         GC.KeepAlive(attachment);
         GC.KeepAlive(registry);
+        GC.KeepAlive(distributed);
         return published;
     }
 
