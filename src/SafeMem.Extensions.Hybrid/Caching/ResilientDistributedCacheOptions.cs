@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Extensions.Caching;
 
@@ -40,15 +41,7 @@ public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistrib
     public string? Name
     {
         get => _name;
-        set
-        {
-            if (value is not null)
-            {
-                ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            }
-
-            _name = value;
-        }
+        set => _name = InstanceNames.CheckOption(value);
     }
 
     /// <summary>

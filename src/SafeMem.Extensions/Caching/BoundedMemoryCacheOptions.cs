@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using SafeMem.Caching;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Extensions.Caching;
 
@@ -35,15 +36,7 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
     public string? Name
     {
         get => _name;
-        set
-        {
-            if (value is not null)
-            {
-                ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
-            }
-
-            _name = value;
-        }
+        set => _name = InstanceNames.CheckOption(value);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Disposal;
 
@@ -23,15 +24,7 @@ public sealed class DisposalScopeOptions
     public string? Name
     {
         get => _name;
-        set
-        {
-            if (value is not null)
-            {
-                ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            }
-
-            _name = value;
-        }
+        set => _name = InstanceNames.CheckOption(value);
     }
 
     /// <summary>Gets or sets the tracker that reports the scope if it is dropped without being disposed while it owns items.</summary>

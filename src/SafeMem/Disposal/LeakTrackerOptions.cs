@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Disposal;
 
@@ -22,15 +23,7 @@ public sealed class LeakTrackerOptions
     public string? Name
     {
         get => _name;
-        set
-        {
-            if (value is not null)
-            {
-                ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            }
-
-            _name = value;
-        }
+        set => _name = InstanceNames.CheckOption(value);
     }
 
     /// <summary>Gets or sets the share of <see cref="LeakTracker.Track"/> calls that really track their object.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using SafeMem.Disposal;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Pooling;
 
@@ -25,15 +26,7 @@ public sealed class TrackedObjectPoolOptions
     public string? Name
     {
         get => _name;
-        set
-        {
-            if (value is not null)
-            {
-                ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            }
-
-            _name = value;
-        }
+        set => _name = InstanceNames.CheckOption(value);
     }
 
     /// <summary>Gets or sets the largest number of idle objects the pool keeps; further returned objects are dropped (and disposed).</summary>

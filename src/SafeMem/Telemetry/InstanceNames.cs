@@ -16,6 +16,21 @@ internal static class InstanceNames
 {
     private static readonly ConcurrentDictionary<string, StrongBox<long>> s_counters = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Checks the value given to an options class's <c>Name</c>: <see langword="null"/> (a name is generated) or a name
+    /// that is not empty or white space. Returns it, for setters to store.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (the parameter is named <c>Name</c>, after the option).</exception>
+    public static string? CheckOption(string? name)
+    {
+        if (name is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(name, "Name");
+        }
+
+        return name;
+    }
+
     /// <summary>Returns <paramref name="name"/> when the user gave one, else the next generated name for <paramref name="block"/>.</summary>
     public static string Resolve(string? name, string block)
     {

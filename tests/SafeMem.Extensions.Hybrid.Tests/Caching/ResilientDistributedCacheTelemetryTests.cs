@@ -131,7 +131,7 @@ public sealed class ResilientDistributedCacheTelemetryTests : IDisposable
         Assert.NotEqual(first.Name, second.Name);
         Assert.Equal("orders-l2", named.Name);
         Assert.Equal(named.Name, named.GetStatistics().Name);
-        Assert.Throws<ArgumentException>(() => new ResilientDistributedCacheOptions { Name = " " });
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new ResilientDistributedCacheOptions { Name = " " }).ParamName);
         Assert.Equal(
             new[] { first.Name, second.Name, "orders-l2" }.Order(StringComparer.Ordinal),
             _recorder.Observe().Where(m => m.Instrument.Name == OpenCircuits).Select(m => m.Name!).Order(StringComparer.Ordinal));

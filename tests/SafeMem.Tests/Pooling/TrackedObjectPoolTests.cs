@@ -270,7 +270,7 @@ public sealed class TrackedObjectPoolTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrackedObjectPoolOptions { MaximumRetained = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrackedObjectPoolOptions { SamplingRate = 1.5 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrackedObjectPoolOptions { SamplingRate = double.NaN });
-        Assert.ThrowsAny<ArgumentException>(() => new TrackedObjectPoolOptions { Name = " " });
+        Assert.Equal("Name", Assert.Throws<ArgumentException>(() => new TrackedObjectPoolOptions { Name = " " }).ParamName);
     }
 
     [Fact]
