@@ -10,9 +10,11 @@ namespace SafeMem.Benchmarks.Caching;
 /// <summary>
 /// The <c>cache-hitrate</c> console mode: replays access traces through <see cref="BoundedCache{TKey, TValue}"/> under
 /// both policies, through the exact <see cref="ReferenceLru{TKey, TValue}"/> and through BitFaster's
-/// <c>ConcurrentLfu</c> (W-TinyLFU, count-bound only; its maintenance run on the calling thread so the replay is
-/// deterministic), and prints markdown tables of hit ratios. A hit is a key found; a miss inserts the key (the classic
-/// replay). Single-threaded, so the LRU engine's replay should be exact.
+/// <c>ConcurrentLfu</c> (W-TinyLFU, count-bound only), and prints markdown tables of hit ratios. A hit is a key found; a
+/// miss inserts the key (the classic replay). Maintenance runs on the replaying thread, for both W-TinyLFU caches
+/// (<c>ConcurrentLfu</c> with a <c>ForegroundScheduler</c>, TinyLfu with the internal
+/// <c>BoundedCacheOptions.DrainReadsOnCaller</c>), so every hit reaches the policy and each replay is deterministic.
+/// Single-threaded, so the LRU engine's replay should be exact.
 /// </summary>
 /// <remarks>
 /// Usage: <c>cache-hitrate [--traces DIR] [--only TRACE|zipf|weighted] [--seeds N]</c>. DIR defaults to
@@ -226,6 +228,9 @@ internal static class HitRateStudy
             MaximumWeight = maximumWeight,
             EvictionPolicy = policy,
             PolicySeed = seed,
+
+            // A full ring drains on this thread rather than on the thread pool: no hit dropped, the same table every run.
+            DrainReadsOnCaller = true,
         };
         if (weights is not null)
         {

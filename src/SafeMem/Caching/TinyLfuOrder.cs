@@ -35,7 +35,8 @@ namespace SafeMem.Caching;
 /// of hit ratio on the loop trace (see docs/caching-tinylfu.md) and would make a replay depend on a random sequence.
 /// </para>
 /// <para>Not thread-safe: every member runs under the cache's policy lock. Hits arrive through
-/// <see cref="OnRead"/> when a writer drains the readers' rings (see <see cref="RecencyClock"/>).</para>
+/// <see cref="OnRead"/> when a writer, or the drain a full ring schedules, drains the readers' rings (see
+/// <see cref="RecencyClock"/>).</para>
 /// </remarks>
 internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, RecencyClock.IReadSink
 {

@@ -65,6 +65,9 @@ public sealed class BoundedCacheModelTests
         {
             EvictionPolicy = policy,
             PolicySeed = seed,
+
+            // The reference applies every hit in order: the cache's readers must not hand drains to the thread pool.
+            DrainReadsOnCaller = true,
             MaximumCount = maximumCount,
             MaximumWeight = maximumWeight,
             ExpireAfterWrite = afterWrite,

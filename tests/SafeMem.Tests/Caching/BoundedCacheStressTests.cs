@@ -91,8 +91,8 @@ public abstract class BoundedCacheStressTests(EvictionPolicy policy)
     [Fact]
     public void ReadMostly_ManyThreads_EveryHitCountedAndInvariantsHold()
     {
-        // Reads far outnumber writes, so under TinyLfu the readers' rings fill and are drained by readers (or dropped
-        // when a writer holds the lock): hits must still be counted exactly and the policy must stay consistent.
+        // Reads far outnumber writes, so under TinyLfu the readers' rings fill and are drained on the thread pool (their
+        // records dropped meanwhile): hits must still be counted exactly and the policy must stay consistent.
         using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
         {
             EvictionPolicy = Policy,
@@ -127,6 +127,69 @@ public abstract class BoundedCacheStressTests(EvictionPolicy policy)
         Assert.True(cache.Count <= 64 && cache.Weight <= 400);
         cache.Set(1_000, "after");
         Assert.Null(cache.FindInconsistency());
+    }
+
+    [Fact]
+    public void ReadersAndWriters_DisposedMidway_NothingEscapesAndScheduledDrainsFinish()
+    {
+        // Under TinyLfu, full rings keep scheduling drains on the thread pool while the cache is disposed under them: a
+        // drain that throws would end the test process; one that never clears its flag fails the wait below.
+        var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 64,
+            MaximumWeight = 400,
+            Weigher = static (_, v) => v.Length,
+        });
+        for (int key = 0; key < 64; key++)
+        {
+            cache.Set(key, "v" + key);
+        }
+
+        int disposing = 0;
+        long lookups = 0;
+        DateTime disposeAt = DateTime.UtcNow + TimeSpan.FromSeconds(0.5);
+        StressRunner.Run(s_threads, thread =>
+        {
+            var random = new Random(thread + 1);
+            try
+            {
+                while (true)
+                {
+                    if (thread == 0 && DateTime.UtcNow >= disposeAt)
+                    {
+                        Volatile.Write(ref disposing, 1);
+                        cache.Dispose();
+                        return;
+                    }
+
+                    int key = random.Next(80);
+                    if (random.Next(100) < 3)
+                    {
+                        cache.Set(key, new string('w', random.Next(1, 12)));
+                    }
+                    else
+                    {
+                        cache.TryGet(key, out _);
+                        Interlocked.Increment(ref lookups);
+                    }
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                Assert.Equal(1, Volatile.Read(ref disposing));
+            }
+        });
+
+        Assert.True(lookups > 0);
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (cache.IsReadDrainScheduled)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a scheduled drain never finished");
+            Thread.Sleep(1);
+        }
+
+        Assert.Throws<ObjectDisposedException>(() => cache.Set(1, "after"));
     }
 
     [Fact]
