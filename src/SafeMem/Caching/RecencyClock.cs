@@ -78,21 +78,21 @@ internal sealed class RecencyClock
     }
 
     /// <summary>Gets the number of hits counted so far; exact when no hit is in flight.</summary>
-    public long Hits
-    {
-        get
-        {
-            long sum = 0;
-            foreach (Slot? slot in Volatile.Read(ref _slots))
-            {
-                if (slot is not null)
-                {
-                    sum += Volatile.Read(ref slot.Fields.Hits) + Volatile.Read(ref slot.Fields.ReadTail) + Volatile.Read(ref slot.Fields.Dropped);
-                }
-            }
+    public long Hits => Sum(static slot => Volatile.Read(ref slot.Fields.Hits) + Volatile.Read(ref slot.Fields.ReadTail) + Volatile.Read(ref slot.Fields.Dropped));
 
-            return sum;
+    /// <summary>Sums a figure over every thread's slot (read without a lock: each slot is written by its own thread only).</summary>
+    private long Sum(Func<Slot, long> read)
+    {
+        long sum = 0;
+        foreach (Slot? slot in Volatile.Read(ref _slots))
+        {
+            if (slot is not null)
+            {
+                sum += read(slot);
+            }
         }
+
+        return sum;
     }
 
     /// <summary>Counts one hit and returns its stamp.</summary>
@@ -127,40 +127,10 @@ internal sealed class RecencyClock
     }
 
     /// <summary>Gets the number of hits counted whose record was dropped (for tests).</summary>
-    internal long Dropped
-    {
-        get
-        {
-            long sum = 0;
-            foreach (Slot? slot in Volatile.Read(ref _slots))
-            {
-                if (slot is not null)
-                {
-                    sum += Volatile.Read(ref slot.Fields.Dropped);
-                }
-            }
-
-            return sum;
-        }
-    }
+    internal long Dropped => Sum(static slot => Volatile.Read(ref slot.Fields.Dropped));
 
     /// <summary>Gets the number of recorded hits not drained yet (for tests; exact when no hit is in flight).</summary>
-    internal long PendingReads
-    {
-        get
-        {
-            long sum = 0;
-            foreach (Slot? slot in Volatile.Read(ref _slots))
-            {
-                if (slot is not null)
-                {
-                    sum += Volatile.Read(ref slot.Fields.ReadTail) - Volatile.Read(ref slot.Fields.ReadHead);
-                }
-            }
-
-            return sum;
-        }
-    }
+    internal long PendingReads => Sum(static slot => Volatile.Read(ref slot.Fields.ReadTail) - Volatile.Read(ref slot.Fields.ReadHead));
 
     /// <summary>
     /// Counts one hit on <paramref name="node"/> and records it in the thread's ring for a drain; when the ring is full,
