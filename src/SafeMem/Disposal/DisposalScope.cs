@@ -89,7 +89,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         _parent = parent;
         _items = new ItemList(Name);
         _group = ScopeGroup.For(meterFactory, Name);
-        _group.Open.Increment();
+        _group.OpenedAndEnded.IncrementFirst();
         if (tracker is not null && tracker.Sample())
         {
             // The record refers to the item list, not to the scope, so it does not keep the scope alive.
@@ -376,14 +376,14 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
     private void DisposeNow(object target)
     {
         // The scope has ended: the item is disposed here, once, and counted like the scope's own items.
-        _group.Disposals.Increment();
+        _group.DisposalsAndFailures.IncrementFirst();
         try
         {
             DisposeItem(target);
         }
         catch
         {
-            _group.Failures.Increment();
+            _group.DisposalsAndFailures.IncrementSecond();
             throw;
         }
     }
@@ -435,15 +435,19 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         // No writer touches the list once the state left Open, so it is cleared without the lock: the scope lets go.
         _items.Clear();
         Volatile.Write(ref _state, StateDisposed);
-        _group.Open.Decrement();
-        _group.Disposals.Add(ran);
+        _group.OpenedAndEnded.IncrementSecond();
+        _group.DisposalsAndFailures.AddFirst(ran);
         if (failures > 0)
         {
-            _group.Failures.Add(failures);
+            _group.DisposalsAndFailures.AddSecond(failures);
         }
 
-        DisposalScope? parent = Interlocked.Exchange(ref _parent, null);
-        parent?.Remove(this);
+        // Most scopes have no parent: the read spares them an interlocked exchange.
+        if (Volatile.Read(ref _parent) is not null)
+        {
+            DisposalScope? parent = Interlocked.Exchange(ref _parent, null);
+            parent?.Remove(this);
+        }
     }
 
     private void Enter()

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using SafeMem.Internal;
 using SafeMem.Telemetry;
 
 namespace SafeMem.Disposal;
@@ -25,9 +26,12 @@ internal sealed class ScopeGroup
     // this skips the two table lookups for them.
     private static ScopeGroup? s_last;
 
-    public readonly StripedCounter Open = new();
-    public readonly StripedCounter Disposals = new();
-    public readonly StripedCounter Failures = new();
+    // Per-thread plain stores rather than striped interlocked counters: every scope opens and ends once, so these are
+    // on the path of each unit of work. First = scopes opened, Second = scopes ended (possibly on another thread).
+    public readonly PerThreadCounterPair OpenedAndEnded = new();
+
+    // First = items disposed or run, Second = those that threw.
+    public readonly PerThreadCounterPair DisposalsAndFailures = new();
 
     private ScopeGroup(Meter meter, string name)
     {
@@ -64,10 +68,19 @@ internal sealed class ScopeGroup
     public DisposalScopeStatistics Snapshot() => new()
     {
         Name = Name,
-        ScopeCount = Open.Sum(),
-        Disposals = Disposals.Sum(),
-        Failures = Failures.Sum(),
+        ScopeCount = OpenCount(),
+        Disposals = DisposalsAndFailures.First,
+        Failures = DisposalsAndFailures.Second,
     };
+
+    /// <summary>Scopes opened and not ended.</summary>
+    public long OpenCount()
+    {
+        // Ended first, opened last: a scope's end follows its opening, so a racing pair can only make the figure
+        // larger for a moment, never negative.
+        long ended = OpenedAndEnded.Second;
+        return Math.Max(0, OpenedAndEnded.First - ended);
+    }
 
     private static ScopeGroup Create(Meter meter, string name)
     {
@@ -83,16 +96,16 @@ internal sealed class ScopeGroup
             InstrumentNames.For("scope", "count"),
             InstrumentUnits.Scopes,
             "Disposal scopes open (created and not disposed); a scope dropped without Dispose stays counted.",
-            static g => g.Open.Sum());
+            static g => g.OpenCount());
         registry.CreateObservableCounter(
             InstrumentNames.For("scope", "disposals"),
             InstrumentUnits.Items,
             "Items (disposables and callbacks) disposal scopes disposed or ran, including those that threw.",
-            static g => g.Disposals.Sum());
+            static g => g.DisposalsAndFailures.First);
         registry.CreateObservableCounter(
             InstrumentNames.For("scope", "failures"),
             InstrumentUnits.Failures,
             "Items whose disposal or callback threw while a disposal scope ended.",
-            static g => g.Failures.Sum());
+            static g => g.DisposalsAndFailures.Second);
     }
 }

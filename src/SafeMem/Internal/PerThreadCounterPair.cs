@@ -87,6 +87,22 @@ internal sealed class PerThreadCounterPair
         Volatile.Write(ref slot.Fields.Second, slot.Fields.Second + 1);
     }
 
+    /// <summary>Adds <paramref name="value"/> to the first counter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddFirst(long value)
+    {
+        Slot slot = CurrentSlot();
+        Volatile.Write(ref slot.Fields.First, slot.Fields.First + value);
+    }
+
+    /// <summary>Adds <paramref name="value"/> to the second counter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddSecond(long value)
+    {
+        Slot slot = CurrentSlot();
+        Volatile.Write(ref slot.Fields.Second, slot.Fields.Second + value);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Slot CurrentSlot()
     {
