@@ -191,23 +191,37 @@ public sealed partial class BoundedCache<TKey, TValue>
         while (true)
         {
             Loaded loaded = Load(key, factory, factoryArgument);
-            if (!loaded.Held || !ReleaseLease(loaded.Value))
+            if (!loaded.Held || !GiveBackLoadHold(loaded.Value))
             {
                 return loaded.Value;
             }
 
-            // This call was the value's last holder: it left the cache before the call could return it.
-            DisposeValue(loaded.Value);
             if (loaded.Rejected)
             {
                 ThrowRejected(key, loaded.Weight);
             }
 
-            if (TryGet(key, out TValue? value))
+            // Not counted as a lookup: this call's lookup was counted once already, as the miss that started the load.
+            if (TryPeekLive(key, out TValue? value))
             {
                 return value;
             }
         }
+    }
+
+    /// <summary>
+    /// Gives back the hold a plain <c>GetOrAdd</c> took on the value it loaded, disposing the value if that was its last
+    /// holder. True when the value left the cache before the call could return it: disposed here, or held only by
+    /// removals whose handlers are still running (they dispose it after them), so the call looks again instead.
+    /// </summary>
+    private bool GiveBackLoadHold(TValue value)
+    {
+        if (ReleaseLease(value, out bool left))
+        {
+            DisposeValue(value);
+        }
+
+        return left;
     }
 
     private CacheLease<TValue> LoadLease<TArg>(TKey key, Func<TKey, TArg, TValue> factory, TArg factoryArgument)
@@ -221,18 +235,17 @@ public sealed partial class BoundedCache<TKey, TValue>
         while (true)
         {
             Loaded loaded = await LoadAsync(key, factory, cancellationToken).ConfigureAwait(false);
-            if (!loaded.Held || !ReleaseLease(loaded.Value))
+            if (!loaded.Held || !GiveBackLoadHold(loaded.Value))
             {
                 return loaded.Value;
             }
 
-            DisposeValue(loaded.Value);
             if (loaded.Rejected)
             {
                 ThrowRejected(key, loaded.Weight);
             }
 
-            if (TryGet(key, out TValue? value))
+            if (TryPeekLive(key, out TValue? value))
             {
                 return value;
             }

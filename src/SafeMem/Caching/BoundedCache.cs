@@ -382,7 +382,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
                     timed.WriteNext = null;
                 }
 
-                if (ReleaseEntryLocked(node.Value, handOver: false))
+                // Dispose raises no handlers, so nothing is published that would need to hold the value.
+                if (ReleaseEntryLocked(node.Value, handOver: false, publishing: false, out _))
                 {
                     (removals ??= []).Add(new PendingRemoval(node, RemovalReason.Cleared, Dispose: true));
                 }
