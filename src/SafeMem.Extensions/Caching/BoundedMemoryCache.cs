@@ -69,6 +69,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
     private readonly BoundedCache<object, BoundedMemoryCacheEntry> _cache;
     private readonly TimeProvider _timeProvider;
     private readonly long _defaultEntryWeight;
+    private readonly bool _trackStatistics;
     private volatile bool _disposed;
 
     /// <summary>Creates a cache from <paramref name="optionsAccessor"/> (a <see cref="BoundedMemoryCacheOptions"/> itself will do).</summary>
@@ -89,6 +90,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
         _timeProvider = options.TimeProvider;
         _defaultEntryWeight = options.DefaultEntryWeight;
+        _trackStatistics = options.TrackStatistics;
         _cache = new BoundedCache<object, BoundedMemoryCacheEntry>(new BoundedCacheOptions<object, BoundedMemoryCacheEntry>
         {
             Name = options.Name,
@@ -132,13 +134,16 @@ public sealed class BoundedMemoryCache : IMemoryCache
         ArgumentNullException.ThrowIfNull(key);
         if (_cache.TryGet(key, out BoundedMemoryCacheEntry? entry))
         {
-            // Tokens that call back remove their entry when they fire; polling tokens can only be checked here. The
-            // engine has counted this lookup as a hit already: a polling token's expiry is seen only now.
+            // Tokens that call back remove their entry when they fire; polling tokens can only be checked here.
             if (!entry.HasExpirationTokens || !entry.CheckTokensChanged())
             {
                 value = entry.Value;
                 return true;
             }
+
+            // The engine counted this lookup as a hit when it found the entry; the caller sees a miss, and MemoryCache
+            // counts one.
+            _cache.CountHitAsMiss();
 
             // Only this entry: a newer one written under the key since the read above stays.
             _cache.TryRemove(key, entry, RemovalReason.Expired);
@@ -179,12 +184,20 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
     /// <summary>
     /// Returns hits, misses, entry count and weight (as the estimated size, reported only under a weight bound, as
-    /// <c>MemoryCache</c> reports it only with a <c>SizeLimit</c>): the figures <c>MemoryCache</c> reports.
+    /// <c>MemoryCache</c> reports it only with a <c>SizeLimit</c>): the figures <c>MemoryCache</c> reports. As with
+    /// <c>MemoryCache</c>, returns <see langword="null"/> unless <see cref="BoundedMemoryCacheOptions.TrackStatistics"/>
+    /// is set; <see cref="GetStatistics"/> always reports.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
-    public MemoryCacheStatistics GetCurrentStatistics()
+    public MemoryCacheStatistics? GetCurrentStatistics()
     {
         CacheStatistics statistics = _cache.GetStatistics();
+        if (!_trackStatistics)
+        {
+            // After GetStatistics, so a disposed cache throws whether or not statistics are tracked.
+            return null;
+        }
+
         return new MemoryCacheStatistics
         {
             TotalHits = statistics.Hits,
@@ -242,6 +255,9 @@ public sealed class BoundedMemoryCache : IMemoryCache
         {
             DateTimeOffset fromNow = _timeProvider.GetUtcNow() + relative;
             absolute = absolute is { } given && given < fromNow ? given : fromNow;
+
+            // As MemoryCache does on commit: the entry's AbsoluteExpiration reads the instant it expires.
+            entry.AbsoluteExpiration = absolute;
         }
 
         if (entry.HasExpirationTokens && entry.CheckTokensChanged())
