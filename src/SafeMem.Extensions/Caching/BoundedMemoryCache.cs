@@ -36,7 +36,14 @@ namespace SafeMem.Extensions.Caching;
 /// <see cref="EvictionReason.Replaced"/> and its own callbacks see <see cref="EvictionReason.Expired"/> (or
 /// <see cref="EvictionReason.TokenExpired"/>), as with <c>MemoryCache</c>. <see cref="Remove"/> reports
 /// <see cref="EvictionReason.Removed"/> even for an entry that had expired but was not purged yet, as
-/// <c>MemoryCache</c> does.</para>
+/// <c>MemoryCache</c> does. As with <c>MemoryCache</c>, committing an entry that set
+/// <see cref="ICacheEntry.AbsoluteExpirationRelativeToNow"/> fills in its <see cref="ICacheEntry.AbsoluteExpiration"/>
+/// with the instant it expires.</para>
+/// <para><b>Statistics.</b> <see cref="GetCurrentStatistics"/> returns <see langword="null"/> unless
+/// <see cref="BoundedMemoryCacheOptions.TrackStatistics"/> is set, as with <c>MemoryCache</c>; the engine counts
+/// either way, and <see cref="GetStatistics"/> and the <c>safemem.cache.*</c> instruments always report. Every
+/// <see cref="TryGetValue"/> counts one lookup, by what it returned: a read that finds an entry whose polling change
+/// token has fired is a miss, as with <c>MemoryCache</c>.</para>
 /// <para><b>Priority</b> is stored but does not change eviction order, and <see cref="CacheItemPriority.NeverRemove"/>
 /// entries are evicted like any other: a cache that could refuse to evict would no longer be bounded. Nested
 /// <see cref="CreateEntry"/> scopes do not propagate expiration to the outer entry as <c>MemoryCache</c>'s

@@ -31,9 +31,10 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/>, the value returned is not leased: any
     /// removal may dispose it as soon as no entry holds it, so a caller that uses it while other threads write should
     /// call <see cref="GetOrAddLease(TKey, Func{TKey, TValue})"/> instead. What this method does guarantee: a value it
-    /// loaded is held from its store until just before it is returned, and if it left the cache and was disposed
-    /// meanwhile (another thread's write evicted it), the call looks again and loads again rather than return it; so
-    /// one call may run the factory more than once, though never concurrently for one key. A hit returns the value
+    /// loaded is held from its store until just before it is returned, and if it left the cache meanwhile (another
+    /// thread's write evicted it) and nothing but that removal holds it, so that it is disposed or about to be, the
+    /// call looks again and loads again rather than return it; so one call may run the factory more than once, though
+    /// never concurrently for one key. It counts as one lookup however often it looks. A hit returns the value
     /// found, like <see cref="TryGet"/>. A loaded value heavier than <see cref="MaximumWeight"/> is not stored; without
     /// DisposeRemovedValues it is returned, with it it is disposed and the call throws.
     /// </remarks>
