@@ -27,9 +27,27 @@ if (options.Child is var (childScenario, childKind))
     return ChildProtocol.Serve(childScenario, childKind, options.Plan, Console.Out);
 }
 
+// Checked now, not after the run: a report that cannot be written would otherwise fail only once every variant has run.
+if (HtmlReport.CannotWrite(options.Output) is { } unwritable)
+{
+    Console.Error.WriteLine(unwritable);
+    return LabOptions.UsageExitCode;
+}
+
 ILabDisplay display = Console.IsOutputRedirected ? new PlainDisplay(Console.Out) : new TerminalDisplay(AnsiConsole.Console);
 var runner = new ChildProcessRunner(Environment.ProcessPath, typeof(LabRunner).Assembly.Location);
 LabResult result = await display.RunAsync(options.Scenarios, options.Plan, observer => LabRunner.RunAsync(options.Scenarios, options.Plan, runner, observer));
-string report = HtmlReport.Write(result, options.Output);
+string report;
+try
+{
+    report = HtmlReport.Write(result, options.Output);
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    // The path was writable when the run began; something changed it since (a folder removed, a disk filled).
+    Console.Error.WriteLine($"--output '{options.Output}': the report could not be written ({e.Message}).");
+    return LabOptions.UsageExitCode;
+}
+
 display.Summarize(result, report);
 return result.ExitCode;

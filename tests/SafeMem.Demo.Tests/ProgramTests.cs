@@ -16,6 +16,32 @@ public sealed class ProgramTests
         Assert.Empty(output);
     }
 
+    [Theory]
+    [InlineData("under-a-file")]
+    [InlineData("a-folder")]
+    public async Task UnwritableOutput_ExitsWithTwoBeforeTheRun_AndSaysWhy(string kind)
+    {
+        string folder = Directory.CreateTempSubdirectory("safemem-lab-").FullName;
+        try
+        {
+            // As `--output /etc/passwd/r.html`, which used to fail with an unhandled IOException (exit 134) after the run.
+            string file = Path.Combine(folder, "passwd");
+            File.WriteAllText(file, "");
+            string output = kind == "a-folder" ? folder : Path.Combine(file, "r.html");
+
+            (int exitCode, string printed, string errors) = await RunDemo("--duration", "60", "--scenario", "events", "--output", output);
+
+            Assert.Equal(2, exitCode);
+            Assert.StartsWith($"--output '{output}'", errors, StringComparison.Ordinal);
+            Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Empty(printed); // no step of the run was printed: nothing ran
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Help_ListsTheOptions()
     {

@@ -47,7 +47,8 @@ internal sealed record LabOptions
           --output <path>        where to write the HTML report; default ./{DefaultOutput}
           --help                 show this help
 
-        Exit code: 0 when no SafeMem variant grew, 1 when one grew or a variant failed, 2 for a bad command line.
+        Exit code: 0 when no SafeMem variant grew, 1 when one grew or a variant failed, 2 for a bad command line
+        (an --output the report cannot be written to included, checked before the run).
         """;
 
     public static LabOptions Parse(IReadOnlyList<string> args, IReadOnlyList<Scenario> catalog)
