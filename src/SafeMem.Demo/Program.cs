@@ -24,6 +24,7 @@ if (options.Help)
 
 if (options.Child is var (childScenario, childKind))
 {
+    using IDisposable? endpoint = options.MetricsPort is { } port ? PrometheusEndpoint.Start(port) : null;
     return ChildProtocol.Serve(childScenario, childKind, options.Plan, Console.Out);
 }
 
@@ -35,7 +36,19 @@ if (HtmlReport.CannotWrite(options.Output) is { } unwritable)
 }
 
 ILabDisplay display = Console.IsOutputRedirected ? new PlainDisplay(Console.Out) : new TerminalDisplay(AnsiConsole.Console);
-var runner = new ChildProcessRunner(Environment.ProcessPath, typeof(LabRunner).Assembly.Location);
+if (options.MetricsPort is not null)
+{
+    Console.WriteLine("Prometheus endpoints, one per variant, serving its SafeMem meter while it runs:");
+    foreach (Scenario scenario in options.Scenarios)
+    {
+        foreach (VariantKind kind in new[] { VariantKind.Naive, VariantKind.SafeMem })
+        {
+            Console.WriteLine($"  {scenario.Key,-12} {(kind == VariantKind.Naive ? "naive" : "safemem"),-8} {PrometheusEndpoint.Url(options.MetricsPortOf(scenario, kind)!.Value)}");
+        }
+    }
+}
+
+var runner = new ChildProcessRunner(Environment.ProcessPath, typeof(LabRunner).Assembly.Location, options.MetricsPortOf);
 LabResult result = await display.RunAsync(options.Scenarios, options.Plan, observer => LabRunner.RunAsync(options.Scenarios, options.Plan, runner, observer));
 string report;
 try
