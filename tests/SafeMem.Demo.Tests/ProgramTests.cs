@@ -102,6 +102,87 @@ public sealed class ProgramTests
         }
     }
 
+    [Fact]
+    public async Task MetricsPort_ListsTheEndpoints_AndEachVariantServesItsMeterAsPrometheusNamesIt()
+    {
+        string folder = Directory.CreateTempSubdirectory("safemem-lab-").FullName;
+        int port = FreePortPair();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "SafeMem.Demo.dll"), "--duration", "60", "--scenario", "events", "--metrics-port", $"{port}", "--output", Path.Combine(folder, "r.html") })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(start)!;
+        try
+        {
+            Assert.Equal("Prometheus endpoints, one per variant, serving its SafeMem meter while it runs:", await process.StandardOutput.ReadLineAsync());
+            Assert.Equal($"  events       naive    http://127.0.0.1:{port}/metrics", await process.StandardOutput.ReadLineAsync());
+            Assert.Equal($"  events       safemem  http://127.0.0.1:{port + 1}/metrics", await process.StandardOutput.ReadLineAsync());
+            _ = process.StandardOutput.ReadToEndAsync();
+            _ = process.StandardError.ReadToEndAsync();
+
+            // The SafeMem variant's child serves once it has started (slow on a loaded machine: poll, within the run).
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            string scrape = "";
+            var deadline = DateTime.UtcNow.AddSeconds(50);
+            while (!scrape.Contains("safemem_event_subscription_count{", StringComparison.Ordinal) && DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                try
+                {
+                    scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port + 1}/metrics"));
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(250);
+                }
+            }
+
+            // The names the alerting rules (docs/operations/safemem-alerts.yml) are written against.
+            Assert.Matches("(?m)^safemem_event_subscription_count\\{[^}]*safemem_name=\"lab\\.prices\"[^}]*\\} [0-9]+", scrape);
+            Assert.Matches("(?m)^safemem_event_reclamations_total\\{[^}]*safemem_name=\"lab\\.prices\"", scrape);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static int FreePortPair()
+    {
+        // Two consecutive ports nobody listens on now (a later bind by another process is unlikely within the test).
+        for (int attempt = 0; ; attempt++)
+        {
+            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            if (port < ushort.MaxValue && IsFree(port) && IsFree(port + 1))
+            {
+                return port;
+            }
+
+            Assert.True(attempt < 20, "no two free consecutive ports");
+        }
+
+        static bool IsFree(int port)
+        {
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
+        }
+    }
+
     private static async Task<(int ExitCode, string Output, string Errors)> RunDemo(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
