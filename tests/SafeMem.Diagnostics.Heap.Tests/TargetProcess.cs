@@ -16,6 +16,7 @@ public sealed class TargetProcess : IDisposable
     public const int Dropped = 300;
 
     private static readonly List<TargetItem> s_items = [];
+    private static readonly object[] s_named = [new Outer<int>.Inner(), new Outer<string>.Inner<long[]>()];
     private readonly Process _process;
 
     private TargetProcess(Process process) => _process = process;
@@ -57,6 +58,7 @@ public sealed class TargetProcess : IDisposable
         Console.Out.Flush();
         Console.In.ReadToEnd();
         GC.KeepAlive(s_items);
+        GC.KeepAlive(s_named);
         return 0;
     }
 

@@ -22,13 +22,17 @@ internal sealed class RetentionGraph
     private readonly TypeNames _names;
     private readonly List<Root> _roots = [];
     private readonly List<string> _notes = [];
-    private Dictionary<ulong, (ClrType Type, ClrStaticField Field)>? _staticSlots;
+    private readonly IDataReader _reader;
+    private Dictionary<ulong, (ClrType Type, ClrField Field)>? _staticSlots;
+    private Dictionary<ulong, (ClrType Type, ClrField Field)>? _staticBoxes;
+    private List<Type>? _genericDefinitions;
 
     public RetentionGraph(ClrRuntime runtime, TypeNames names)
     {
         _runtime = runtime;
         _heap = runtime.Heap;
         _names = names;
+        _reader = runtime.DataTarget.DataReader;
         CollectRoots();
     }
 
@@ -85,7 +89,7 @@ internal sealed class RetentionGraph
         var groups = new Dictionary<string, (RetentionPath Example, List<ulong> Objects)>(StringComparer.Ordinal);
 
         // Objects held by one collection share every hop but the last: describe each reference once.
-        var hopCache = new Dictionary<(ulong, ulong), (string, string?)>();
+        var hopCache = new Dictionary<(ulong, ulong), Hop>();
         foreach (ulong target in search.Found)
         {
             List<ulong> ends = search.Referrers[target];
@@ -254,56 +258,86 @@ internal sealed class RetentionGraph
         }
     }
 
-    private RetentionPath Describe(List<ulong> chain, Search search, Dictionary<(ulong, ulong), (string, string?)>? hopCache)
+    private RetentionPath Describe(List<ulong> chain, Search search, Dictionary<(ulong, ulong), Hop>? hopCache)
     {
         Root root = _roots[search.RootOf[chain[0]]];
         RetentionRootKind kind = root.Kind;
         string rootText = root.Description;
         var hops = new List<string>(chain.Count);
+        bool mergeNext = false;
         for (int i = 0; i + 1 < chain.Count; i++)
         {
-            (string hop, string? staticField) described;
-            if (hopCache is null || !hopCache.TryGetValue((chain[i], chain[i + 1]), out described))
+            if (hopCache is null || !hopCache.TryGetValue((chain[i], chain[i + 1]), out Hop described))
             {
                 described = DescribeReference(_heap.GetObject(chain[i]), chain[i + 1]);
                 hopCache?.Add((chain[i], chain[i + 1]), described);
             }
 
-            if (described.staticField is not null)
+            if (mergeNext)
             {
-                // The runtime's statics table: everything up to here is plumbing; the root is the field itself.
-                kind = RetentionRootKind.StaticField;
-                rootText = described.staticField;
-                hops.Clear();
+                // The box of a static field of struct type: the field inside the struct continues the field's name.
+                rootText += described.Member;
+                mergeNext = false;
                 continue;
             }
 
-            hops.Add(described.hop);
+            if (described.StaticField is not null)
+            {
+                // The runtime's statics table: everything up to here is plumbing; the root is the field itself.
+                kind = RetentionRootKind.StaticField;
+                rootText = described.StaticField;
+                hops.Clear();
+                mergeNext = described.BoxedStruct;
+                continue;
+            }
+
+            hops.Add(described.Owner + described.Member);
         }
 
         return new RetentionPath(kind, rootText, hops, _names.Display(_heap.GetObjectType(chain[^1])));
     }
 
-    private (string Hop, string? StaticField) DescribeReference(ClrObject from, ulong to)
+    /// <summary>One reference described: the referring object's type and the member it refers through (".field", "[3]"), or the static field it is the slot of.</summary>
+    private readonly record struct Hop(string Owner, string Member, string? StaticField = null, bool BoxedStruct = false);
+
+    private Hop DescribeReference(ClrObject from, ulong to)
     {
         ClrType? type = from.Type;
         string owner = _names.Display(type);
         if (type is not null && type.IsArray)
         {
             ClrArray array = from.AsArray();
-            if (type.ComponentType?.IsObjectReference ?? true)
+            ClrType? component = type.ComponentType;
+            if (component?.IsObjectReference ?? true)
             {
                 for (int i = 0; i < array.Length; i++)
                 {
                     if (array.GetObjectValue(i).Address == to)
                     {
                         ulong slot = type.GetArrayElementAddress(from.Address, i);
-                        if (StaticSlots.TryGetValue(slot, out var field))
+                        if (StaticSlots.TryGetValue(slot, out var field) || StaticBoxes.TryGetValue(to, out field))
                         {
-                            return (string.Empty, $"static field {_names.FullName(field.Type)}.{_names.Field(_names.Resolve(field.Type), field.Field.Name ?? "?")}");
+                            bool boxed = !field.Field.IsObjectReference;
+                            return new Hop(string.Empty, string.Empty, $"static field {_names.FullName(field.Type)}.{_names.Field(_names.Resolve(field.Type), field.Field.Name ?? "?")}", boxed);
                         }
 
-                        return ($"{owner}[{i}]", null);
+                        if (NameGenericStatic(slot, to) is { } generic)
+                        {
+                            return new Hop(string.Empty, string.Empty, generic.Text, generic.Boxed);
+                        }
+
+                        return new Hop(owner, $"[{i}]");
+                    }
+                }
+            }
+            else if (component.IsValueType)
+            {
+                // An array of structs: find the element and the field inside it that holds the reference.
+                for (int i = 0; i < array.Length; i++)
+                {
+                    if (FindInStruct(component, type.GetArrayElementAddress(from.Address, i), to) is { } member)
+                    {
+                        return new Hop(owner, $"[{i}]{member}");
                     }
                 }
             }
@@ -318,17 +352,7 @@ internal sealed class RetentionGraph
 
             if (reference.IsDependentHandle)
             {
-                return ($"{owner} (ConditionalWeakTable key -> its value)", null);
-            }
-
-            if (reference.IsArrayElement && type is not null && type.ComponentSize > 0)
-            {
-                // An element of an array of structs: index from the offset, then the field inside the struct.
-                int index = (int)((reference.Offset - (int)(type.GetArrayElementAddress(from.Address, 0) - from.Address)) / type.ComponentSize);
-                string inner = reference.InnerField is { } innerField && innerField.Field is { } f
-                    ? "." + _names.Field(_names.Resolve(f.ContainingType), f.Name ?? "?")
-                    : string.Empty;
-                return ($"{owner}[{index}]{inner}", null);
+                return new Hop(owner, " (ConditionalWeakTable key -> its value)");
             }
 
             if (reference.Field is { } field)
@@ -344,16 +368,43 @@ internal sealed class RetentionGraph
                 if (from.IsDelegate && field.Name == "_target")
                 {
                     ClrMethod? method = SafeDelegateMethod(from);
-                    return ($"{owner}._target (handler {_names.Method(method)})", null);
+                    return new Hop(owner, $"._target (handler {_names.Method(method)})");
                 }
 
-                return ($"{owner}.{name}", null);
+                return new Hop(owner, "." + name);
             }
 
-            return ($"{owner} (+0x{reference.Offset:x})", null);
+            return new Hop(owner, $" (+0x{reference.Offset:x})");
         }
 
-        return ($"{owner} (reference not labelled)", null);
+        return new Hop(owner, " (reference not labelled)");
+    }
+
+    /// <summary>The field path inside a struct value at <paramref name="address"/> that holds <paramref name="target"/> (".a.b"), or null.</summary>
+    private string? FindInStruct(ClrType structType, ulong address, ulong target, int depth = 0)
+    {
+        if (depth > 8)
+        {
+            return null;
+        }
+
+        foreach (ClrInstanceField field in structType.Fields)
+        {
+            ulong fieldAddress = address + (ulong)field.Offset;
+            if (field.IsObjectReference)
+            {
+                if (_reader.ReadPointer(fieldAddress) == target)
+                {
+                    return "." + _names.Field(_names.Resolve(structType), field.Name ?? "?");
+                }
+            }
+            else if (field.IsValueType && field.Type is { } inner && !inner.IsPrimitive && FindInStruct(inner, fieldAddress, target, depth + 1) is { } nested)
+            {
+                return "." + _names.Field(_names.Resolve(structType), field.Name ?? "?") + nested;
+            }
+        }
+
+        return null;
     }
 
     private static ClrMethod? SafeDelegateMethod(ClrObject @delegate)
@@ -368,11 +419,40 @@ internal sealed class RetentionGraph
         }
     }
 
-    private Dictionary<ulong, (ClrType Type, ClrStaticField Field)> StaticSlots => _staticSlots ??= MapStaticSlots();
-
-    private Dictionary<ulong, (ClrType, ClrStaticField)> MapStaticSlots()
+    private Dictionary<ulong, (ClrType Type, ClrField Field)> StaticSlots
     {
-        var slots = new Dictionary<ulong, (ClrType, ClrStaticField)>();
+        get
+        {
+            if (_staticSlots is null)
+            {
+                MapStaticSlots();
+            }
+
+            return _staticSlots!;
+        }
+    }
+
+    private Dictionary<ulong, (ClrType Type, ClrField Field)> StaticBoxes
+    {
+        get
+        {
+            if (_staticBoxes is null)
+            {
+                MapStaticSlots();
+            }
+
+            return _staticBoxes!;
+        }
+    }
+
+    /// <summary>
+    /// Maps the slot of every initialized static field of reference type to its field, and the box of every static
+    /// field of struct type (the runtime keeps such a field boxed, the box in a slot of its own) to its field.
+    /// </summary>
+    private void MapStaticSlots()
+    {
+        _staticSlots = [];
+        _staticBoxes = [];
         try
         {
             foreach (ClrAppDomain domain in _runtime.AppDomains)
@@ -381,16 +461,11 @@ internal sealed class RetentionGraph
                 {
                     foreach (ClrType type in module.EnumerateTypesWithStaticFields())
                     {
-                        foreach (ClrStaticField field in type.StaticFields)
+                        MapStatics(type, domain);
+                        AddThreadStaticRoots(type);
+                        if (_names.Resolve(type) is { IsGenericTypeDefinition: true } definition)
                         {
-                            if (field.IsObjectReference && field.IsInitialized(domain))
-                            {
-                                ulong address = field.GetAddress(domain);
-                                if (address != 0)
-                                {
-                                    slots.TryAdd(address, (type, field));
-                                }
-                            }
+                            (_genericDefinitions ??= []).Add(definition);
                         }
                     }
                 }
@@ -400,8 +475,130 @@ internal sealed class RetentionGraph
         {
             _notes.Add($"static fields: ClrMD failed to map them ({exception.Message}), so a static root may show as an object[] slot");
         }
+    }
 
-        return slots;
+    /// <summary>
+    /// A [ThreadStatic] field of reference type is a root per thread: the GC reports each thread's value while it scans
+    /// that thread, so no handle or statics table leads to it.
+    /// </summary>
+    private void AddThreadStaticRoots(ClrType type)
+    {
+        foreach (ClrThreadStaticField field in type.ThreadStaticFields)
+        {
+            if (!field.IsObjectReference)
+            {
+                continue;
+            }
+
+            foreach (ClrThread thread in _runtime.Threads)
+            {
+                if (!thread.IsAlive)
+                {
+                    continue;
+                }
+
+                ulong value = field.ReadObject(thread).Address;
+                if (value != 0)
+                {
+                    _roots.Add(new Root(value, RetentionRootKind.StaticField, $"thread-static field {_names.FullName(type)}.{_names.Field(_names.Resolve(type), field.Name ?? "?")} (thread {thread.ManagedThreadId})"));
+                }
+            }
+        }
+    }
+
+    private void MapStatics(ClrType type, ClrAppDomain domain)
+    {
+        foreach (ClrStaticField field in type.StaticFields)
+        {
+            if (!field.IsInitialized(domain))
+            {
+                continue;
+            }
+
+            ulong address = field.GetAddress(domain);
+            if (address == 0)
+            {
+                continue;
+            }
+
+            if (field.IsObjectReference)
+            {
+                _staticSlots!.TryAdd(address, (type, field));
+            }
+            else if (field.IsValueType && field.Type is { IsPrimitive: false })
+            {
+                // The address is that of the struct's data inside its box (right after the box's method table), or
+                // of the slot that refers to the box, depending on the runtime: map the box under both readings.
+                _staticBoxes!.TryAdd(address - (ulong)IntPtr.Size, (type, field));
+                _staticBoxes!.TryAdd(_reader.ReadPointer(address), (type, field));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Names a statics-table slot that belongs to a closed generic type (<c>Holder&lt;Widget&gt;.Item</c>): ClrMD lists
+    /// the statics of each module's type definitions, not of their instantiations, so candidates are built here, in a
+    /// dump of this very process only (reflection closes each generic definition that has statics over the types the
+    /// slot's object suggests: its own type, and its generic arguments and element type).
+    /// </summary>
+    private (string Text, bool Boxed)? NameGenericStatic(ulong slot, ulong target)
+    {
+        if (_genericDefinitions is null || _names.Resolve(_heap.GetObjectType(target)) is not { } held)
+        {
+            return null;
+        }
+
+        var arguments = new List<Type> { held };
+        arguments.AddRange(held.IsConstructedGenericType ? held.GetGenericArguments() : []);
+        if (held.HasElementType)
+        {
+            arguments.Add(held.GetElementType()!);
+        }
+
+        if (held.BaseType is { } baseType && baseType != typeof(object))
+        {
+            arguments.Add(baseType);
+        }
+
+        arguments.Add(typeof(object));
+        ClrAppDomain? domain = _runtime.AppDomains.FirstOrDefault();
+        foreach (Type definition in _genericDefinitions)
+        {
+            if (definition.GetGenericArguments().Length != 1 || domain is null)
+            {
+                continue;
+            }
+
+            foreach (Type argument in arguments.Distinct())
+            {
+                Type closed;
+                try
+                {
+                    closed = definition.MakeGenericType(argument);
+                }
+                catch (ArgumentException)
+                {
+                    continue; // a constraint the argument does not meet
+                }
+
+                if (_heap.GetTypeByMethodTable((ulong)closed.TypeHandle.Value) is not { } candidate)
+                {
+                    continue;
+                }
+
+                foreach (ClrStaticField field in candidate.StaticFields)
+                {
+                    ulong address = field.IsInitialized(domain) ? field.GetAddress(domain) : 0;
+                    bool boxed = !field.IsObjectReference;
+                    if (address != 0 && (address == slot || (boxed && (address - (ulong)IntPtr.Size == target || _reader.ReadPointer(address) == target))))
+                    {
+                        return ($"static field {_names.FullName(candidate)}.{_names.Field(closed, field.Name ?? "?")}", boxed);
+                    }
+                }
+            }
+        }
+
+        return null;
     }
 
     private void CollectRoots()
@@ -432,6 +629,9 @@ internal sealed class RetentionGraph
         {
             _notes.Add($"static roots: ClrMD failed to enumerate them ({exception.Message})");
         }
+
+        // Thread statics are roots found while mapping the statics: map them now.
+        MapStaticSlots();
 
         try
         {

@@ -23,6 +23,14 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
 
     private static readonly ConditionalWeakTable<Type, string> s_fullNames = [];
 
+    private static readonly Dictionary<string, string> s_clrKeywords = new(StringComparer.Ordinal)
+    {
+        ["Object"] = "object", ["String"] = "string", ["Boolean"] = "bool", ["Char"] = "char", ["SByte"] = "sbyte",
+        ["Byte"] = "byte", ["Int16"] = "short", ["UInt16"] = "ushort", ["Int32"] = "int", ["UInt32"] = "uint",
+        ["Int64"] = "long", ["UInt64"] = "ulong", ["Single"] = "float", ["Double"] = "double", ["Decimal"] = "decimal",
+        ["IntPtr"] = "nint", ["UIntPtr"] = "nuint",
+    };
+
     private static readonly Dictionary<Type, string> s_keywords = new()
     {
         [typeof(object)] = "object", [typeof(string)] = "string", [typeof(bool)] = "bool", [typeof(char)] = "char",
@@ -64,12 +72,12 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
     /// <summary>The short display name of a dump type.</summary>
     public string Display(ClrType? type)
         => Resolve(type) is { } resolved ? Format(resolved, qualify: false)
-            : type?.Name is { } name ? StripNamespaces(name)
+            : type?.Name is { } name ? StripNamespaces(Keywords(name))
             : "<unknown type>";
 
     /// <summary>The full name of a dump type, for headers and snapshot rows.</summary>
     public string FullName(ClrType? type)
-        => Resolve(type) is { } resolved ? CachedFull(resolved) : type?.Name?.Replace('+', '.') ?? "<unknown type>";
+        => Resolve(type) is { } resolved ? CachedFull(resolved) : type?.Name is { } name ? Keywords(name.Replace('+', '.')) : "<unknown type>";
 
     // One string per type for the life of the type: snapshots of this process kept side by side (a growth series)
     // would otherwise each hold their own copy of every type name, and the next snapshot would count those strings as
@@ -173,7 +181,7 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
             return Format(underlying, qualify) + "?";
         }
 
-        if (!qualify && s_keywords.TryGetValue(type, out string? keyword))
+        if (s_keywords.TryGetValue(type, out string? keyword))
         {
             return keyword;
         }
@@ -275,8 +283,17 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
         return outer;
     }
 
+    // ClrMD spells built-in types by their full names (System.Int32[], Outer<System.String>.Inner); C# by keywords.
+    private static string Keywords(string clrName)
+        => clrName.Contains("System.", StringComparison.Ordinal)
+            ? BuiltInPattern().Replace(clrName, match => s_clrKeywords[match.Groups[1].Value])
+            : clrName;
+
     private static string StripNamespaces(string clrName)
         => NamespacePattern().Replace(clrName, string.Empty).Replace('+', '.');
+
+    [GeneratedRegex(@"(?<![\w.])System\.(Object|String|Boolean|Char|SByte|Byte|Int16|UInt16|Int32|UInt32|Int64|UInt64|Single|Double|Decimal|IntPtr|UIntPtr)(?![\w.])")]
+    private static partial Regex BuiltInPattern();
 
     [GeneratedRegex(@"^<([^>]+)>([bg])__")]
     private static partial Regex LambdaPattern();
