@@ -367,6 +367,9 @@ public sealed class HeapSnapshot : IDisposable
         return builder.ToString();
     }
 
+    /// <summary>Gets how many objects the last retention path search reached (for tests of its cost).</summary>
+    internal int LastSearchReached => _graph?.LastSearchReached ?? 0;
+
     private HeapDump Dump => _dump ?? throw new ObjectDisposedException(nameof(HeapSnapshot));
 
     // Built once per snapshot (its roots and static-field map are the costly part), kept until disposal.

@@ -22,6 +22,12 @@ internal sealed class RetentionGraph
     private readonly TypeNames _names;
     private readonly List<Root> _roots = [];
     private readonly List<string> _notes = [];
+    // The most objects the level after the target's may hold for the search for alternative paths to go on into it.
+    private const int AlternativeLevelLimit = 50_000;
+
+    // The runtime's large-object threshold: an object this size is most likely a big collection's array.
+    private const ulong LargeObjectSize = 85_000;
+
     private readonly IDataReader _reader;
     private Dictionary<ulong, (ClrType Type, ClrField Field)>? _staticSlots;
     private Dictionary<ulong, (ClrType Type, ClrField Field)>? _staticBoxes;
@@ -35,6 +41,9 @@ internal sealed class RetentionGraph
         _reader = runtime.DataTarget.DataReader;
         CollectRoots();
     }
+
+    /// <summary>Gets how many objects the last search reached (its bookkeeping; for tests of its cost).</summary>
+    public int LastSearchReached { get; private set; }
 
     /// <summary>Gets what could not be inspected (root kinds ClrMD failed or may be incomplete on), one note each.</summary>
     public IReadOnlyList<string> InspectionNotes => _notes;
@@ -191,11 +200,24 @@ internal sealed class RetentionGraph
             }
 
             var next = new List<ulong>();
-            foreach (ulong address in level)
+            bool collecting = true;
+            List<ulong>? large = null;
+            for (int index = 0; index < level.Count + (large?.Count ?? 0); index++)
             {
+                bool deferred = index >= level.Count;
+                ulong address = deferred ? large![index - level.Count] : level[index];
                 ClrObject obj = _heap.GetObject(address);
                 if (obj.Type is null)
                 {
+                    continue;
+                }
+
+                // Large objects (a big collection's array) go last in their level: if a target is among the small
+                // objects' references, the search for detours can stop collecting before the large ones flood the
+                // next level (see below).
+                if (!deferred && mode == SearchMode.Alternatives && obj.Size >= LargeObjectSize)
+                {
+                    (large ??= []).Add(address);
                     continue;
                 }
 
@@ -220,23 +242,36 @@ internal sealed class RetentionGraph
                         }
                     }
 
-                    if (search.Parent.TryAdd(reference, address))
+                    if (collecting && search.Parent.TryAdd(reference, address))
                     {
                         next.Add(reference);
+
+                        // The target is reached and the next level is already too large to search for detours: what
+                        // is left of this level is only read for more referrers at the same depth (no bookkeeping).
+                        collecting = !(mode == SearchMode.Alternatives && search.Found.Count > 0 && next.Count > AlternativeLevelLimit);
                     }
+                }
+
+                // Enough targets reached for one path each: every one found at this level has its shortest path.
+                if (mode != SearchMode.Alternatives && search.Found.Count >= wanted)
+                {
+                    break;
                 }
             }
 
-            // One target, several paths: once it is reached, one more level may add referrers at the same depth
-            // and the next; further levels would cost a walk of the whole heap for ever longer detours.
+            // One target, several paths: once it is reached, one more level may add referrers one hop further, but
+            // only when that level is small. On a large heap the level after the target's is often the bulk of the
+            // application's data (a static dictionary's values); walking it costs a second of CPU for a detour a
+            // person rarely needs, and further levels would cost a walk of the whole heap for ever longer detours.
             if (mode == SearchMode.Alternatives && search.Found.Count > 0)
             {
-                extraLevels = extraLevels < 0 ? 1 : extraLevels - 1;
+                extraLevels = extraLevels < 0 && collecting && next.Count <= AlternativeLevelLimit ? 1 : 0;
             }
 
             level = next;
         }
 
+        LastSearchReached = search.Parent.Count;
         return search;
 
         void Seed(List<ulong> into, bool stacks)
