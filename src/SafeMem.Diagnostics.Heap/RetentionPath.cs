@@ -62,7 +62,8 @@ public sealed partial class RetentionPath
 
     /// <summary>
     /// Gets the path with what differs between objects held the same way left out: array indexes (<c>Widget[][]</c>
-    /// for <c>Widget[][17]</c>) and thread ids of stack roots. Paths with equal signatures retain their objects by the
+    /// for <c>Widget[][17]</c>), thread ids of stack roots, and how often a repeated hop repeats (a linked list's
+    /// <c>Node.next (12 times)</c>). Paths with equal signatures retain their objects by the
     /// same mechanism (<see cref="HeapSnapshot.GroupRetentionPaths(IEnumerable{ulong}, int)"/> groups by it).
     /// </summary>
     public string Signature => _signature ??= Generalize(ToString());
@@ -80,7 +81,11 @@ public sealed partial class RetentionPath
         return builder.Append("\n  -> ").Append(Target).ToString();
     }
 
-    private static string Generalize(string text) => ThreadPattern().Replace(IndexPattern().Replace(text, "[]"), string.Empty);
+    private static string Generalize(string text)
+        => RepeatPattern().Replace(ThreadPattern().Replace(IndexPattern().Replace(text, "[]"), string.Empty), " (repeated)");
+
+    [GeneratedRegex(@" \(\d+ times\)")]
+    private static partial Regex RepeatPattern();
 
     [GeneratedRegex(@"\[\d+(?:,\d+)*\]")]
     private static partial Regex IndexPattern();

@@ -39,7 +39,7 @@ namespace SafeMem.Testing;
 /// is asserted; no dump is left behind.
 /// </para>
 /// </remarks>
-public static class LeakAssert
+public static partial class LeakAssert
 {
     /// <summary>
     /// Asserts that the object <paramref name="create"/> returns becomes collectable once the caller lets go of it.

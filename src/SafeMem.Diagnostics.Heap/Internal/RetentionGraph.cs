@@ -329,7 +329,26 @@ internal sealed class RetentionGraph
             hops.Add(described.Owner + described.Member);
         }
 
-        return new RetentionPath(kind, rootText, hops, _names.Display(_heap.GetObjectType(chain[^1])));
+        return new RetentionPath(kind, rootText, CollapseRepeats(hops), _names.Display(_heap.GetObjectType(chain[^1])));
+    }
+
+    // A linked list (a timer queue's timers, a chain of nodes) repeats one hop per node: say it once, with the count.
+    private static List<string> CollapseRepeats(List<string> hops)
+    {
+        var collapsed = new List<string>(hops.Count);
+        for (int i = 0; i < hops.Count;)
+        {
+            int run = 1;
+            while (i + run < hops.Count && hops[i + run] == hops[i])
+            {
+                run++;
+            }
+
+            collapsed.Add(run == 1 ? hops[i] : $"{hops[i]} ({run} times)");
+            i += run;
+        }
+
+        return collapsed;
     }
 
     /// <summary>One reference described: the referring object's type and the member it refers through (".field", "[3]"), or the static field it is the slot of.</summary>
