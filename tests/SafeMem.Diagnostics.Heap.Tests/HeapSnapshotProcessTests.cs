@@ -51,6 +51,16 @@ public sealed class HeapSnapshotProcessTests
     }
 
     [Fact]
+    public void Take_ProcessDumpsItself_StandardOutputKeepsItsOwnLinesWithoutCreatedumpsStatus()
+    {
+        string output = TargetProcess.RunToEnd(TargetProcess.SelfSnapshotArgument);
+
+        Assert.Contains("before the snapshot\n", output, StringComparison.Ordinal);
+        Assert.Contains(" types\nafter the snapshot\n", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("[createdump]", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TakeFromProcess_NoSuchProcess_ThrowsUnavailableWithTheReason()
     {
         // Process ids on Linux stay below 2^22; this one is never in use.

@@ -13,6 +13,19 @@ public static class Program
             return TargetProcess.Run();
         }
 
+        if (args.Length > 0 && args[0] == TargetProcess.SelfSnapshotArgument)
+        {
+            // Standard output as a test runner sees it: a line before, the snapshot, a line after.
+            Console.WriteLine("before the snapshot");
+            using (HeapSnapshot snapshot = HeapSnapshot.Take())
+            {
+                Console.WriteLine($"{snapshot.Types.Count} types");
+            }
+
+            Console.WriteLine("after the snapshot");
+            return 0;
+        }
+
         Console.Error.WriteLine($"This is a test assembly: run it with dotnet test (or with {TargetProcess.Argument}, as the cross-process tests do).");
         return 2;
     }

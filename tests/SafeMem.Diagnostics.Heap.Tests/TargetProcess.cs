@@ -12,6 +12,7 @@ namespace SafeMem.Diagnostics.Heap.Tests;
 public sealed class TargetProcess : IDisposable
 {
     public const string Argument = "--heap-target";
+    public const string SelfSnapshotArgument = "--self-snapshot";
     public const int Kept = 500;
     public const int Dropped = 300;
 
@@ -23,10 +24,26 @@ public sealed class TargetProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>Runs this assembly with <paramref name="argument"/> to its end and returns its standard output.</summary>
+    public static string RunToEnd(string argument)
+    {
+        var start = new ProcessStartInfo(Host, argument) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Host}.");
+        string output = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(60_000))
+        {
+            process.Kill();
+        }
+
+        return output;
+    }
+
+    private static string Host => Path.Combine(AppContext.BaseDirectory, "SafeMem.Diagnostics.Heap.Tests" + (OperatingSystem.IsWindows() ? ".exe" : string.Empty));
+
     /// <summary>Starts the target and waits until it has planted its objects.</summary>
     public static TargetProcess Start()
     {
-        string host = Path.Combine(AppContext.BaseDirectory, "SafeMem.Diagnostics.Heap.Tests" + (OperatingSystem.IsWindows() ? ".exe" : string.Empty));
+        string host = Host;
         var start = new ProcessStartInfo(host, Argument)
         {
             RedirectStandardInput = true,

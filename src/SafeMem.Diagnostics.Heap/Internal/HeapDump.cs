@@ -200,6 +200,8 @@ internal sealed class HeapDump : IDisposable
 
     private static void WriteDump(int processId, bool current, string path)
     {
+        // A dump of this process: createdump, its child, would print its status lines on our standard output.
+        CreateDumpOutputFilter? filter = current ? CreateDumpOutputFilter.Start() : null;
         try
         {
             new DiagnosticsClient(processId).WriteDump(DumpType.WithHeap, path, logDumpGeneration: false);
@@ -218,6 +220,10 @@ internal sealed class HeapDump : IDisposable
             throw new HeapSnapshotUnavailableException(
                 $"{who} through its diagnostics server{hint}: {exception.GetType().Name}: {exception.Message}",
                 exception);
+        }
+        finally
+        {
+            filter?.Dispose();
         }
 
         if (!File.Exists(path))
