@@ -35,8 +35,15 @@ public sealed class RetentionRootTests
             planted.Wait();
             using HeapSnapshot snapshot = HeapSnapshot.Take();
 
-            RetentionPath path = Assert.Single(snapshot.FindRetentionPaths(o => o.Type == typeof(ThreadStaticHeld), maxPaths: 1));
+            IReadOnlyList<RetentionPath> paths = snapshot.FindRetentionPaths(o => o.Type == typeof(ThreadStaticHeld), maxPaths: 1);
+            if (Environment.Version.Major < 9)
+            {
+                // The documented limit on .NET 8: thread statics are not read, and the notes say so.
+                Assert.Contains(snapshot.InspectionNotes, note => note.StartsWith("[ThreadStatic] fields: not read on .NET 8", StringComparison.Ordinal));
+                return;
+            }
 
+            RetentionPath path = Assert.Single(paths);
             Assert.Equal(RetentionRootKind.StaticField, path.RootKind);
             Assert.Equal($"thread-static field SafeMem.Diagnostics.Heap.Tests.RetentionRootTests.t_held (thread {threadId})", path.Root);
             Assert.Empty(path.Hops);
@@ -61,6 +68,12 @@ public sealed class RetentionRootTests
             using HeapSnapshot snapshot = HeapSnapshot.Take();
 
             RetentionPath path = Assert.Single(snapshot.FindRetentionPaths(o => o.Type == typeof(GenericHeld), maxPaths: 1));
+            if (Environment.Version.Major < 9)
+            {
+                // The documented limit on .NET 8: its statics of generic instantiations are not found, the slot shows.
+                Assert.Equal(RetentionRootKind.GCHandle, path.RootKind);
+                return;
+            }
 
             Assert.Equal(RetentionRootKind.StaticField, path.RootKind);
             Assert.Equal("static field SafeMem.Diagnostics.Heap.Tests.GenericHolder<RetentionRootTests.GenericHeld>.Item", path.Root);

@@ -29,6 +29,7 @@ internal sealed class RetentionGraph
     private const ulong LargeObjectSize = 85_000;
 
     private readonly IDataReader _reader;
+    private bool _readThreadStatics;
     private Dictionary<ulong, (ClrType Type, ClrField Field)>? _staticSlots;
     private Dictionary<ulong, (ClrType Type, ClrField Field)>? _staticBoxes;
     private List<Type>? _genericDefinitions;
@@ -516,7 +517,10 @@ internal sealed class RetentionGraph
                     foreach (ClrType type in module.EnumerateTypesWithStaticFields())
                     {
                         MapStatics(type, domain);
-                        AddThreadStaticRoots(type);
+                        if (_readThreadStatics)
+                        {
+                            AddThreadStaticRoots(type);
+                        }
                         if (_names.Resolve(type) is { IsGenericTypeDefinition: true } definition)
                         {
                             (_genericDefinitions ??= []).Add(definition);
@@ -684,7 +688,14 @@ internal sealed class RetentionGraph
             _notes.Add($"static roots: ClrMD failed to enumerate them ({exception.Message})");
         }
 
-        // Thread statics are roots found while mapping the statics: map them now.
+        // Thread statics are roots found while mapping the statics: map them now. On .NET 8, ClrMD's reading of thread
+        // statics through that runtime's DAC brings the reading process down from its second dump on: not read there.
+        _readThreadStatics = _runtime.ClrInfo.Version.Major >= 9;
+        if (!_readThreadStatics)
+        {
+            _notes.Add("[ThreadStatic] fields: not read on .NET 8 (ClrMD cannot read them safely there), so an object held only by another thread's [ThreadStatic] field shows no path");
+        }
+
         MapStaticSlots();
 
         try
