@@ -539,6 +539,25 @@ internal sealed class RetentionGraph
     /// A [ThreadStatic] field of reference type is a root per thread: the GC reports each thread's value while it scans
     /// that thread, so no handle or statics table leads to it.
     /// </summary>
+    // ClrMD's runtime version can read as 0 on Linux (the module carries no version resource): then the version from
+    // the runtime's shared-framework directory (.../Microsoft.NETCore.App/10.0.1/), or this process's own for a dump of
+    // itself; 0 when unknown (a self-contained app of another process), which reads as the older runtime.
+    private int RuntimeMajorVersion()
+    {
+        if (_runtime.ClrInfo.Version.Major >= 5)
+        {
+            return _runtime.ClrInfo.Version.Major;
+        }
+
+        string? directory = Path.GetFileName(Path.GetDirectoryName(_runtime.ClrInfo.ModuleInfo.FileName));
+        if (directory is not null && Version.TryParse(directory.Split('-')[0], out Version? version))
+        {
+            return version.Major;
+        }
+
+        return _names.ResolvesThroughReflection ? Environment.Version.Major : 0;
+    }
+
     private void AddThreadStaticRoots(ClrType type)
     {
         foreach (ClrThreadStaticField field in type.ThreadStaticFields)
@@ -690,7 +709,7 @@ internal sealed class RetentionGraph
 
         // Thread statics are roots found while mapping the statics: map them now. On .NET 8, ClrMD's reading of thread
         // statics through that runtime's DAC brings the reading process down from its second dump on: not read there.
-        _readThreadStatics = _runtime.ClrInfo.Version.Major >= 9;
+        _readThreadStatics = RuntimeMajorVersion() >= 9;
         if (!_readThreadStatics)
         {
             _notes.Add("[ThreadStatic] fields: not read on .NET 8 (ClrMD cannot read them safely there), so an object held only by another thread's [ThreadStatic] field shows no path");

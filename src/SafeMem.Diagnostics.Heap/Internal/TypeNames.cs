@@ -40,6 +40,9 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
         [typeof(nint)] = "nint", [typeof(nuint)] = "nuint",
     };
 
+    /// <summary>Gets whether the dump is of this process, so that its types resolve through reflection.</summary>
+    public bool ResolvesThroughReflection => resolveThroughReflection;
+
     /// <summary>The reflection type behind a dump type, or <see langword="null"/> when it cannot be resolved safely.</summary>
     /// <remarks>
     /// No cache: the runtime already keeps one type object per loaded type, so the lookup allocates nothing, and a
