@@ -21,7 +21,8 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
 {
     private const BindingFlags AllDeclared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
-    private static readonly ConditionalWeakTable<Type, string> s_fullNames = [];
+    // Held through an engine type, so that a snapshot of this process counts the cache as the inspection's footprint.
+    private static readonly NameCache s_fullNames = new();
 
     private static readonly Dictionary<string, string> s_clrKeywords = new(StringComparer.Ordinal)
     {
@@ -85,7 +86,7 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
     // One string per type for the life of the type: snapshots of this process kept side by side (a growth series)
     // would otherwise each hold their own copy of every type name, and the next snapshot would count those strings as
     // growth in proportion to the snapshots taken. Weak on the type, so it holds nothing a type's unloading needs.
-    private static string CachedFull(Type type) => s_fullNames.GetValue(type, static t => Format(t, qualify: true));
+    private static string CachedFull(Type type) => s_fullNames.Table.GetValue(type, static t => Format(t, qualify: true));
 
     /// <summary>The display name of a field: what the source code called the thing the compiler stored there.</summary>
     public string Field(Type? declaringType, string name)
@@ -306,4 +307,9 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
 
     [GeneratedRegex(@"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_<])")]
     private static partial Regex NamespacePattern();
+
+    private sealed class NameCache
+    {
+        public ConditionalWeakTable<Type, string> Table { get; } = [];
+    }
 }
