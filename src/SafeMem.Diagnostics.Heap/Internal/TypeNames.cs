@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Diagnostics.Runtime;
 
-namespace SafeMem.Testing.Internal;
+namespace SafeMem.Diagnostics.Heap.Internal;
 
 /// <summary>
 /// Turns the types and fields found in a dump into names a person recognises: C# spelling without namespaces,
@@ -12,14 +12,25 @@ namespace SafeMem.Testing.Internal;
 /// locals, property backing fields and field-like events after what the source called them.
 /// </summary>
 /// <remarks>
-/// The dump is of this very process, so a method table address in it is a live type handle here: reflection on the
-/// real <see cref="Type"/> reads names from metadata instead of parsing ClrMD's strings. Types of collectible
-/// assemblies are not resolved (their handle may be gone by the time the dump is read); they keep ClrMD's name.
-/// Thread-safe: the cache is concurrent.
+/// When the dump is of this very process, a method table address in it is a live type handle here: reflection on the
+/// real <see cref="Type"/> reads names from metadata instead of parsing ClrMD's strings. A dump of another process, and
+/// types of collectible assemblies (their handle may be gone by the time the dump is read), keep ClrMD's names, put
+/// into C# spelling. One instance per dump; not thread-safe (one dump, one caller).
 /// </remarks>
-internal static partial class TypeNames
+internal sealed partial class TypeNames(bool resolveThroughReflection)
 {
     private const BindingFlags AllDeclared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+
+    // Held through an engine type, so that a snapshot of this process counts the cache as the inspection's footprint.
+    private static readonly NameCache s_fullNames = new();
+
+    private static readonly Dictionary<string, string> s_clrKeywords = new(StringComparer.Ordinal)
+    {
+        ["Object"] = "object", ["String"] = "string", ["Boolean"] = "bool", ["Char"] = "char", ["SByte"] = "sbyte",
+        ["Byte"] = "byte", ["Int16"] = "short", ["UInt16"] = "ushort", ["Int32"] = "int", ["UInt32"] = "uint",
+        ["Int64"] = "long", ["UInt64"] = "ulong", ["Single"] = "float", ["Double"] = "double", ["Decimal"] = "decimal",
+        ["IntPtr"] = "nint", ["UIntPtr"] = "nuint",
+    };
 
     private static readonly Dictionary<Type, string> s_keywords = new()
     {
@@ -30,15 +41,18 @@ internal static partial class TypeNames
         [typeof(nint)] = "nint", [typeof(nuint)] = "nuint",
     };
 
+    /// <summary>Gets whether the dump is of this process, so that its types resolve through reflection.</summary>
+    public bool ResolvesThroughReflection => resolveThroughReflection;
+
     /// <summary>The reflection type behind a dump type, or <see langword="null"/> when it cannot be resolved safely.</summary>
     /// <remarks>
     /// No cache: the runtime already keeps one type object per loaded type, so the lookup allocates nothing, and a
     /// static cache here would be process-lifetime state in a library about not leaking. Callers that resolve per
     /// object cache per walk.
     /// </remarks>
-    public static Type? Resolve(ClrType? type)
+    public Type? Resolve(ClrType? type)
     {
-        if (type is null || type.IsFree || type.MethodTable == 0 || type.IsCollectible)
+        if (!resolveThroughReflection || type is null || type.IsFree || type.MethodTable == 0 || type.IsCollectible)
         {
             return null;
         }
@@ -56,18 +70,26 @@ internal static partial class TypeNames
     /// <summary>The full C# name of a type (namespaces kept), for headers.</summary>
     public static string Full(Type type) => Format(type, qualify: true);
 
+    /// <summary>The short C# name of a type (no namespaces).</summary>
+    public static string Short(Type type) => Format(type, qualify: false);
+
     /// <summary>The short display name of a dump type.</summary>
-    public static string Display(ClrType? type)
+    public string Display(ClrType? type)
         => Resolve(type) is { } resolved ? Format(resolved, qualify: false)
-            : type?.Name is { } name ? StripNamespaces(name)
+            : type?.Name is { } name ? StripNamespaces(Keywords(name))
             : "<unknown type>";
 
     /// <summary>The full name of a dump type, for headers and snapshot rows.</summary>
-    public static string FullName(ClrType? type)
-        => Resolve(type) is { } resolved ? Format(resolved, qualify: true) : type?.Name?.Replace('+', '.') ?? "<unknown type>";
+    public string FullName(ClrType? type)
+        => Resolve(type) is { } resolved ? CachedFull(resolved) : type?.Name is { } name ? Keywords(name.Replace('+', '.')) : "<unknown type>";
+
+    // One string per type for the life of the type: snapshots of this process kept side by side (a growth series)
+    // would otherwise each hold their own copy of every type name, and the next snapshot would count those strings as
+    // growth in proportion to the snapshots taken. Weak on the type, so it holds nothing a type's unloading needs.
+    private static string CachedFull(Type type) => s_fullNames.Table.GetValue(type, static t => Format(t, qualify: true));
 
     /// <summary>The display name of a field: what the source code called the thing the compiler stored there.</summary>
-    public static string Field(Type? declaringType, string name)
+    public string Field(Type? declaringType, string name)
     {
         if (name == "StateMachine" && declaringType?.Name.StartsWith("AsyncStateMachineBox", StringComparison.Ordinal) == true)
         {
@@ -111,7 +133,7 @@ internal static partial class TypeNames
     }
 
     /// <summary>A method as a person would name it: lambdas and local functions by the method that contains them.</summary>
-    public static string Method(ClrMethod? method)
+    public string Method(ClrMethod? method)
     {
         if (method is null)
         {
@@ -141,14 +163,6 @@ internal static partial class TypeNames
         return $"{display}.{name}";
     }
 
-    private static string LambdaName(string name)
-    {
-        Match lambda = LambdaPattern().Match(name);
-        return lambda.Success
-            ? (lambda.Groups[2].Value == "g" ? $"local function in {lambda.Groups[1].Value}" : $"lambda in {lambda.Groups[1].Value}")
-            : name;
-    }
-
     private static string Format(Type type, bool qualify)
     {
         if (type.IsArray)
@@ -171,7 +185,7 @@ internal static partial class TypeNames
             return Format(underlying, qualify) + "?";
         }
 
-        if (!qualify && s_keywords.TryGetValue(type, out string? keyword))
+        if (s_keywords.TryGetValue(type, out string? keyword))
         {
             return keyword;
         }
@@ -273,8 +287,17 @@ internal static partial class TypeNames
         return outer;
     }
 
+    // ClrMD spells built-in types by their full names (System.Int32[], Outer<System.String>.Inner); C# by keywords.
+    private static string Keywords(string clrName)
+        => clrName.Contains("System.", StringComparison.Ordinal)
+            ? BuiltInPattern().Replace(clrName, match => s_clrKeywords[match.Groups[1].Value])
+            : clrName;
+
     private static string StripNamespaces(string clrName)
         => NamespacePattern().Replace(clrName, string.Empty).Replace('+', '.');
+
+    [GeneratedRegex(@"(?<![\w.])System\.(Object|String|Boolean|Char|SByte|Byte|Int16|UInt16|Int32|UInt32|Int64|UInt64|Single|Double|Decimal|IntPtr|UIntPtr)(?![\w.])")]
+    private static partial Regex BuiltInPattern();
 
     [GeneratedRegex(@"^<([^>]+)>([bg])__")]
     private static partial Regex LambdaPattern();
@@ -284,4 +307,9 @@ internal static partial class TypeNames
 
     [GeneratedRegex(@"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_<])")]
     private static partial Regex NamespacePattern();
+
+    private sealed class NameCache
+    {
+        public ConditionalWeakTable<Type, string> Table { get; } = [];
+    }
 }
