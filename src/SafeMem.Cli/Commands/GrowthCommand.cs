@@ -1,0 +1,13 @@
+namespace SafeMem.Cli.Commands;
+
+internal static class GrowthCommand
+{
+    public static Task<int> RunAsync(GrowthSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        _ = output;
+        _ = error;
+        _ = cancellationToken;
+        SafeMem.Cli.Targets.TargetProcess.Open(settings.Pid, settings.DumpDirectory);
+        return Task.FromResult(ExitCodes.Clean);
+    }
+}
