@@ -2,7 +2,8 @@
 # Proves that the packages work as a dependency, as a new user meets them: packs the libraries into a temporary folder
 # feed, checks what the packages declare, then builds and runs tests/consumer (which references them by version) on
 # net8.0 and net10.0, once with the lowest Microsoft.Extensions versions the packages allow and once with the newest the
-# registry serves, with warnings as errors. Uses only the configured registry and the temporary feed; leaves nothing
+# registry serves, with warnings as errors; a tool package (SafeMem.Cli) is installed from the feed with `dotnet tool
+# install` and pointed at that app. Uses only the configured registry and the temporary feed; leaves nothing
 # behind (the packages restore into a temporary folder, reading the machine's package cache without writing to it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ for project in "${projects[@]}"; do
 done
 
 fail() { echo "consumer: $*" >&2; exit 1; }
+tools=()
 for library in "${libraries[@]}"; do
   package="$work/feed/$library.$version.nupkg"
   [[ -f "$package" && -f "${package%.nupkg}.snupkg" ]] || fail "$library: no .nupkg with a .snupkg"
@@ -49,8 +51,15 @@ for library in "${libraries[@]}"; do
   done
   # The package page shows the packed README: a relative link there leads nowhere.
   if unzip -p "$package" README.md | grep -nP '\]\((?!https://)' ; then fail "$library: relative link in the packed README"; fi
-  grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
-    || fail "$library: tests/consumer does not reference it"
+  if grep -q '<packageType name="DotnetTool"' <<<"$nuspec"; then
+    # A .NET tool carries what it runs on inside the package: it declares no dependency, and it is installed and run
+    # (below) rather than referenced.
+    if grep -q '<dependency' <<<"$nuspec"; then fail "$library: a tool package declares a dependency"; fi
+    tools+=("$library")
+  else
+    grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
+      || fail "$library: tests/consumer does not reference it"
+  fi
   echo "$library $version:"
   grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//'
 done
@@ -99,4 +108,40 @@ run() { # $1: lowest|newest; $2, $3: the Microsoft.Extensions version to lift ev
 }
 run lowest "" "" false
 run newest "$newest_extensions" "$newest_extensions_on_net8" true
+
+# The safemem tool, installed from the feed as README.md says, pointed at the consumer app (a process that references
+# SafeMem's libraries but not the tool) while the app waits: two snapshot files and their diff, and a growth run.
+safemem_check() {
+  echo "::: consumer: SafeMem.Cli installed with dotnet tool install, run against the consumer app"
+  dotnet tool install SafeMem.Cli --version "$version" --tool-path "$work/tools" --add-source "$work/feed" \
+    --configfile "$work/NuGet.config" >/dev/null
+  local safemem="$work/tools/safemem" app_pid status
+  mkfifo "$work/hold"
+  "$work/newest/bin/Release/net10.0/SafeMem.Consumer" --wait <"$work/hold" >"$work/app.out" &
+  app_pid=$!
+  exec 3>"$work/hold" # the app's standard input: it waits until this closes
+  for _ in $(seq 300); do grep -qx waiting "$work/app.out" && break; sleep 0.1; done
+  grep -qx waiting "$work/app.out" || fail "SafeMem.Cli: the consumer app did not get ready"
+  "$safemem" snapshot --pid "$app_pid" -o "$work/before.safemem" 2>"$work/tool.err" || { cat "$work/tool.err"; fail "SafeMem.Cli: snapshot failed"; }
+  "$safemem" snapshot --pid "$app_pid" -o "$work/after.safemem" 2>"$work/tool.err" || { cat "$work/tool.err"; fail "SafeMem.Cli: snapshot failed"; }
+  set +e
+  "$safemem" diff "$work/before.safemem" "$work/after.safemem" >"$work/diff.txt" 2>"$work/tool.err"
+  status=$?
+  set -e
+  [[ $status -eq 0 ]] || { cat "$work/diff.txt" "$work/tool.err"; fail "SafeMem.Cli: diff of an idle app exited $status, not 0"; }
+  set +e
+  "$safemem" growth --pid "$app_pid" --interval 1 --snapshots 2 --format json >"$work/growth.json" 2>"$work/tool.err"
+  status=$?
+  set -e
+  [[ $status -eq 0 ]] || { cat "$work/growth.json" "$work/tool.err"; fail "SafeMem.Cli: growth of an idle app exited $status, not 0"; }
+  exec 3>&-
+  wait "$app_pid" || fail "SafeMem.Cli: the consumer app failed a check"
+  echo "  safemem snapshot, diff and growth ran against the consumer app (pid $app_pid): $(head -1 "$work/diff.txt")"
+}
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    SafeMem.Cli) safemem_check ;;
+    *) fail "$tool: a tool package with no check in .ci/consumer.sh" ;;
+  esac
+done
 echo "consumer: the packages build and run on net8.0 and net10.0 with the lowest and the newest Microsoft.Extensions"
