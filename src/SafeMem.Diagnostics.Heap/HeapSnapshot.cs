@@ -27,7 +27,7 @@ namespace SafeMem.Diagnostics.Heap;
 /// and leaves the snapshot usable.
 /// </para>
 /// </remarks>
-public sealed class HeapSnapshot : IDisposable
+public sealed partial class HeapSnapshot : IDisposable
 {
     private readonly object _sync = new();
     private readonly TypeNames _names;
@@ -154,6 +154,7 @@ public sealed class HeapSnapshot : IDisposable
         try
         {
             var snapshot = new HeapSnapshot(dump, DateTimeOffset.UtcNow, countReachableOnly);
+            snapshot.RecordDumpCost(dump);
             if (summarize)
             {
                 // Read the rows now, then hold the open file only, not ClrMD's caches: a snapshot kept for a later

@@ -80,7 +80,7 @@ public sealed partial class RetentionPath
         return builder.Append("\n  -> ").Append(Target).ToString();
     }
 
-    private static string Generalize(string text) => ThreadPattern().Replace(IndexPattern().Replace(text, "[]"), string.Empty);
+    internal static string Generalize(string text) => ThreadPattern().Replace(IndexPattern().Replace(text, "[]"), string.Empty);
 
     [GeneratedRegex(@"\[\d+(?:,\d+)*\]")]
     private static partial Regex IndexPattern();
