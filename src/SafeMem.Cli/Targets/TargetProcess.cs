@@ -51,7 +51,7 @@ internal sealed class TargetProcess
                 throw new TargetUnavailableException($"process {pidText} ({status.Name}) has exited");
             }
 
-            name = status.Name;
+            name = AppName(pid) ?? status.Name;
         }
         else
         {
@@ -164,6 +164,19 @@ internal sealed class TargetProcess
             throw new TargetUnavailableException(
                 $"not enough free disk in {dumpDirectory} for a dump of {Display}: about {Units.Bytes(wanted)} needed, {Units.Bytes(free)} free (--dump-dir chooses another directory)");
         }
+    }
+
+    /// <summary>
+    /// The application's name when the process is the dotnet host running one (<c>dotnet MyApp.dll</c>): "dotnet"
+    /// alone would not tell two services apart.
+    /// </summary>
+    private static string? AppName(int pid)
+    {
+        string[] arguments = (ReadProcFile(pid, "cmdline") ?? string.Empty).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        return arguments.Length > 1 && Path.GetFileName(arguments[0]) == "dotnet"
+            && arguments.Skip(1).FirstOrDefault(a => a.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) is { } assembly
+                ? Path.GetFileNameWithoutExtension(assembly)
+                : null;
     }
 
     private static string? NameOf(int pid)
