@@ -376,11 +376,24 @@ public sealed partial class HeapSnapshot : IDisposable
     private List<HeapTypeSummary> Summarize()
     {
         HeapDump dump = Dump;
-        Func<ClrType, bool> exclude = IsCurrentProcess ? HeapObjects.IsInspectorType : static _ => false;
-        Dictionary<ulong, (ClrType Type, long Count, long Bytes)> totals = _countReachableOnly
-            ? Graph.SummarizeReachable(exclude)
-            : HeapObjects.SummarizeAll(dump.Heap, exclude);
-        return HeapObjects.Rows(totals, _names);
+        Func<ClrType, bool> exclude = IsCurrentProcess ? type => HeapObjects.IsInspectorType(type, _names) : static _ => false;
+        Dictionary<ulong, (ClrType Type, long Count, long Bytes)> totals;
+        if (!_countReachableOnly)
+        {
+            totals = HeapObjects.SummarizeAll(dump.Heap, IsCurrentProcess ? _names : null);
+        }
+        else
+        {
+            totals = Graph.SummarizeReachable(out HashSet<ulong> reached);
+            if (IsCurrentProcess)
+            {
+                // This process's own inspection (kept snapshots, their rows) is reachable too: take it out, as
+                // SummarizeAll does.
+                HeapObjects.Subtract(dump.Heap, totals, HeapObjects.InspectionFootprint(dump.Heap, _names), reached);
+            }
+        }
+
+        return HeapObjects.Rows(totals, _names, exclude);
     }
 
     private static void CheckMaxPaths(int maxPaths)

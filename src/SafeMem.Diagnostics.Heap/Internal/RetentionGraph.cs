@@ -108,11 +108,10 @@ internal sealed partial class RetentionGraph
     }
 
     /// <summary>Count and bytes per type of the objects reachable from the inspected roots (a mark phase over the dump).</summary>
-    /// <param name="exclude">Types left out of the totals (their objects are still followed).</param>
-    public Dictionary<ulong, (ClrType Type, long Count, long Bytes)> SummarizeReachable(Func<ClrType, bool> exclude)
+    public Dictionary<ulong, (ClrType Type, long Count, long Bytes)> SummarizeReachable(out HashSet<ulong> visited)
     {
         var totals = new Dictionary<ulong, (ClrType Type, long Count, long Bytes)>();
-        var visited = new HashSet<ulong>();
+        visited = [];
         var stack = new Stack<ulong>();
         foreach (Root root in _roots)
         {
@@ -131,17 +130,14 @@ internal sealed partial class RetentionGraph
                 continue;
             }
 
-            if (!exclude(type))
+            ref var total = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, type.MethodTable, out bool exists);
+            if (!exists)
             {
-                ref var total = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, type.MethodTable, out bool exists);
-                if (!exists)
-                {
-                    total.Type = type;
-                }
-
-                total.Count++;
-                total.Bytes += (long)obj.Size;
+                total.Type = type;
             }
+
+            total.Count++;
+            total.Bytes += (long)obj.Size;
 
             foreach (ulong reference in obj.EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
             {

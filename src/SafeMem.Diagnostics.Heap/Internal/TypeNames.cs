@@ -21,6 +21,8 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
 {
     private const BindingFlags AllDeclared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
+    private static readonly ConditionalWeakTable<Type, string> s_fullNames = [];
+
     private static readonly Dictionary<Type, string> s_keywords = new()
     {
         [typeof(object)] = "object", [typeof(string)] = "string", [typeof(bool)] = "bool", [typeof(char)] = "char",
@@ -67,7 +69,12 @@ internal sealed partial class TypeNames(bool resolveThroughReflection)
 
     /// <summary>The full name of a dump type, for headers and snapshot rows.</summary>
     public string FullName(ClrType? type)
-        => Resolve(type) is { } resolved ? Format(resolved, qualify: true) : type?.Name?.Replace('+', '.') ?? "<unknown type>";
+        => Resolve(type) is { } resolved ? CachedFull(resolved) : type?.Name?.Replace('+', '.') ?? "<unknown type>";
+
+    // One string per type for the life of the type: snapshots of this process kept side by side (a growth series)
+    // would otherwise each hold their own copy of every type name, and the next snapshot would count those strings as
+    // growth in proportion to the snapshots taken. Weak on the type, so it holds nothing a type's unloading needs.
+    private static string CachedFull(Type type) => s_fullNames.GetValue(type, static t => Format(t, qualify: true));
 
     /// <summary>The display name of a field: what the source code called the thing the compiler stored there.</summary>
     public string Field(Type? declaringType, string name)
