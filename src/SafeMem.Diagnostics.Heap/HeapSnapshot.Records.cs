@@ -28,7 +28,7 @@ public sealed partial class HeapSnapshot
     {
         lock (_sync)
         {
-            Func<ClrType, bool> exclude = IsCurrentProcess ? HeapObjects.IsInspectorType : static _ => false;
+            Func<ClrType, bool> exclude = IsCurrentProcess ? type => HeapObjects.IsInspectorType(type, _names) : static _ => false;
             return Graph.SummarizeGroups(exclude, maxGroupsPerType);
         }
     }

@@ -125,6 +125,35 @@ public sealed class HeapSnapshotRecordTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new HeapRetentionGroup("T", 0, -1, 0, SampleRecord().RetentionGroups[0].Example));
     }
 
+    [Fact]
+    public void Analyze_Records_PathComesFromTheGroupThatRose()
+    {
+        // Orders held two ways: a cache that stays at 50, and a list that gains 100 a sample. The new ones are the list's.
+        var cache = new RetentionPath(RetentionRootKind.StaticField, "static field MyApp.Orders.s_cache", ["Order[][7]"], "Order");
+        HeapSnapshotRecord Record(int listed) => new(
+            42,
+            "myapp",
+            DateTimeOffset.UnixEpoch,
+            [new HeapTypeSummary("MyApp.Order", 50 + listed, 32L * (50 + listed), 0x7f00)],
+            [
+                new HeapRetentionGroup("MyApp.Order", 0x7f00, 50, 32 * 50, cache),
+                new HeapRetentionGroup("MyApp.Order", 0x7f00, listed, 32L * listed, new RetentionPath(RetentionRootKind.StaticField, "static field MyApp.Orders.s_all", ["List<Order>._items", $"Order[][{listed - 1}]"], "Order")),
+            ],
+            []);
+
+        HeapGrowthReport report = HeapGrowthAnalyzer.Analyze(
+            [new HeapGrowthSample(0, Record(10)), new HeapGrowthSample(10, Record(110)), new HeapGrowthSample(20, Record(210))],
+            new HeapGrowthOptions { WorkUnit = "second" });
+
+        HeapTypeGrowth orders = Assert.Single(report.Growing);
+        Assert.Equal(HeapGrowthConfidence.Medium, orders.Confidence);
+        Assert.Equal("static field MyApp.Orders.s_all\n  -> List<Order>._items\n  -> Order[][209]\n  -> Order", orders.NewInstancePath?.ToString());
+
+        // Rows alone give the verdict without a path.
+        HeapGrowthReport rowsOnly = HeapGrowthAnalyzer.Analyze([new HeapGrowthSample(0, Record(10).Types), new HeapGrowthSample(10, Record(110).Types)]);
+        Assert.Null(Assert.Single(rowsOnly.Growing).NewInstancePath);
+    }
+
     private static HeapSnapshotRecord SampleRecord()
     {
         var path = new RetentionPath(RetentionRootKind.StaticField, "static field MyApp.Orders.s_all", ["List<Order>._items", "Order[][41]"], "Order");
