@@ -153,7 +153,8 @@ public sealed partial class HeapSnapshot : IDisposable
     {
         try
         {
-            var snapshot = new HeapSnapshot(dump, DateTimeOffset.UtcNow, countReachableOnly);
+            // The moment the heap was frozen, not when reading it began: series of snapshots measure time between them.
+            var snapshot = new HeapSnapshot(dump, dump.WriteStartedAt ?? DateTimeOffset.UtcNow, countReachableOnly);
             snapshot.RecordDumpCost(dump);
             if (summarize)
             {

@@ -34,15 +34,19 @@ public sealed class HeapSnapshotRecord
     /// <param name="types">The rows, one per type.</param>
     /// <param name="retentionGroups">The retention groups of the types' objects.</param>
     /// <param name="inspectionNotes">What could not be inspected when the groups were read.</param>
+    /// <param name="dumpWriteTime">How long the process was suspended while its dump was written (zero when unknown).</param>
     /// <exception cref="ArgumentNullException">An argument, or an item of a list, is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dumpWriteTime"/> is negative.</exception>
     public HeapSnapshotRecord(
         int processId,
         string processName,
         DateTimeOffset takenAt,
         IEnumerable<HeapTypeSummary> types,
         IEnumerable<HeapRetentionGroup> retentionGroups,
-        IEnumerable<string> inspectionNotes)
+        IEnumerable<string> inspectionNotes,
+        TimeSpan dumpWriteTime = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dumpWriteTime, TimeSpan.Zero);
         ArgumentNullException.ThrowIfNull(processName);
         ArgumentNullException.ThrowIfNull(types);
         ArgumentNullException.ThrowIfNull(retentionGroups);
@@ -61,6 +65,7 @@ public sealed class HeapSnapshotRecord
         Types = rows;
         RetentionGroups = groups;
         InspectionNotes = notes;
+        DumpWriteTime = dumpWriteTime;
         _groupsByType = groups
             .GroupBy(g => g.TypeName, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Count).ToList(), StringComparer.Ordinal);
@@ -72,8 +77,14 @@ public sealed class HeapSnapshotRecord
     /// <summary>Gets the process's name (empty when unknown).</summary>
     public string ProcessName { get; }
 
-    /// <summary>Gets when the snapshot was taken.</summary>
+    /// <summary>Gets when the snapshot was taken (when its dump began, for a dump it wrote).</summary>
     public DateTimeOffset TakenAt { get; }
+
+    /// <summary>
+    /// Gets how long the process was suspended while the snapshot's dump was written (zero when unknown): time the
+    /// process did no work, which a series of snapshots leaves out of the time between them.
+    /// </summary>
+    public TimeSpan DumpWriteTime { get; }
 
     /// <summary>Gets the snapshot's rows, as <see cref="HeapSnapshot.Types"/> gave them.</summary>
     public IReadOnlyList<HeapTypeSummary> Types { get; }
@@ -103,7 +114,7 @@ public sealed class HeapSnapshotRecord
         var groups = snapshot.SummarizeRetentionGroups(MaxGroupsPerType)
             .Select(g => new HeapRetentionGroup(snapshot.TypeNameOf(g.Type), g.Type.MethodTable, g.Count, g.Bytes, g.Example))
             .ToList();
-        return new HeapSnapshotRecord(snapshot.ProcessId, processName ?? string.Empty, snapshot.TakenAt, rows, groups, snapshot.InspectionNotes);
+        return new HeapSnapshotRecord(snapshot.ProcessId, processName ?? string.Empty, snapshot.TakenAt, rows, groups, snapshot.InspectionNotes, snapshot.DumpWriteTime);
     }
 
     /// <summary>Gets the retention groups of one type, largest first (empty when the record has none).</summary>

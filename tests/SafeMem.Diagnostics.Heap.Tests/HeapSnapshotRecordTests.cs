@@ -52,6 +52,8 @@ public sealed class HeapSnapshotRecordTests
         Assert.Equal(record.ProcessId, read.ProcessId);
         Assert.Equal(record.ProcessName, read.ProcessName);
         Assert.Equal(record.TakenAt, read.TakenAt);
+        Assert.True(record.DumpWriteTime > TimeSpan.Zero);
+        Assert.Equal(record.DumpWriteTime, read.DumpWriteTime);
         Assert.Equal(record.Types.Select(Row), read.Types.Select(Row));
         Assert.Equal(record.RetentionGroups.Select(Group), read.RetentionGroups.Select(Group));
         Assert.Equal(record.InspectionNotes, read.InspectionNotes);

@@ -9,7 +9,7 @@ namespace SafeMem.Diagnostics.Heap.Internal;
 /// </summary>
 /// <remarks>
 /// Layout of the compressed part, little-endian, counts and indexes as 7-bit encoded integers:
-/// process id, taken-at (UTC ticks), process name (string index); the string table; rows (type name index, method
+/// process id, taken-at (UTC ticks), dump write time (ticks), process name (string index); the string table; rows (type name index, method
 /// table, count, bytes); groups (type name index, method table, count, bytes, root kind, root index, hop count, hop
 /// indexes, target index); inspection notes (string indexes). A reader rejects a newer version instead of guessing.
 /// Stateless and thread-safe.
@@ -65,6 +65,7 @@ internal static class SnapshotFileFormat
 
         writer.Write(record.ProcessId);
         writer.Write(record.TakenAt.UtcTicks);
+        writer.Write(record.DumpWriteTime.Ticks);
         writer.Write7BitEncodedInt(processName);
         writer.Write7BitEncodedInt(table.Count);
         foreach (string text in table)
@@ -125,6 +126,7 @@ internal static class SnapshotFileFormat
             using var reader = new BinaryReader(compressed, Encoding.UTF8, leaveOpen: true);
             int processId = reader.ReadInt32();
             var takenAt = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+            var dumpWriteTime = TimeSpan.FromTicks(reader.ReadInt64());
             int processName = reader.Read7BitEncodedInt();
             var table = new string[Count(reader)];
             for (int i = 0; i < table.Length; i++)
@@ -166,7 +168,7 @@ internal static class SnapshotFileFormat
                 notes[i] = Text(reader.Read7BitEncodedInt());
             }
 
-            return new HeapSnapshotRecord(processId, Text(processName), takenAt, rows, groups, notes);
+            return new HeapSnapshotRecord(processId, Text(processName), takenAt, rows, groups, notes, dumpWriteTime);
         }
         catch (Exception exception) when (exception is EndOfStreamException or ArgumentOutOfRangeException or FormatException or IOException and not FileNotFoundException)
         {
