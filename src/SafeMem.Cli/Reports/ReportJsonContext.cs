@@ -8,4 +8,5 @@ namespace SafeMem.Cli.Reports;
 /// </summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(SnapshotSummary))]
+[JsonSerializable(typeof(GrowthJson))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;
