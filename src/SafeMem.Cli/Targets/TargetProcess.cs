@@ -167,16 +167,22 @@ internal sealed class TargetProcess
     }
 
     /// <summary>
-    /// The application's name when the process is the dotnet host running one (<c>dotnet MyApp.dll</c>): "dotnet"
-    /// alone would not tell two services apart.
+    /// The application's name from its command line: the assembly when the process is the dotnet host running one
+    /// (<c>dotnet MyApp.dll</c>: "dotnet" alone would not tell two services apart), else the executable's file name
+    /// (the kernel's own name for a process is cut to 15 characters).
     /// </summary>
     private static string? AppName(int pid)
     {
         string[] arguments = (ReadProcFile(pid, "cmdline") ?? string.Empty).Split('\0', StringSplitOptions.RemoveEmptyEntries);
-        return arguments.Length > 1 && Path.GetFileName(arguments[0]) == "dotnet"
-            && arguments.Skip(1).FirstOrDefault(a => a.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) is { } assembly
-                ? Path.GetFileNameWithoutExtension(assembly)
-                : null;
+        if (arguments.Length == 0)
+        {
+            return null;
+        }
+
+        string executable = Path.GetFileName(arguments[0]);
+        return executable == "dotnet" && arguments.Skip(1).FirstOrDefault(a => a.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) is { } assembly
+            ? Path.GetFileNameWithoutExtension(assembly)
+            : executable.Length > 0 ? executable : null;
     }
 
     private static string? NameOf(int pid)
