@@ -1,4 +1,5 @@
-// A process for safemem to inspect. Usage: SafeMem.Cli.TestTarget <mode> [--exit-after <seconds>]
+// A process for safemem to inspect. Usage: SafeMem.Cli.TestTarget <mode> [--exit-after <seconds>], or
+// SafeMem.Cli.TestTarget ballast <megabytes> (a live heap of that size, for docs/production.md's cost figures).
 // Prints "ready" once its heap is set up, then runs its mode's step every 100 ms until its standard input closes (the
 // test's handle on it), --exit-after elapses, or it is killed.
 using SafeMem.Cli.TestTarget;
@@ -11,6 +12,7 @@ Action step = mode switch
     "static-event" => Desktop.Step,
     "bounded-cache" => PageCache.Step,
     "idle" => static () => { },
+    "ballast" => Ballast.Fill(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
     _ => throw new ArgumentException($"unknown mode {mode}"),
 };
 
