@@ -201,7 +201,7 @@ internal static class SafeMemCommandLine
 
     private static Option<int> TopOption() => new("--top")
     {
-        Description = "The most types to report (each growing type gets a retention path).",
+        Description = "The most growing types to report (the first 20 with a retention path of a new instance).",
         DefaultValueFactory = _ => DefaultTop,
         CustomParser = result => Parse(result, "--top", "a whole number of at least 1", (int value) => value >= 1),
         HelpName = "n",

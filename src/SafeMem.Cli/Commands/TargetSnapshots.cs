@@ -42,13 +42,16 @@ internal static class TargetSnapshots
         {
             pause = snapshot.DumpWriteTime;
             dumpBytes = snapshot.DumpSize;
+
+            // The rows are read; the walk that groups objects by retention path is the long part on a large heap.
+            progress.WriteLine(
+                $"safemem: {label}: target paused {Units.Seconds(pause)} writing a {Units.Bytes(dumpBytes)} dump; "
+                + $"{Units.Count(snapshot.TotalCount)} live objects, {Units.Bytes(snapshot.TotalBytes)}; finding what holds them...");
             record = HeapSnapshotRecord.Create(snapshot, target.Name);
         }
 
         TimeSpan total = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        progress.WriteLine(
-            $"safemem: {label}: {Units.Count(record.TotalCount)} live objects, {Units.Bytes(record.TotalBytes)}; target paused {Units.Seconds(pause)} "
-            + $"writing a {Units.Bytes(dumpBytes)} dump, read in {Units.Seconds(total - pause)} (dump deleted)");
+        progress.WriteLine($"safemem: {label}: read in {Units.Seconds(total - pause)}, dump deleted");
         return new TakenSnapshot(record, pause, dumpBytes, total);
     }
 }
