@@ -61,7 +61,7 @@ for library in "${libraries[@]}"; do
       || fail "$library: tests/consumer does not reference it"
   fi
   echo "$library $version:"
-  grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//'
+  grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//' || echo "  (no dependency: a .NET tool)"
 done
 
 # Found by NuGet above each copy of the app, on top of the machine's own configuration (its registry).

@@ -4,7 +4,6 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using SafeMem.Cli.Commands;
-using SafeMem.Cli.Targets;
 
 namespace SafeMem.Cli.CommandLine;
 
@@ -63,7 +62,7 @@ internal static class SafeMemCommandLine
             await error.WriteLineAsync("safemem: cancelled");
             return ExitCodes.Cancelled;
         }
-        catch (TargetUnavailableException exception)
+        catch (CommandFailedException exception)
         {
             await error.WriteLineAsync($"safemem: {exception.Message}");
             return ExitCodes.Failed;

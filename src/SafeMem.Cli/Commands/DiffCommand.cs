@@ -1,5 +1,4 @@
 using SafeMem.Cli.Reports;
-using SafeMem.Cli.Targets;
 using SafeMem.Diagnostics.Heap;
 
 namespace SafeMem.Cli.Commands;
@@ -23,11 +22,11 @@ internal static class DiffCommand
             }
             catch (InvalidDataException exception)
             {
-                throw new TargetUnavailableException($"{file}: {exception.Message}", exception);
+                throw new CommandFailedException($"{file}: {exception.Message}", exception);
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
-                throw new TargetUnavailableException($"{file} cannot be read: {exception.Message}", exception);
+                throw new CommandFailedException($"{file} cannot be read: {exception.Message}", exception);
             }
         }
 
@@ -37,13 +36,13 @@ internal static class DiffCommand
             HeapSnapshotRecord other = records[i];
             if (other.ProcessId != first.ProcessId || other.ProcessName != first.ProcessName)
             {
-                throw new TargetUnavailableException(
+                throw new CommandFailedException(
                     $"{settings.Files[0]} is of process {first.ProcessId} ({first.ProcessName}) and {settings.Files[i]} of process {other.ProcessId} ({other.ProcessName}): diff compares snapshots of one process");
             }
 
             if (other.TakenAt <= records[i - 1].TakenAt)
             {
-                throw new TargetUnavailableException(
+                throw new CommandFailedException(
                     $"{settings.Files[i]} was taken at {other.TakenAt:yyyy-MM-dd HH:mm:ss}Z, not after {settings.Files[i - 1]} ({records[i - 1].TakenAt:yyyy-MM-dd HH:mm:ss}Z): give the files oldest first");
             }
         }

@@ -33,7 +33,7 @@ internal static class GrowthCommand
             cancellationToken.ThrowIfCancellationRequested();
             if (i > 0 && !target.IsRunning())
             {
-                throw new TargetUnavailableException($"{target.Display} exited after {i} of {settings.Snapshots} snapshots");
+                throw new CommandFailedException($"{target.Display} exited after {i} of {settings.Snapshots} snapshots");
             }
 
             taken.Add(TargetSnapshots.Take(target, settings.DumpDirectory, $"snapshot {i + 1} of {settings.Snapshots}", error));

@@ -16,7 +16,7 @@ internal static class SnapshotCommand
         string? folder = Path.GetDirectoryName(settings.OutputFile);
         if (folder is not null && !Directory.Exists(folder))
         {
-            throw new TargetUnavailableException($"the output directory {folder} does not exist");
+            throw new CommandFailedException($"the output directory {folder} does not exist");
         }
 
         TakenSnapshot taken = TargetSnapshots.Take(target, settings.DumpDirectory, "snapshot", error);
@@ -27,7 +27,7 @@ internal static class SnapshotCommand
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new TargetUnavailableException($"the snapshot file {settings.OutputFile} could not be written: {exception.Message}", exception);
+            throw new CommandFailedException($"the snapshot file {settings.OutputFile} could not be written: {exception.Message}", exception);
         }
 
         long fileBytes = new FileInfo(settings.OutputFile).Length;

@@ -16,7 +16,7 @@ internal static class TargetSnapshots
     /// <param name="dumpDirectory">Where the target writes the temporary dump.</param>
     /// <param name="label">How progress lines name this snapshot ("snapshot 2 of 3").</param>
     /// <param name="progress">stderr.</param>
-    /// <exception cref="TargetUnavailableException">The target exited, or could not be dumped or read; the message says which.</exception>
+    /// <exception cref="CommandFailedException">The target exited, or could not be dumped or read; the message says which.</exception>
     public static TakenSnapshot Take(TargetProcess target, string dumpDirectory, string label, TextWriter progress)
     {
         progress.WriteLine($"safemem: {label}: dumping {target.Display}...");
@@ -31,8 +31,8 @@ internal static class TargetSnapshots
             // A process that exits mid-run makes the dump fail in several ways (no port, a broken connection, createdump
             // losing its threads): the process table says which it was.
             throw target.IsRunning()
-                ? new TargetUnavailableException($"{target.Display} could not be inspected: {exception.Reason}", exception)
-                : new TargetUnavailableException($"{target.Display} exited before {label} could be taken", exception);
+                ? new CommandFailedException($"{target.Display} could not be inspected: {exception.Reason}", exception)
+                : new CommandFailedException($"{target.Display} exited before {label} could be taken", exception);
         }
 
         HeapSnapshotRecord record;

@@ -33,7 +33,7 @@ internal sealed class TargetProcess
     public string Display => $"process {Id.ToString(CultureInfo.InvariantCulture)} ({Name})";
 
     /// <summary>Checks that a process can be inspected and that its dump fits in <paramref name="dumpDirectory"/>.</summary>
-    /// <exception cref="TargetUnavailableException">It cannot; the message says why in one sentence.</exception>
+    /// <exception cref="CommandFailedException">It cannot; the message says why in one sentence.</exception>
     public static TargetProcess Open(int pid, string dumpDirectory)
     {
         string pidText = pid.ToString(CultureInfo.InvariantCulture);
@@ -43,30 +43,30 @@ internal sealed class TargetProcess
         {
             if (status is null)
             {
-                throw new TargetUnavailableException($"no process with id {pidText} is running");
+                throw new CommandFailedException($"no process with id {pidText} is running");
             }
 
             if (status.IsZombie)
             {
-                throw new TargetUnavailableException($"process {pidText} ({status.Name}) has exited");
+                throw new CommandFailedException($"process {pidText} ({status.Name}) has exited");
             }
 
             name = AppName(pid) ?? status.Name;
         }
         else
         {
-            name = NameOf(pid) ?? throw new TargetUnavailableException($"no process with id {pidText} is running");
+            name = NameOf(pid) ?? throw new CommandFailedException($"no process with id {pidText} is running");
         }
 
         var target = new TargetProcess(pid, name);
         if (!HasDiagnosticsPort(pid))
         {
-            throw new TargetUnavailableException(OperatingSystem.IsLinux() ? target.WhyNoPort(status!) : $"{target.Display} publishes no .NET diagnostics port: it is not a .NET process, or it runs with DOTNET_EnableDiagnostics=0");
+            throw new CommandFailedException(OperatingSystem.IsLinux() ? target.WhyNoPort(status!) : $"{target.Display} publishes no .NET diagnostics port: it is not a .NET process, or it runs with DOTNET_EnableDiagnostics=0");
         }
 
         if (status is not null && !IsSameUserOrRoot(status.Uid))
         {
-            throw new TargetUnavailableException($"{target.Display} runs as {UserName(status.Uid)}, not as {UserName(EffectiveUid())}: run safemem as the same user (or as root)");
+            throw new CommandFailedException($"{target.Display} runs as {UserName(status.Uid)}, not as {UserName(EffectiveUid())}: run safemem as the same user (or as root)");
         }
 
         target.CheckDisk(dumpDirectory, status?.ResidentBytes);
@@ -138,7 +138,7 @@ internal sealed class TargetProcess
     {
         if (!Directory.Exists(dumpDirectory))
         {
-            throw new TargetUnavailableException($"the dump directory {dumpDirectory} does not exist");
+            throw new CommandFailedException($"the dump directory {dumpDirectory} does not exist");
         }
 
         if (residentBytes is not { } needed)
@@ -161,7 +161,7 @@ internal sealed class TargetProcess
         long wanted = needed + (needed / 4) + (64L << 20);
         if (free < wanted)
         {
-            throw new TargetUnavailableException(
+            throw new CommandFailedException(
                 $"not enough free disk in {dumpDirectory} for a dump of {Display}: about {Units.Bytes(wanted)} needed, {Units.Bytes(free)} free (--dump-dir chooses another directory)");
         }
     }
