@@ -4,7 +4,8 @@
 # the apps, checks what the packages declare, adds them to a new app with `dotnet add package` through README's
 # nuget.config (the feed beside the machine's usual source), then builds and runs tests/consumer (which references them
 # by version) on net8.0 and net10.0, once with the lowest Microsoft.Extensions versions the packages allow and once with
-# the newest the registry serves, with warnings as errors. Uses only the machine's configured registry and the feed;
+# the newest the registry serves, with warnings as errors; a tool package (SafeMem.Cli) is installed from the feed with `dotnet tool
+# install` and pointed at that app. Uses only the machine's configured registry and the feed;
 # leaves nothing behind (the apps restore into a temporary, initially empty package cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,7 @@ for project in "${projects[@]}"; do
   libraries+=("$(basename "$project" .csproj)")
 done
 
+tools=()
 for library in "${libraries[@]}"; do
   package="$feed/$library.$version.nupkg"
   [[ -f "$package" && -f "${package%.nupkg}.snupkg" ]] || fail "$library: no .nupkg with a .snupkg (is it in SafeMem.sln?)"
@@ -67,10 +69,17 @@ for library in "${libraries[@]}"; do
   done
   # The package page shows the packed README: a relative link there leads nowhere.
   if unzip -p "$package" README.md | grep -nP '\]\((?!https://)' ; then fail "$library: relative link in the packed README"; fi
-  grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
-    || fail "$library: tests/consumer does not reference it"
+  if grep -q '<packageType name="DotnetTool"' <<<"$nuspec"; then
+    # A .NET tool carries what it runs on inside the package: it declares no dependency, and it is installed and run
+    # (below) rather than referenced.
+    if grep -q '<dependency' <<<"$nuspec"; then fail "$library: a tool package declares a dependency"; fi
+    tools+=("$library")
+  else
+    grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
+      || fail "$library: tests/consumer does not reference it"
+  fi
   echo "$library $version:"
-  grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//'
+  grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//' || echo "  (no dependency: a .NET tool)"
 done
 
 # From here on, as on a machine whose package cache is empty: every package the apps need comes from the feed or the
@@ -126,4 +135,44 @@ run() { # $1: lowest|newest; $2, $3: the Microsoft.Extensions version to lift ev
 }
 run lowest "" "" false
 run newest "$newest_extensions" "$newest_extensions_on_net8" true
+
+# The safemem tool, installed from the feed as README.md says, pointed at the consumer app (a process that references
+# SafeMem's libraries but not the tool) while the app waits: two snapshot files and their diff, and a growth run.
+safemem_check() {
+  echo "::: consumer: SafeMem.Cli installed with dotnet tool install, run against the consumer app"
+  dotnet tool install SafeMem.Cli --version "$version" --tool-path "$work/tools" --add-source "$feed" \
+    --configfile "$work/newest/nuget.config" >/dev/null
+  local safemem="$work/tools/safemem" app_pid status
+  mkfifo "$work/hold"
+  "$work/newest/bin/Release/net10.0/SafeMem.Consumer" --wait <"$work/hold" >"$work/app.out" &
+  app_pid=$!
+  exec 3>"$work/hold" # the app's standard input: it waits until this closes
+  for _ in $(seq 300); do grep -qx waiting "$work/app.out" && break; sleep 0.1; done
+  grep -qx waiting "$work/app.out" || fail "SafeMem.Cli: the consumer app did not get ready"
+  # Three snapshots, as growth takes by default: two cannot tell the runtime's own warm-up from growth.
+  for name in first second third; do
+    "$safemem" snapshot --pid "$app_pid" -o "$work/$name.safemem" 2>"$work/tool.err" \
+      || { cat "$work/tool.err"; fail "SafeMem.Cli: snapshot failed"; }
+  done
+  set +e
+  "$safemem" diff "$work/first.safemem" "$work/second.safemem" "$work/third.safemem" >"$work/diff.txt" 2>"$work/tool.err"
+  status=$?
+  set -e
+  [[ $status -eq 0 ]] || { cat "$work/diff.txt" "$work/tool.err"; fail "SafeMem.Cli: diff of an idle app exited $status, not 0"; }
+  set +e
+  "$safemem" growth --pid "$app_pid" --interval 0.5 --format json >"$work/growth.json" 2>"$work/tool.err"
+  status=$?
+  set -e
+  [[ $status -eq 0 ]] || { cat "$work/growth.json" "$work/tool.err"; fail "SafeMem.Cli: growth of an idle app exited $status, not 0"; }
+  grep -q '"grew": false' "$work/growth.json" || fail "SafeMem.Cli: growth printed no json verdict"
+  exec 3>&-
+  wait "$app_pid" || fail "SafeMem.Cli: the consumer app failed a check"
+  echo "  safemem snapshot, diff and growth ran against the consumer app (pid $app_pid): $(head -1 "$work/diff.txt")"
+}
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    SafeMem.Cli) safemem_check ;;
+    *) fail "$tool: a tool package with no check in .ci/consumer.sh" ;;
+  esac
+done
 echo "consumer: README's steps work from an empty package cache; the packages build and run on net8.0 and net10.0 with the lowest and the newest Microsoft.Extensions"

@@ -136,18 +136,18 @@ public static class HeapGrowthAnalyzer
 
     private static IReadOnlyList<string> FindNewInstancePaths(IReadOnlyList<HeapGrowthSample> samples, List<HeapTypeGrowth> top)
     {
-        HeapSnapshot? last = samples[^1].Snapshot;
-        if (top.Count == 0 || last is null)
+        HeapGrowthSample last = samples[^1];
+        if (top.Count == 0 || (last.Snapshot is null && last.Record is null))
         {
             return [];
         }
 
-        HeapSnapshot? first = samples[0].Snapshot;
+        HeapGrowthSample first = samples[0];
         try
         {
-            Dictionary<string, Dictionary<string, (double Count, RetentionPath Example)>> now = GroupByType(last, top);
+            Dictionary<string, Dictionary<string, (double Count, RetentionPath Example)>> now = GroupByType(last, top)!;
             Dictionary<string, Dictionary<string, (double Count, RetentionPath Example)>>? before = null;
-            if (first is not null && !ReferenceEquals(first, last))
+            if (!ReferenceEquals(first, last))
             {
                 try
                 {
@@ -161,7 +161,7 @@ public static class HeapGrowthAnalyzer
 
             foreach (HeapTypeGrowth type in top)
             {
-                if (!now.TryGetValue(type.TypeName, out var groups))
+                if (!now.TryGetValue(type.TypeName, out var groups) || groups.Count == 0)
                 {
                     continue;
                 }
@@ -174,12 +174,29 @@ public static class HeapGrowthAnalyzer
                     .First().Value.Example;
             }
 
-            return last.InspectionNotes;
+            return last.Snapshot?.InspectionNotes ?? last.Record!.InspectionNotes;
         }
         catch (ObjectDisposedException)
         {
             return [];
         }
+    }
+
+    /// <summary>
+    /// For each type: its instances grouped by the signature of their paths, with counts, from the sample's snapshot (an
+    /// even sample of each type) or its record (the groups the record kept); <see langword="null"/> for rows alone.
+    /// </summary>
+    private static Dictionary<string, Dictionary<string, (double Count, RetentionPath Example)>>? GroupByType(HeapGrowthSample sample, List<HeapTypeGrowth> types)
+    {
+        if (sample.Record is { } record)
+        {
+            return types.ToDictionary(
+                t => t.TypeName,
+                t => record.GroupsOf(t.TypeName).ToDictionary(g => g.Signature, g => ((double)g.Count, g.Example), StringComparer.Ordinal),
+                StringComparer.Ordinal);
+        }
+
+        return sample.Snapshot is { } snapshot ? GroupByType(snapshot, types) : null;
     }
 
     /// <summary>For each type: its instances' paths in one snapshot, grouped by signature, with estimated counts (an even sample of each type).</summary>

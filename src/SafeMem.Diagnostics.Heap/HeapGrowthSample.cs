@@ -7,7 +7,8 @@ namespace SafeMem.Diagnostics.Heap;
 /// <remarks>
 /// Immutable, thread-safe. A sample built from a <see cref="HeapSnapshot"/> refers to it (not owning it) so that
 /// <see cref="HeapGrowthAnalyzer.Analyze"/> can find retention paths of new instances while it is open; one built from
-/// rows alone (read back from a file) gives figures without paths.
+/// a <see cref="HeapSnapshotRecord"/> finds them in the record's retention groups; one built from rows alone gives
+/// figures without paths.
 /// </remarks>
 public sealed class HeapGrowthSample
 {
@@ -20,6 +21,20 @@ public sealed class HeapGrowthSample
         : this(work, (snapshot ?? throw new ArgumentNullException(nameof(snapshot))).Types)
     {
         Snapshot = snapshot;
+    }
+
+    /// <summary>
+    /// Initializes a sample from a snapshot record (kept after its dump was deleted, or read back from a snapshot file):
+    /// its retention groups let the analysis find paths of new instances with no dump open.
+    /// </summary>
+    /// <param name="work">The work done when the snapshot was taken. Finite, not negative.</param>
+    /// <param name="record">The record.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="record"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="work"/> is negative, infinite or not a number.</exception>
+    public HeapGrowthSample(double work, HeapSnapshotRecord record)
+        : this(work, (record ?? throw new ArgumentNullException(nameof(record))).Types)
+    {
+        Record = record;
     }
 
     /// <summary>Initializes a sample from rows (for tools that read snapshots back from files).</summary>
@@ -51,6 +66,9 @@ public sealed class HeapGrowthSample
     /// <summary>Gets the heap's rows at that moment.</summary>
     public IReadOnlyList<HeapTypeSummary> Types { get; }
 
-    /// <summary>Gets the snapshot the rows came from, or <see langword="null"/> for rows alone.</summary>
+    /// <summary>Gets the snapshot the rows came from, or <see langword="null"/> for rows alone or a record.</summary>
     public HeapSnapshot? Snapshot { get; }
+
+    /// <summary>Gets the snapshot record the rows came from, or <see langword="null"/> for rows alone or a snapshot.</summary>
+    public HeapSnapshotRecord? Record { get; }
 }

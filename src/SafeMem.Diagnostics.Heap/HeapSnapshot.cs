@@ -27,7 +27,7 @@ namespace SafeMem.Diagnostics.Heap;
 /// and leaves the snapshot usable.
 /// </para>
 /// </remarks>
-public sealed class HeapSnapshot : IDisposable
+public sealed partial class HeapSnapshot : IDisposable
 {
     private readonly object _sync = new();
     private readonly TypeNames _names;
@@ -153,7 +153,9 @@ public sealed class HeapSnapshot : IDisposable
     {
         try
         {
-            var snapshot = new HeapSnapshot(dump, DateTimeOffset.UtcNow, countReachableOnly);
+            // The moment the heap was frozen, not when reading it began: series of snapshots measure time between them.
+            var snapshot = new HeapSnapshot(dump, dump.WriteStartedAt ?? DateTimeOffset.UtcNow, countReachableOnly);
+            snapshot.RecordDumpCost(dump);
             if (summarize)
             {
                 // Read the rows now, then hold the open file only, not ClrMD's caches: a snapshot kept for a later

@@ -81,7 +81,7 @@ public sealed partial class RetentionPath
         return builder.Append("\n  -> ").Append(Target).ToString();
     }
 
-    private static string Generalize(string text)
+    internal static string Generalize(string text)
         => RepeatPattern().Replace(ThreadPattern().Replace(IndexPattern().Replace(text, "[]"), string.Empty), " (repeated)");
 
     [GeneratedRegex(@" \(\d+ times\)")]

@@ -43,6 +43,15 @@ internal sealed class HeapDump : IDisposable
     /// </summary>
     public bool IsCurrentProcess { get; }
 
+    /// <summary>Gets how long the dump took to write (the target is suspended meanwhile); zero for a file given to <see cref="Open"/>.</summary>
+    public TimeSpan WriteTime { get; private init; }
+
+    /// <summary>Gets when the dump began to be written (about when the heap was frozen); <see langword="null"/> for a file given to <see cref="Open"/>.</summary>
+    public DateTimeOffset? WriteStartedAt { get; private init; }
+
+    /// <summary>Gets the dump file's size in bytes (the disk it holds until disposal).</summary>
+    public long Size => _file.Length;
+
     /// <summary>Gets ClrMD's view of the runtime in the dump, reopening it after <see cref="ReleaseReader"/>.</summary>
     public ClrRuntime Runtime
     {
@@ -148,7 +157,10 @@ internal sealed class HeapDump : IDisposable
                 throw new HeapSnapshotUnavailableException($"the dump directory '{folder}' does not exist");
             }
 
+            DateTimeOffset startedAt = DateTimeOffset.UtcNow;
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             WriteDump(processId, current, path);
+            TimeSpan writeTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
             if (!OperatingSystem.IsWindows())
             {
@@ -164,7 +176,7 @@ internal sealed class HeapDump : IDisposable
                 throw new TransientDumpException("ClrMD reports that the heap in the dump cannot be walked (a garbage collection was in progress)", null);
             }
 
-            return new HeapDump(file, path, target, runtime, processId, current);
+            return new HeapDump(file, path, target, runtime, processId, current) { WriteTime = writeTime, WriteStartedAt = startedAt };
         }
         catch (Exception exception)
         {

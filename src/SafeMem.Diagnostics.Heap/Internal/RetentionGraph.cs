@@ -15,7 +15,7 @@ namespace SafeMem.Diagnostics.Heap.Internal;
 /// does, so a value that refers to its own key does not keep it alive here either. Not thread-safe (one dump, one
 /// caller).
 /// </remarks>
-internal sealed class RetentionGraph
+internal sealed partial class RetentionGraph
 {
     private readonly ClrRuntime _runtime;
     private readonly ClrHeap _heap;
