@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+using SafeMem.Analyzers.Ownership;
+
+namespace SafeMem.Analyzers;
+
+/// <summary>
+/// SM1002 (a subscription that outlives its subscriber) and SM1003 (<c>-=</c> of a new lambda or anonymous method).
+/// </summary>
+/// <remarks>
+/// SM1002 needs the whole class (partial declarations included) before it can say that a handler is never removed or
+/// that a field only ever holds objects the class creates: it collects per class, between a symbol start and end, and
+/// decides at the end. Generated code is analyzed (a generated partial's <c>-=</c> counts) but never reported on.
+/// Thread-safe: a class's facts are gathered in concurrent collections.
+/// </remarks>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
+{
+    internal const string HandlerKindProperty = "HandlerKind";
+    internal const string SourceKindProperty = "SourceKind";
+
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+        Descriptors.SubscriptionOutlivesSubscriber,
+        Descriptors.UnsubscribeNewDelegate);
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.Analyze);
+        context.EnableConcurrentExecution();
+        context.RegisterOperationAction(AnalyzeRemoval, OperationKind.EventAssignment);
+        context.RegisterCompilationStartAction(static start =>
+        {
+            var safeMemReferenced = start.Compilation.GetTypeByMetadataName("SafeMem.Events.WeakEventSubscription") is not null;
+            start.RegisterSymbolStartAction(
+                typeStart =>
+                {
+                    if (typeStart.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class } type)
+                    {
+                        return;
+                    }
+
+                    var state = new ClassFacts(type);
+                    typeStart.RegisterOperationAction(state.OnEventAssignment, OperationKind.EventAssignment);
+                    typeStart.RegisterOperationAction(
+                        state.OnMemberAssignment,
+                        OperationKind.SimpleAssignment,
+                        OperationKind.CoalesceAssignment,
+                        OperationKind.FieldInitializer,
+                        OperationKind.PropertyInitializer,
+                        OperationKind.Argument);
+                    typeStart.RegisterSymbolEndAction(end => state.Report(end, safeMemReferenced));
+                },
+                SymbolKind.NamedType);
+        });
+    }
+
+    private static void AnalyzeRemoval(OperationAnalysisContext context)
+    {
+        var assignment = (IEventAssignmentOperation)context.Operation;
+        if (assignment.Adds)
+        {
+            return;
+        }
+
+        var handler = OwnershipModel.SkipConversionsDown(assignment.HandlerValue);
+        if (handler is IDelegateCreationOperation creation)
+        {
+            handler = OwnershipModel.SkipConversionsDown(creation.Target);
+        }
+
+        if (handler is IAnonymousFunctionOperation function)
+        {
+            var kind = function.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.AnonymousMethodExpressionSyntax ? "anonymous method" : "lambda";
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.UnsubscribeNewDelegate, function.Syntax.GetLocation(), kind));
+        }
+    }
+
+    /// <summary>What a handler is and whether it keeps the subscriber (<c>this</c>) alive.</summary>
+    internal static (ISymbol? Key, bool BoundToThis, string Kind) DescribeHandler(IOperation? handlerValue, IOperation root, int depth = 0)
+    {
+        var handler = OwnershipModel.SkipConversionsDown(handlerValue);
+        if (handler is IDelegateCreationOperation creation)
+        {
+            handler = OwnershipModel.SkipConversionsDown(creation.Target);
+        }
+
+        switch (handler)
+        {
+            case IMethodReferenceOperation reference when reference.Method.MethodKind == MethodKind.LocalFunction:
+                var body = root.Descendants().OfType<ILocalFunctionOperation>()
+                    .FirstOrDefault(f => SymbolEqualityComparer.Default.Equals(f.Symbol, reference.Method.OriginalDefinition));
+                return (reference.Method.OriginalDefinition, body is not null && ReferencesThis(body), "Method");
+            case IMethodReferenceOperation reference:
+                return (reference.Method.OriginalDefinition,
+                    !reference.Method.IsStatic && OwnershipModel.SkipConversionsDown(reference.Instance) is IInstanceReferenceOperation,
+                    "Method");
+            case IAnonymousFunctionOperation function:
+                return (null, ReferencesThis(function), "Lambda");
+            case ISimpleAssignmentOperation assignment:
+                var stored = SymbolOf(assignment.Target);
+                var (_, bound, _) = DescribeHandler(assignment.Value, root, depth + 1);
+                return (stored, bound, "Variable");
+            case IFieldReferenceOperation or IPropertyReferenceOperation:
+                var member = ((IMemberReferenceOperation)handler).Member;
+                return (member.OriginalDefinition, !member.IsStatic, "Variable");
+            case ILocalReferenceOperation local when depth < 4:
+                var localBound = OwnershipModel.ValuesAssignedTo(local.Local, root).Any(v => DescribeHandler(v, root, depth + 1).BoundToThis);
+                return (local.Local, localBound, "Variable");
+            case IParameterReferenceOperation parameter:
+                return (parameter.Parameter, false, "Variable");
+            default:
+                return (null, false, "Other");
+        }
+    }
+
+    private static ISymbol? SymbolOf(IOperation? operation) => OwnershipModel.SkipConversionsDown(operation) switch
+    {
+        ILocalReferenceOperation local => local.Local,
+        IMemberReferenceOperation member => member.Member.OriginalDefinition,
+        IParameterReferenceOperation parameter => parameter.Parameter,
+        _ => null,
+    };
+
+    private static bool ReferencesThis(IOperation operation)
+        => operation.Descendants().Any(o => o is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance });
+
+    /// <summary>What one class does with events and with its own fields and properties.</summary>
+    private sealed class ClassFacts(INamedTypeSymbol type)
+    {
+        private readonly ConcurrentBag<(IEventAssignmentOperation Add, IOperation Root, ISymbol Member)> _adds = new();
+        private readonly ConcurrentDictionary<(string Event, ISymbol Handler), bool> _removals = new();
+        private readonly ConcurrentDictionary<ISymbol, int> _createdAssignments = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentDictionary<ISymbol, int> _otherAssignments = new(SymbolEqualityComparer.Default);
+
+        internal void OnEventAssignment(OperationAnalysisContext context)
+        {
+            var assignment = (IEventAssignmentOperation)context.Operation;
+            if (assignment.EventReference is not IEventReferenceOperation eventReference)
+            {
+                return;
+            }
+
+            var root = OwnershipAnalyzer.Root(assignment);
+            if (assignment.Adds)
+            {
+                if (!context.ContainingSymbol.IsStatic && SymbolEqualityComparer.Default.Equals(context.ContainingSymbol.ContainingType, type))
+                {
+                    _adds.Add((assignment, root, context.ContainingSymbol));
+                }
+            }
+            else if (DescribeHandler(assignment.HandlerValue, root).Key is { } key)
+            {
+                _removals[(eventReference.Event.Name, key)] = true;
+            }
+        }
+
+        internal void OnMemberAssignment(OperationAnalysisContext context)
+        {
+            switch (context.Operation)
+            {
+                case IAssignmentOperation assignment:
+                    Record(SymbolOf(assignment.Target), assignment.Value);
+                    break;
+                case IFieldInitializerOperation initializer:
+                    foreach (var field in initializer.InitializedFields)
+                    {
+                        Record(field, initializer.Value);
+                    }
+
+                    break;
+                case IPropertyInitializerOperation initializer:
+                    foreach (var property in initializer.InitializedProperties)
+                    {
+                        Record(property, initializer.Value);
+                    }
+
+                    break;
+                case IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } argument:
+                    Record(SymbolOf(argument.Value), value: null);
+                    break;
+            }
+        }
+
+        private void Record(ISymbol? member, IOperation? value)
+        {
+            if (member is not (IFieldSymbol or IPropertySymbol) || !SymbolEqualityComparer.Default.Equals(member.ContainingType, type))
+            {
+                return;
+            }
+
+            switch (OwnershipModel.SkipConversionsDown(value))
+            {
+                case IObjectCreationOperation or ITypeParameterObjectCreationOperation:
+                    _createdAssignments.AddOrUpdate(member, 1, static (_, n) => n + 1);
+                    break;
+                case IDefaultValueOperation or ILiteralOperation:
+                    // Clearing a field (to null in Dispose) does not bring in an object from elsewhere.
+                    break;
+                default:
+                    _otherAssignments.AddOrUpdate(member, 1, static (_, n) => n + 1);
+                    break;
+            }
+        }
+
+        private bool IsCreatedMember(ISymbol member)
+            => _createdAssignments.ContainsKey(member) && !_otherAssignments.ContainsKey(member);
+
+        internal void Report(SymbolAnalysisContext context, bool safeMemReferenced)
+        {
+            foreach (var (add, root, _) in _adds)
+            {
+                var eventReference = (IEventReferenceOperation)add.EventReference!;
+                var @event = eventReference.Event;
+                var (key, boundToThis, handlerKind) = DescribeHandler(add.HandlerValue, root);
+                if (!boundToThis || (key is not null && _removals.ContainsKey((@event.Name, key))))
+                {
+                    continue;
+                }
+
+                var origin = @event.IsStatic
+                    ? ObjectOrigin.Global
+                    : OwnershipModel.OriginOf(eventReference.Instance, root, IsCreatedMember);
+                if (origin is not (ObjectOrigin.Given or ObjectOrigin.Global))
+                {
+                    continue;
+                }
+
+                var sourceKind = @event.IsStatic
+                    ? "Static"
+                    : OwnershipModel.SkipConversionsDown(eventReference.Instance) switch
+                    {
+                        IMemberReferenceOperation { Instance: IInstanceReferenceOperation } => "ThisMember",
+                        IMemberReferenceOperation { Member.IsStatic: true } => "StaticMember",
+                        IParameterReferenceOperation => "Parameter",
+                        _ => "Other",
+                    };
+                var properties = ImmutableDictionary<string, string?>.Empty
+                    .Add(HandlerKindProperty, handlerKind)
+                    .Add(SourceKindProperty, sourceKind)
+                    .Add(Descriptors.SafeMemReferencedProperty, safeMemReferenced ? "true" : "false");
+                context.ReportDiagnostic(Diagnostic.Create(
+                    Descriptors.SubscriptionOutlivesSubscriber,
+                    add.Syntax.GetLocation(),
+                    properties,
+                    type.Name,
+                    @event.ContainingType.Name + "." + @event.Name,
+                    type.Name));
+            }
+        }
+    }
+}

@@ -1,0 +1,301 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+using SafeMem.Analyzers.Ownership;
+
+namespace SafeMem.Analyzers;
+
+/// <summary>SM1001: a static collection that code adds to and nothing ever removes from, clears or replaces.</summary>
+/// <remarks>
+/// A removal may be anywhere in the compilation (another class, through a non-private field), so the facts about every
+/// static collection field are gathered over the whole compilation and judged at its end. Generated code is analyzed
+/// (its removals count) but never reported on. Thread-safe: one lock-free record per field.
+/// </remarks>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
+{
+    private static readonly HashSet<string> s_adds = new(StringComparer.Ordinal)
+    {
+        "Add", "TryAdd", "GetOrAdd", "AddOrUpdate", "Enqueue", "TryEnqueue", "Push", "Insert", "AddRange", "InsertRange",
+        "AddFirst", "AddLast", "AddBefore", "AddAfter", "UnionWith", "Append",
+    };
+
+    private static readonly HashSet<string> s_removals = new(StringComparer.Ordinal)
+    {
+        "Remove", "TryRemove", "Clear", "RemoveAll", "RemoveAt", "RemoveRange", "RemoveWhere", "RemoveFirst", "RemoveLast",
+        "Dequeue", "TryDequeue", "Pop", "TryPop", "Take", "TryTake", "TrimExcess", "ExceptWith", "IntersectWith",
+        "SymmetricExceptWith", "TryRemoveWhere", "Compact", "Trim", "Prune", "Evict", "Purge",
+    };
+
+    // Keys (or elements) from a domain the program's own code bounds: one entry per type, member, assembly, enum value.
+    private static readonly HashSet<string> s_boundedKeyTypes = new(StringComparer.Ordinal)
+    {
+        "System.Type", "System.RuntimeTypeHandle", "System.RuntimeMethodHandle", "System.RuntimeFieldHandle",
+        "System.Reflection.Assembly", "System.Reflection.Module", "System.Reflection.MemberInfo",
+        "System.Reflection.MethodInfo", "System.Reflection.MethodBase", "System.Reflection.ConstructorInfo",
+        "System.Reflection.PropertyInfo", "System.Reflection.FieldInfo", "System.Reflection.EventInfo",
+        "System.Reflection.ParameterInfo", "System.Reflection.TypeInfo",
+    };
+
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.StaticCollectionOnlyGrows);
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.Analyze);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(static start =>
+        {
+            var facts = new ConcurrentDictionary<IFieldSymbol, FieldFacts>(SymbolEqualityComparer.Default);
+            var candidates = new ConcurrentDictionary<IFieldSymbol, bool>(SymbolEqualityComparer.Default);
+            var known = KnownTypes.Get(start.Compilation);
+            bool IsCandidate(IFieldSymbol field) => candidates.GetOrAdd(field, f => IsGrowableStaticCollection(f, known));
+
+            start.RegisterOperationAction(
+                context =>
+                {
+                    var reference = (IFieldReferenceOperation)context.Operation;
+                    var field = reference.Field.OriginalDefinition;
+                    if (field.IsStatic && IsCandidate(field))
+                    {
+                        var use = ClassifyUse(reference, context.ContainingSymbol, field);
+                        if (use != Use.Read)
+                        {
+                            var record = facts.GetOrAdd(field, static _ => new FieldFacts());
+                            record.Note(use, reference);
+                        }
+                    }
+                },
+                OperationKind.FieldReference);
+
+            start.RegisterCompilationEndAction(end =>
+            {
+                foreach (var pair in facts)
+                {
+                    var (field, record) = (pair.Key, pair.Value);
+                    if (!record.Grows || record.Shrinks || field.Locations.Length == 0 || !field.Locations[0].IsInSource)
+                    {
+                        continue;
+                    }
+
+                    var properties = ImmutableDictionary<string, string?>.Empty
+                        .Add(Descriptors.UsedAsCacheProperty, record.UsedAsCache ? "true" : "false")
+                        .Add(Descriptors.SafeMemReferencedProperty, known.BoundedCache is not null ? "true" : "false");
+                    var hint = record.UsedAsCache
+                        ? known.BoundedCache is not null ? "; it is used as a cache: make it a BoundedCache" : "; it is used as a cache: a bounded cache (the SafeMem package's BoundedCache) keeps it in bounds"
+                        : string.Empty;
+                    end.ReportDiagnostic(Diagnostic.Create(
+                        Descriptors.StaticCollectionOnlyGrows, field.Locations[0], properties, field.ContainingType.Name + "." + field.Name, hint));
+                }
+            });
+        });
+    }
+
+    private static bool IsGrowableStaticCollection(IFieldSymbol field, KnownTypes known)
+    {
+        if (!field.IsStatic || field.IsConst || field.Type is not INamedTypeSymbol type || field.Locations.Length == 0 || !field.Locations[0].IsInSource)
+        {
+            return false;
+        }
+
+        var ns = type.ContainingNamespace?.ToDisplayString() ?? string.Empty;
+        if (ns.StartsWith("System.Collections.Immutable", StringComparison.Ordinal)
+            || ns.StartsWith("System.Collections.Frozen", StringComparison.Ordinal)
+            || ns.StartsWith("SafeMem", StringComparison.Ordinal)
+            || type.Name.StartsWith("ReadOnly", StringComparison.Ordinal)
+            || type.Name.StartsWith("IReadOnly", StringComparison.Ordinal)
+            || KnownTypes.Is(type.OriginalDefinition, known.ConditionalWeakTable))
+        {
+            return false;
+        }
+
+        var isCollection = IsMutableCollectionInterface(type) || type.AllInterfaces.Any(IsMutableCollectionInterface);
+        return isCollection && !HasBoundedKeys(type);
+    }
+
+    private static bool IsMutableCollectionInterface(INamedTypeSymbol type)
+    {
+        if (type.ContainingNamespace?.ToDisplayString() is not ("System.Collections.Generic" or "System.Collections" or "System.Collections.Concurrent"))
+        {
+            return false;
+        }
+
+        return type.MetadataName is "ICollection`1" or "IDictionary`2" or "ISet`1" or "IList`1" or "IDictionary" or "IList" or "ICollection"
+            or "IProducerConsumerCollection`1";
+    }
+
+    private static bool HasBoundedKeys(INamedTypeSymbol type)
+    {
+        var dictionary = IsDictionaryInterface(type) ? type : type.AllInterfaces.FirstOrDefault(IsDictionaryInterface);
+        ITypeSymbol? key = dictionary?.TypeArguments[0];
+        if (key is null)
+        {
+            var enumerable = type.AllInterfaces.FirstOrDefault(i => i.MetadataName == "IEnumerable`1" && i.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic");
+            key = enumerable?.TypeArguments[0];
+        }
+
+        if (key is null)
+        {
+            return false;
+        }
+
+        if (key.TypeKind == TypeKind.Enum
+            || key.SpecialType is SpecialType.System_Boolean or SpecialType.System_Byte or SpecialType.System_SByte or SpecialType.System_Char)
+        {
+            return true;
+        }
+
+        for (var current = key; current is not null; current = current.BaseType)
+        {
+            if (s_boundedKeyTypes.Contains(current.ToDisplayString()))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsDictionaryInterface(INamedTypeSymbol type)
+        => type.MetadataName == "IDictionary`2" && type.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic";
+
+    private static Use ClassifyUse(IFieldReferenceOperation reference, ISymbol containingSymbol, IFieldSymbol field)
+    {
+        var inInitialization = containingSymbol is IFieldSymbol or IPropertySymbol
+                               || (containingSymbol is IMethodSymbol { MethodKind: MethodKind.StaticConstructor } constructor
+                                   && SymbolEqualityComparer.Default.Equals(constructor.ContainingType, field.ContainingType));
+        var current = OwnershipModel.SkipConversionsUp(reference);
+        switch (current.Parent)
+        {
+            case IInvocationOperation invocation when invocation.Instance == current:
+                return ByName(invocation.TargetMethod.Name, inInitialization);
+            case IConditionalAccessOperation access when access.Operation == current:
+                return access.WhenNotNull is IInvocationOperation call ? ByName(call.TargetMethod.Name, inInitialization) : Use.Read;
+            case IPropertyReferenceOperation { Property.IsIndexer: true } indexer when indexer.Instance == current:
+                var indexerUse = OwnershipModel.SkipConversionsUp(indexer);
+                return indexerUse.Parent is IAssignmentOperation store && store.Target == indexerUse && !inInitialization
+                    ? Use.Add
+                    : Use.Read;
+            case IMemberReferenceOperation member when member.Instance == current:
+                return Use.Read;
+            case IAssignmentOperation assignment when assignment.Target == current:
+                // A reassignment replaces the whole collection; ??= is a lazy first initialization.
+                return assignment is ICoalesceAssignmentOperation || inInitialization ? Use.Read : Use.Replace;
+            case IArgumentOperation argument when argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out:
+                return Use.Replace;
+            case IArgumentOperation argument:
+                return ClassifyArgument(argument, inInitialization);
+            case IForEachLoopOperation:
+            case ILockOperation:
+            case IBinaryOperation:
+            case IIsPatternOperation:
+            case IIsTypeOperation:
+            case INameOfOperation:
+            case IInterpolationOperation:
+            case IExpressionStatementOperation:
+                return Use.Read;
+            default:
+                // Copied out (a local, another field, a return) or used in a way not known here: code elsewhere may
+                // remove through the copy, so the field is not judged.
+                return Use.Escape;
+        }
+    }
+
+    private static Use ClassifyArgument(IArgumentOperation argument, bool inInitialization)
+    {
+        if (argument.Parent is IInvocationOperation { TargetMethod: { IsExtensionMethod: true } method }
+            && argument.Parameter?.Ordinal == 0)
+        {
+            if (s_removals.Contains(method.Name))
+            {
+                return Use.Remove;
+            }
+
+            if (s_adds.Contains(method.Name))
+            {
+                return inInitialization ? Use.Read : Use.Add;
+            }
+
+            if (method.ContainingNamespace?.ToDisplayString() == "System.Linq")
+            {
+                return Use.Read;
+            }
+        }
+
+        // Handed to code that can only read it (IEnumerable<T>, a read-only view) cannot shrink it either.
+        var parameterType = argument.Parameter?.Type;
+        if (parameterType is INamedTypeSymbol named
+            && (named.Name.StartsWith("IReadOnly", StringComparison.Ordinal) || named.MetadataName is "IEnumerable`1" or "IEnumerable"))
+        {
+            return Use.Read;
+        }
+
+        return Use.Escape;
+    }
+
+    private static Use ByName(string method, bool inInitialization)
+    {
+        if (s_removals.Contains(method))
+        {
+            return Use.Remove;
+        }
+
+        if (s_adds.Contains(method))
+        {
+            return inInitialization ? Use.Read : method == "GetOrAdd" ? Use.CacheAdd : Use.Add;
+        }
+
+        return method == "TryGetValue" ? Use.CacheLookup : Use.Read;
+    }
+
+    private enum Use
+    {
+        Read,
+        Add,
+        CacheAdd,
+        CacheLookup,
+        Remove,
+        Replace,
+        Escape,
+    }
+
+    /// <summary>What the compilation does with one field; updated from concurrent callbacks with interlocked flags.</summary>
+    private sealed class FieldFacts
+    {
+        private int _adds;
+        private int _shrinks;
+        private int _cacheAdds;
+        private int _lookups;
+
+        internal bool Grows => Volatile.Read(ref _adds) != 0;
+
+        internal bool Shrinks => Volatile.Read(ref _shrinks) != 0;
+
+        internal bool UsedAsCache => Volatile.Read(ref _cacheAdds) != 0 || (Volatile.Read(ref _lookups) != 0 && Grows);
+
+        internal void Note(Use use, IOperation _)
+        {
+            switch (use)
+            {
+                case Use.Add:
+                    Interlocked.Exchange(ref _adds, 1);
+                    break;
+                case Use.CacheAdd:
+                    Interlocked.Exchange(ref _adds, 1);
+                    Interlocked.Exchange(ref _cacheAdds, 1);
+                    break;
+                case Use.CacheLookup:
+                    Interlocked.Exchange(ref _lookups, 1);
+                    break;
+                case Use.Remove:
+                case Use.Replace:
+                case Use.Escape:
+                    Interlocked.Exchange(ref _shrinks, 1);
+                    break;
+            }
+        }
+    }
+}
