@@ -115,9 +115,9 @@ internal static class OwnershipModel
     {
         var declaration = declarator.Parent;
         var group = declaration?.Parent;
-        return group is IUsingDeclarationOperation
-               || (group is IUsingOperation usingOperation && usingOperation.Resources == declaration)
-               || (group is IVariableDeclarationGroupOperation && group.Parent is IUsingOperation owner && owner.Resources == group);
+        return group is IVariableDeclarationGroupOperation
+               && (group.Parent is IUsingDeclarationOperation
+                   || (group.Parent is IUsingOperation owner && owner.Resources == group));
     }
 
     /// <summary>The lambda or local function nearest <paramref name="operation"/> inside <paramref name="root"/>, if any.</summary>
