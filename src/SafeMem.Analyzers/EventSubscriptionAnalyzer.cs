@@ -126,6 +126,46 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
         _ => null,
     };
 
+    // An event whose add accessor hands the handler to a SafeMem weak event source does not root its subscribers. Read
+    // from the event's declaration in this compilation (syntax and the declaring type's field types: no semantic model).
+    private static bool IsWeakEvent(IEventSymbol @event)
+    {
+        foreach (var reference in @event.OriginalDefinition.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax() is not Microsoft.CodeAnalysis.CSharp.Syntax.EventDeclarationSyntax { AccessorList: { } accessors })
+            {
+                continue;
+            }
+
+            var add = accessors.Accessors.FirstOrDefault(a => a.Keyword.ValueText == "add");
+            if (add is null)
+            {
+                continue;
+            }
+
+            var names = new HashSet<string>(
+                add.DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.IdentifierNameSyntax>().Select(n => n.Identifier.ValueText),
+                StringComparer.Ordinal);
+            foreach (var member in @event.ContainingType.GetMembers())
+            {
+                var type = member switch
+                {
+                    IFieldSymbol field => field.Type,
+                    IPropertySymbol property => property.Type,
+                    _ => null,
+                };
+                if (type is not null && names.Contains(member.Name)
+                    && type.ContainingNamespace?.ToDisplayString() == "SafeMem.Events"
+                    && type.Name is "WeakEventSource" or "AsyncWeakEventSource")
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     private static bool ReferencesThis(IOperation operation)
         => operation.Descendants().Any(o => o is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance });
 
@@ -217,7 +257,7 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                 var eventReference = (IEventReferenceOperation)add.EventReference!;
                 var @event = eventReference.Event;
                 var (key, boundToThis, handlerKind) = DescribeHandler(add.HandlerValue, root);
-                if (!boundToThis || (key is not null && _removals.ContainsKey((@event.Name, key))))
+                if (!boundToThis || (key is not null && _removals.ContainsKey((@event.Name, key))) || IsWeakEvent(@event))
                 {
                     continue;
                 }

@@ -271,8 +271,19 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         return current;
     }
 
+    // Methods a host runs once (per test case, per process), not per request: the entry point, a static constructor, a
+    // module initializer, a test method or a one-time setup of the common test and benchmark frameworks.
+    private static readonly HashSet<string> s_runOnceAttributes = new(StringComparer.Ordinal)
+    {
+        "FactAttribute", "TheoryAttribute", "SkippableFactAttribute", "SkippableTheoryAttribute", "TestAttribute",
+        "TestCaseAttribute", "TestCaseSourceAttribute", "TestMethodAttribute", "DataTestMethodAttribute",
+        "OneTimeSetUpAttribute", "ClassInitializeAttribute", "AssemblyInitializeAttribute", "GlobalSetupAttribute",
+        "ModuleInitializerAttribute",
+    };
+
     private static bool RunsOnce(ISymbol symbol)
         => symbol is IMethodSymbol method
            && (method.MethodKind == MethodKind.StaticConstructor
-               || (method.IsStatic && method.Name is "Main" or "<Main>$"));
+               || (method.IsStatic && method.Name is "Main" or "<Main>$")
+               || method.GetAttributes().Any(a => a.AttributeClass is { } attribute && s_runOnceAttributes.Contains(attribute.Name)));
 }

@@ -65,7 +65,12 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
                         if (use != Use.Read)
                         {
                             var record = facts.GetOrAdd(field, static _ => new FieldFacts());
-                            record.Note(use, reference);
+                            record.Note(use);
+                            if (use is Use.Add or Use.CacheAdd)
+                            {
+                                // A list grows with every add, even of the same constant; a table or set does not.
+                                record.NoteKey(IsKeyed(field.Type) ? KeyOf(reference) : null, context.ContainingSymbol);
+                            }
                         }
                     }
                 },
@@ -76,7 +81,8 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
                 foreach (var pair in facts)
                 {
                     var (field, record) = (pair.Key, pair.Value);
-                    if (!record.Grows || record.Shrinks || field.Locations.Length == 0 || !field.Locations[0].IsInSource)
+                    if (!record.Grows || record.Shrinks || field.Locations.Length == 0 || !field.Locations[0].IsInSource
+                        || record.KeysAreConstant(end.Compilation, end.CancellationToken))
                     {
                         continue;
                     }
@@ -159,6 +165,14 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
         return false;
     }
 
+    private static bool IsKeyed(ITypeSymbol type)
+        => type is INamedTypeSymbol named
+           && (IsKeyedInterface(named) || named.AllInterfaces.Any(IsKeyedInterface));
+
+    private static bool IsKeyedInterface(INamedTypeSymbol type)
+        => type.MetadataName is "IDictionary`2" or "ISet`1" or "IDictionary"
+           && type.ContainingNamespace?.ToDisplayString() is "System.Collections.Generic" or "System.Collections";
+
     private static bool IsDictionaryInterface(INamedTypeSymbol type)
         => type.MetadataName == "IDictionary`2" && type.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic";
 
@@ -202,6 +216,21 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
                 // remove through the copy, so the field is not judged.
                 return Use.Escape;
         }
+    }
+
+    // The key (or element) an add stores: the first argument of the adding call or of the indexer.
+    private static IOperation? KeyOf(IFieldReferenceOperation reference)
+    {
+        var current = OwnershipModel.SkipConversionsUp(reference);
+        var arguments = current.Parent switch
+        {
+            IInvocationOperation invocation when invocation.Instance == current => invocation.Arguments,
+            IConditionalAccessOperation { WhenNotNull: IInvocationOperation call } => call.Arguments,
+            IPropertyReferenceOperation indexer when indexer.Instance == current => indexer.Arguments,
+            IArgumentOperation { Parent: IInvocationOperation extension } => extension.Arguments.Length > 1 ? extension.Arguments.RemoveAt(0) : default,
+            _ => default,
+        };
+        return arguments.IsDefaultOrEmpty ? null : arguments.FirstOrDefault(a => a.Parameter?.Ordinal == 0 || a.Parameter is null)?.Value ?? arguments[0].Value;
     }
 
     private static Use ClassifyArgument(IArgumentOperation argument, bool inInitialization)
@@ -276,7 +305,94 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
 
         internal bool UsedAsCache => Volatile.Read(ref _cacheAdds) != 0 || (Volatile.Read(ref _lookups) != 0 && Grows);
 
-        internal void Note(Use use, IOperation _)
+        // Keys that are not constants, or parameters of non-public methods (whose callers are all in this compilation).
+        private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal), bool> _keyParameters = new();
+        private int _variableKeys;
+
+        internal void NoteKey(IOperation? key, ISymbol containingSymbol)
+        {
+            switch (OwnershipModel.SkipConversionsDown(key))
+            {
+                case { ConstantValue.HasValue: true }:
+                    break;
+                case IParameterReferenceOperation { Parameter: { ContainingSymbol: IMethodSymbol method } parameter }
+                    when SymbolEqualityComparer.Default.Equals(method, containingSymbol)
+                         && !IsVisibleOutside(method)
+                         && method.MethodKind == MethodKind.Ordinary:
+                    _keyParameters[(method.OriginalDefinition, parameter.Ordinal)] = true;
+                    break;
+                default:
+                    Interlocked.Exchange(ref _variableKeys, 1);
+                    break;
+            }
+        }
+
+        /// <summary>
+        /// Whether every add stores a constant: a literal, or a parameter of a non-public method that every call in the
+        /// compilation passes a constant (a table of block kinds, not of requests). Walks the syntax trees only for such
+        /// fields, which are rare.
+        /// </summary>
+        private static bool IsVisibleOutside(ISymbol symbol)
+        {
+            for (var current = symbol; current is not null and not INamespaceSymbol; current = current.ContainingSymbol)
+            {
+                if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Protected or Accessibility.ProtectedOrInternal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        internal bool KeysAreConstant(Compilation compilation, CancellationToken cancellationToken)
+        {
+            if (Volatile.Read(ref _variableKeys) != 0)
+            {
+                return false;
+            }
+
+            foreach (var (method, ordinal) in _keyParameters.Keys)
+            {
+                foreach (var tree in compilation.SyntaxTrees)
+                {
+                    var root = tree.GetRoot(cancellationToken);
+                    SemanticModel? model = null;
+                    foreach (var call in root.DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.InvocationExpressionSyntax>())
+                    {
+                        var name = call.Expression switch
+                        {
+                            Microsoft.CodeAnalysis.CSharp.Syntax.MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
+                            Microsoft.CodeAnalysis.CSharp.Syntax.SimpleNameSyntax simple => simple.Identifier.ValueText,
+                            _ => null,
+                        };
+                        if (name != method.Name)
+                        {
+                            continue;
+                        }
+
+#pragma warning disable RS1030 // The compilation-end action has no semantic model of its own: it reads the trees that call the method.
+                        model ??= compilation.GetSemanticModel(tree);
+#pragma warning restore RS1030
+                        if (model.GetOperation(call, cancellationToken) is not IInvocationOperation invocation
+                            || !SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.OriginalDefinition, method))
+                        {
+                            continue;
+                        }
+
+                        var argument = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Ordinal == ordinal);
+                        if (argument is null || !OwnershipModel.SkipConversionsDown(argument.Value)!.ConstantValue.HasValue)
+                        {
+                            return false;
+                        }
+                    }
+                }
+            }
+
+            return true;
+        }
+
+        internal void Note(Use use)
         {
             switch (use)
             {

@@ -1,6 +1,6 @@
 using Microsoft.CodeAnalysis;
 using SafeMem.Analyzers.Tests.Infrastructure;
-using static SafeMem.Analyzers.Tests.Infrastructure.AnalyzerTest<SafeMem.Analyzers.EventSubscriptionAnalyzer>;
+using static SafeMem.Analyzers.Tests.Infrastructure.Verify<SafeMem.Analyzers.EventSubscriptionAnalyzer>;
 
 namespace SafeMem.Analyzers.Tests;
 
@@ -97,6 +97,22 @@ public sealed class EventSubscriptionAnalyzerTests
             [Samples.Generated(Sample("public void Start() { _feed.PriceChanged += OnPrice; }"))],
             withSafeMem: true,
             OutputKind.DynamicallyLinkedLibrary);
+
+    [Fact]
+    public Task SM1002_EventBackedByWeakEventSource_IsNotFlagged()
+        => VerifyAsync(Samples.Usings + """
+            public sealed class Market
+            {
+                private readonly WeakEventSource<EventArgs> _changed = new("market");
+                public event EventHandler<EventArgs> Changed { add => _changed.Add(value); remove => _changed.Remove(value); }
+            }
+            public sealed class Ticker
+            {
+                private int _count;
+                public Ticker(Market market) { market.Changed += OnChanged; }
+                private void OnChanged(object? sender, EventArgs e) => _count++;
+            }
+            """);
 
     [Fact]
     public Task SM1002_CreatedChildOfCreatedField_IsNotFlagged()

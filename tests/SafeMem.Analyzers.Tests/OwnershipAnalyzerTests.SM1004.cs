@@ -1,6 +1,6 @@
 using Microsoft.CodeAnalysis;
 using SafeMem.Analyzers.Tests.Infrastructure;
-using static SafeMem.Analyzers.Tests.Infrastructure.AnalyzerTest<SafeMem.Analyzers.OwnershipAnalyzer>;
+using static SafeMem.Analyzers.Tests.Infrastructure.Verify<SafeMem.Analyzers.OwnershipAnalyzer>;
 
 namespace SafeMem.Analyzers.Tests;
 
@@ -94,6 +94,21 @@ public sealed partial class OwnershipAnalyzerTests
             """],
             withSafeMem: true,
             OutputKind.ConsoleApplication);
+
+    [Fact]
+    public Task SM1004_TestMethodRunsOnce_IsNotFlagged()
+        => VerifyAsync(Samples.Usings + """
+            [AttributeUsage(AttributeTargets.Method)] public sealed class FactAttribute : Attribute { }
+            public sealed class CacheTests
+            {
+                [Fact]
+                public void GetOrAdd_Miss_RunsFactory()
+                {
+                    var cache = new BoundedCache<string, int>(new BoundedCacheOptions<string, int> { MaximumCount = 10 });
+                    cache.GetOrAdd("a", static _ => 1);
+                }
+            }
+            """);
 
     [Fact]
     public Task SM1004_GeneratedCode_IsNotFlagged()

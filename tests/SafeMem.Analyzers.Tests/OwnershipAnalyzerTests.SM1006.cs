@@ -1,6 +1,6 @@
 using Microsoft.CodeAnalysis;
 using SafeMem.Analyzers.Tests.Infrastructure;
-using static SafeMem.Analyzers.Tests.Infrastructure.AnalyzerTest<SafeMem.Analyzers.OwnershipAnalyzer>;
+using static SafeMem.Analyzers.Tests.Infrastructure.Verify<SafeMem.Analyzers.OwnershipAnalyzer>;
 
 namespace SafeMem.Analyzers.Tests;
 

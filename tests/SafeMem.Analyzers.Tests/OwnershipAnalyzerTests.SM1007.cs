@@ -1,7 +1,7 @@
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Testing;
 using SafeMem.Analyzers.Tests.Infrastructure;
-using static SafeMem.Analyzers.Tests.Infrastructure.AnalyzerTest<SafeMem.Analyzers.OwnershipAnalyzer>;
+using static SafeMem.Analyzers.Tests.Infrastructure.Verify<SafeMem.Analyzers.OwnershipAnalyzer>;
 
 namespace SafeMem.Analyzers.Tests;
 

@@ -1,6 +1,6 @@
 using Microsoft.CodeAnalysis;
 using SafeMem.Analyzers.Tests.Infrastructure;
-using static SafeMem.Analyzers.Tests.Infrastructure.AnalyzerTest<SafeMem.Analyzers.StaticCollectionAnalyzer>;
+using static SafeMem.Analyzers.Tests.Infrastructure.Verify<SafeMem.Analyzers.StaticCollectionAnalyzer>;
 
 namespace SafeMem.Analyzers.Tests;
 
@@ -34,6 +34,8 @@ public sealed class StaticCollectionAnalyzerTests
     [InlineData("private static readonly Dictionary<int, Session> {|#0:s_byId|} = new(); public static Session Get(int id) { if (!s_byId.TryGetValue(id, out var s)) { s = new Session(); s_byId.Add(id, s); } return s; }")]
     [InlineData("private static readonly Dictionary<int, string> {|#0:s_a|} = new(); private static readonly Dictionary<int, string> s_b = new(); public static void Put(int k) { s_a[k] = \"\"; s_b[k] = \"\"; s_b.Remove(k); }")]
     [InlineData("private static readonly List<Session> {|#0:s_list|} = new(); public Registry2() { } public static void Add(Session s) => s_list.Add(s); public static int Count => s_list.Count;")]
+    [InlineData("private static readonly List<string> {|#0:s_lines|} = new(); public static void Mark() => s_lines.Add(\"tick\");")]
+    [InlineData("private static readonly ConcurrentDictionary<string, int> {|#0:s_kinds|} = new(); public static int Next(string user) => Count(\"cache\") + Count(user); private static int Count(string kind) => s_kinds.GetOrAdd(kind, 0);")]
     public Task SM1001_StaticCollectionOnlyAddedTo_IsFlagged(string members)
         => VerifyAsync(Sample(members.Replace("public Registry2() { } ", string.Empty, StringComparison.Ordinal)), Diagnostic("SM1001"));
 
@@ -63,6 +65,8 @@ public sealed class StaticCollectionAnalyzerTests
     [InlineData("private static readonly List<Session> s_all = new(); public static void Add(Session s) => s_all.Add(s); public static void Drain() { var copy = s_all; copy.Clear(); }")]
     [InlineData("private static readonly List<Session> s_all = new(); public static void Add(Session s) => s_all.Add(s); public static void Prune() => s_all.RemoveAll(static s => s is null);")]
     [InlineData("private readonly List<Session> _all = new(); public void Add(Session s) => _all.Add(s);")]
+    [InlineData("private static readonly ConcurrentDictionary<string, int> s_kinds = new(); public static int Next() => Count(\"cache\") + Count(\"pool\"); private static int Count(string kind) => s_kinds.GetOrAdd(kind, 0);")]
+    [InlineData("private static readonly Dictionary<string, int> s_flags = new(); public static void Enable() => s_flags[\"verbose\"] = 1;")]
     public Task SM1001_InitializedOnlyOrShrunkOrBounded_IsNotFlagged(string members)
         => VerifyAsync(Sample(members.Replace("private readonly List<Session> _all = new(); public void Add(Session s) => _all.Add(s);", "private static readonly List<Session> s_unused = new();", StringComparison.Ordinal)));
 
