@@ -32,11 +32,24 @@ done
 fail() { echo "consumer: $*" >&2; exit 1; }
 for library in "${libraries[@]}"; do
   package="$work/feed/$library.$version.nupkg"
-  [[ -f "$package" && -f "${package%.nupkg}.snupkg" ]] || fail "$library: no .nupkg with a .snupkg"
-  # SourceLink: the symbol package's PDBs map their sources to the repository.
-  unzip -p "${package%.nupkg}.snupkg" '*.pdb' >"$work/pdbs"
-  grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' "$work/pdbs" \
-    || fail "$library: the PDBs carry no SourceLink to the repository"
+  if [[ "$library" == *.Analyzers ]]; then
+    # An analyzer package: the analyzers and code fixes in analyzers/dotnet/cs, no lib (so no reference and no .snupkg);
+    # their PDBs are embedded in the DLLs, with the SourceLink map.
+    [[ -f "$package" ]] || fail "$library: no .nupkg"
+    files=$(unzip -Z1 "$package")
+    for dll in "$library.dll" "$library.CodeFixes.dll"; do
+      grep -qxF "analyzers/dotnet/cs/$dll" <<<"$files" || fail "$library: no analyzers/dotnet/cs/$dll"
+      unzip -p "$package" "analyzers/dotnet/cs/$dll" | grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' \
+        || fail "$library: $dll carries no SourceLink to the repository"
+    done
+    if grep -q '^lib/' <<<"$files"; then fail "$library: an analyzer package with a lib folder"; fi
+  else
+    [[ -f "$package" && -f "${package%.nupkg}.snupkg" ]] || fail "$library: no .nupkg with a .snupkg"
+    # SourceLink: the symbol package's PDBs map their sources to the repository.
+    unzip -p "${package%.nupkg}.snupkg" '*.pdb' >"$work/pdbs"
+    grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' "$work/pdbs" \
+      || fail "$library: the PDBs carry no SourceLink to the repository"
+  fi
   nuspec=$(unzip -p "$package" "$library.nuspec")
   grep -q '<repository type="git" url="https://github.com/safemem/safemem"' <<<"$nuspec" || fail "$library: no repository url"
   # Lower bounds only: an exact pin ([x]) or an upper bound makes every newer Microsoft.Extensions an NU1608.
@@ -49,8 +62,14 @@ for library in "${libraries[@]}"; do
   done
   # The package page shows the packed README: a relative link there leads nowhere.
   if unzip -p "$package" README.md | grep -nP '\]\((?!https://)' ; then fail "$library: relative link in the packed README"; fi
-  grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
-    || fail "$library: tests/consumer does not reference it"
+  # The app references each package, directly or (the analyzers) through the SafeMem package, which carries them.
+  if [[ "$library" == SafeMem.Analyzers ]]; then
+    unzip -Z1 "$work/feed/SafeMem.$version.nupkg" | grep -qxF analyzers/dotnet/cs/SafeMem.Analyzers.dll \
+      || fail "$library: the SafeMem package does not bring the analyzers along"
+  else
+    grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
+      || fail "$library: tests/consumer does not reference it"
+  fi
   echo "$library $version:"
   grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//'
 done
@@ -79,7 +98,10 @@ run() { # $1: lowest|newest; $2, $3: the Microsoft.Extensions version to lift ev
   echo "::: consumer: $1 Microsoft.Extensions${2:+ ($2 on net10.0, $3 on net8.0)}"
   dotnet build "$app" -c Release -warnaserror -nologo -v:q -clp:NoSummary \
     -p:SafeMemVersion="$version" -p:ExtensionsVersion="$2" \
-    -p:ExtensionsVersionOnNet8="$3" -p:WithTesting="$4"
+    -p:ExtensionsVersionOnNet8="$3" -p:WithTesting="$4" -p:ErrorLog="$app/analyzers.sarif"
+  # The analyzers came with the SafeMem package and ran: SM1007 (information) reports Program.cs's Rent.
+  grep -q '"ruleId": "SM1007"' "$app/analyzers.sarif" || fail "$1: the SafeMem.Analyzers analyzers did not run in the app's build"
+  echo "  SafeMem.Analyzers ran in the app's build: $(grep -c '"ruleId": "SM10' "$app/analyzers.sarif") report(s), $(grep -o '"ruleId": "SM10[0-9]*"' "$app/analyzers.sarif" | sort -u | cut -d'"' -f4 | paste -sd, -)"
   local tfm expected output
   for tfm in net8.0 net10.0; do
     case "$1/$tfm" in
