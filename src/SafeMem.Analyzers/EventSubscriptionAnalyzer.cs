@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 using SafeMem.Analyzers.Ownership;
@@ -44,15 +46,11 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                         return;
                     }
 
+                    // Only event assignments are collected as operations: what a class assigns to its own fields is
+                    // read from its syntax at the end, and only for the rare class that subscribes to an event of one
+                    // (a callback on every assignment and argument of the compilation cost most of the analyzer's time).
                     var state = new ClassFacts(type);
                     typeStart.RegisterOperationAction(state.OnEventAssignment, OperationKind.EventAssignment);
-                    typeStart.RegisterOperationAction(
-                        state.OnMemberAssignment,
-                        OperationKind.SimpleAssignment,
-                        OperationKind.CoalesceAssignment,
-                        OperationKind.FieldInitializer,
-                        OperationKind.PropertyInitializer,
-                        OperationKind.Argument);
                     typeStart.RegisterSymbolEndAction(end => state.Report(end, safeMemReferenced));
                 },
                 SymbolKind.NamedType);
@@ -174,8 +172,6 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     {
         private readonly ConcurrentBag<(IEventAssignmentOperation Add, IOperation Root, ISymbol Member)> _adds = new();
         private readonly ConcurrentDictionary<(string Event, ISymbol Handler), bool> _removals = new();
-        private readonly ConcurrentDictionary<ISymbol, int> _createdAssignments = new(SymbolEqualityComparer.Default);
-        private readonly ConcurrentDictionary<ISymbol, int> _otherAssignments = new(SymbolEqualityComparer.Default);
 
         internal void OnEventAssignment(OperationAnalysisContext context)
         {
@@ -199,56 +195,71 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
             }
         }
 
-        internal void OnMemberAssignment(OperationAnalysisContext context)
-        {
-            switch (context.Operation)
-            {
-                case IAssignmentOperation assignment:
-                    Record(SymbolOf(assignment.Target), assignment.Value);
-                    break;
-                case IFieldInitializerOperation initializer:
-                    foreach (var field in initializer.InitializedFields)
-                    {
-                        Record(field, initializer.Value);
-                    }
-
-                    break;
-                case IPropertyInitializerOperation initializer:
-                    foreach (var property in initializer.InitializedProperties)
-                    {
-                        Record(property, initializer.Value);
-                    }
-
-                    break;
-                case IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } argument:
-                    Record(SymbolOf(argument.Value), value: null);
-                    break;
-            }
-        }
-
-        private void Record(ISymbol? member, IOperation? value)
-        {
-            if (member is not (IFieldSymbol or IPropertySymbol) || !SymbolEqualityComparer.Default.Equals(member.ContainingType, type))
-            {
-                return;
-            }
-
-            switch (OwnershipModel.SkipConversionsDown(value))
-            {
-                case IObjectCreationOperation or ITypeParameterObjectCreationOperation:
-                    _createdAssignments.AddOrUpdate(member, 1, static (_, n) => n + 1);
-                    break;
-                case IDefaultValueOperation or ILiteralOperation:
-                    // Clearing a field (to null in Dispose) does not bring in an object from elsewhere.
-                    break;
-                default:
-                    _otherAssignments.AddOrUpdate(member, 1, static (_, n) => n + 1);
-                    break;
-            }
-        }
+        // Whether a field or property of the class is only ever assigned objects the class creates (new), read from the
+        // class's declarations: initializers and assignments to the member's name (alone or after this.), clearing to
+        // null or default aside; passing it by ref or out counts as an assignment from elsewhere. Cached per member.
+        private readonly ConcurrentDictionary<ISymbol, bool> _created = new(SymbolEqualityComparer.Default);
 
         private bool IsCreatedMember(ISymbol member)
-            => _createdAssignments.ContainsKey(member) && !_otherAssignments.ContainsKey(member);
+            => SymbolEqualityComparer.Default.Equals(member.ContainingType, type)
+               && _created.GetOrAdd(member, m => ComputeCreated(m));
+
+        private bool ComputeCreated(ISymbol member)
+        {
+            var name = member.Name;
+            var created = 0;
+            foreach (var reference in type.DeclaringSyntaxReferences)
+            {
+                foreach (var node in reference.GetSyntax().DescendantNodes())
+                {
+                    ExpressionSyntax? value = null;
+                    switch (node)
+                    {
+                        case VariableDeclaratorSyntax { Parent.Parent: FieldDeclarationSyntax } declarator when declarator.Identifier.ValueText == name:
+                            value = declarator.Initializer?.Value;
+                            break;
+                        case PropertyDeclarationSyntax property when property.Identifier.ValueText == name:
+                            value = property.Initializer?.Value;
+                            break;
+                        case AssignmentExpressionSyntax assignment when NamesMember(assignment.Left, name):
+                            value = assignment.Right;
+                            if (value is null)
+                            {
+                                return false;
+                            }
+
+                            break;
+                        case ArgumentSyntax argument when !argument.RefKindKeyword.IsKind(SyntaxKind.None) && NamesMember(argument.Expression, name):
+                            return false;
+                        default:
+                            continue;
+                    }
+
+                    switch (value)
+                    {
+                        case null:
+                            continue;
+                        case BaseObjectCreationExpressionSyntax:
+                            created++;
+                            break;
+                        case LiteralExpressionSyntax literal when literal.IsKind(SyntaxKind.NullLiteralExpression) || literal.IsKind(SyntaxKind.DefaultLiteralExpression):
+                        case DefaultExpressionSyntax:
+                            break;
+                        default:
+                            return false;
+                    }
+                }
+            }
+
+            return created > 0;
+        }
+
+        private static bool NamesMember(ExpressionSyntax expression, string name) => expression switch
+        {
+            IdentifierNameSyntax identifier => identifier.Identifier.ValueText == name,
+            MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } access => access.Name.Identifier.ValueText == name,
+            _ => false,
+        };
 
         internal void Report(SymbolAnalysisContext context, bool safeMemReferenced)
         {

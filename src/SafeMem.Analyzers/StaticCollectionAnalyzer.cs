@@ -154,7 +154,15 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
             return true;
         }
 
-        for (var current = key; current is not null; current = current.BaseType)
+        // A tuple key with a type or member in it ((Type, string) for a property lookup) is a reflection cache too.
+        return key is INamedTypeSymbol { IsTupleType: true } tuple
+            ? tuple.TupleElements.Any(e => IsReflectionType(e.Type))
+            : IsReflectionType(key);
+    }
+
+    private static bool IsReflectionType(ITypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
         {
             if (s_boundedKeyTypes.Contains(current.ToDisplayString()))
             {
