@@ -41,7 +41,9 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
             start.RegisterSymbolStartAction(
                 typeStart =>
                 {
-                    if (typeStart.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class } type)
+                    // A class whose text has no '+=' subscribes to nothing: no per-class actions for it (most classes).
+                    if (typeStart.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class } type
+                        || !type.DeclaringSyntaxReferences.Any(r => r.GetSyntax(typeStart.CancellationToken).DescendantTokens().Any(t => t.IsKind(SyntaxKind.PlusEqualsToken))))
                     {
                         return;
                     }
