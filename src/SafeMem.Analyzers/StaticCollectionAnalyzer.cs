@@ -137,6 +137,14 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
     {
         var dictionary = IsDictionaryInterface(type) ? type : type.AllInterfaces.FirstOrDefault(IsDictionaryInterface);
         ITypeSymbol? key = dictionary?.TypeArguments[0];
+
+        // A table that maps names to types or members (a type-name lookup) is a reflection cache as well: its keys name
+        // the program's own types and members.
+        if (dictionary?.TypeArguments[1] is { } value && IsReflectionType(value))
+        {
+            return true;
+        }
+
         if (key is null)
         {
             var enumerable = type.AllInterfaces.FirstOrDefault(i => i.MetadataName == "IEnumerable`1" && i.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic");

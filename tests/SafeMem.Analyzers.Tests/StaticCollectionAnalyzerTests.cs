@@ -61,6 +61,7 @@ public sealed class StaticCollectionAnalyzerTests
     [InlineData("private static readonly ConditionalWeakTable<object, Session> s_table = new(); public static void Attach(object o) => s_table.Add(o, new Session());")]
     [InlineData("private static readonly ConcurrentDictionary<Type, string> s_names = new(); public static string Name(Type t) => s_names.GetOrAdd(t, static t => t.Name);")]
     [InlineData("private static readonly ConcurrentDictionary<(Type Type, string Name), string> s_props = new(); public static string Prop(Type t, string n) => s_props.GetOrAdd((t, n), static k => k.Name);")]
+    [InlineData("private static readonly ConcurrentDictionary<string, Type?> s_types = new(); public static Type? Find(string name) => s_types.GetOrAdd(name, static n => Type.GetType(n));")]
     [InlineData("private static readonly Dictionary<Color, string> s_labels = new(); public static void Label(Color c) => s_labels[c] = c.ToString();")]
     [InlineData("private static readonly BoundedCache<string, int> s_cache = new(new BoundedCacheOptions<string, int> { MaximumCount = 10 }); public static int Get(string k) => s_cache.GetOrAdd(k, static _ => 1);")]
     [InlineData("private static readonly List<Session> s_all = new(); public static void Add(Session s) => s_all.Add(s); public static void Drain() { var copy = s_all; copy.Clear(); }")]
