@@ -34,13 +34,13 @@ for library in "${libraries[@]}"; do
   package="$work/feed/$library.$version.nupkg"
   if [[ "$library" == *.Analyzers ]]; then
     # An analyzer package: the analyzers and code fixes in analyzers/dotnet/cs, no lib (so no reference and no .snupkg);
-    # their PDBs are embedded in the DLLs, with the SourceLink map.
+    # their PDBs, with the SourceLink map, beside them.
     [[ -f "$package" ]] || fail "$library: no .nupkg"
     files=$(unzip -Z1 "$package")
-    for dll in "$library.dll" "$library.CodeFixes.dll"; do
-      grep -qxF "analyzers/dotnet/cs/$dll" <<<"$files" || fail "$library: no analyzers/dotnet/cs/$dll"
-      unzip -p "$package" "analyzers/dotnet/cs/$dll" | grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' \
-        || fail "$library: $dll carries no SourceLink to the repository"
+    for assembly in "$library" "$library.CodeFixes"; do
+      grep -qxF "analyzers/dotnet/cs/$assembly.dll" <<<"$files" || fail "$library: no analyzers/dotnet/cs/$assembly.dll"
+      unzip -p "$package" "analyzers/dotnet/cs/$assembly.pdb" | grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' \
+        || fail "$library: $assembly.pdb carries no SourceLink to the repository"
     done
     if grep -q '^lib/' <<<"$files"; then fail "$library: an analyzer package with a lib folder"; fi
   else
@@ -71,7 +71,7 @@ for library in "${libraries[@]}"; do
       || fail "$library: tests/consumer does not reference it"
   fi
   echo "$library $version:"
-  grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//'
+  { grep -E '<group|<dependency' <<<"$nuspec" || echo "  (no dependencies)"; } | sed -E 's/^ +/  /; s/ exclude="[^"]*"//'
 done
 
 # Found by NuGet above each copy of the app, on top of the machine's own configuration (its registry).

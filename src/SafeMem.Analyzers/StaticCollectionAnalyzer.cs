@@ -58,8 +58,16 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
                 context =>
                 {
                     var reference = (IFieldReferenceOperation)context.Operation;
-                    var field = reference.Field.OriginalDefinition;
-                    if (field.IsStatic && IsCandidate(field))
+                    // Cheap tests first: most field references are instance fields, constants and enum members.
+                    var field = reference.Field;
+                    if (!field.IsStatic || field.IsConst || field.Type.TypeKind is not (TypeKind.Class or TypeKind.Interface)
+                        || !SymbolEqualityComparer.Default.Equals(field.ContainingAssembly, start.Compilation.Assembly))
+                    {
+                        return;
+                    }
+
+                    field = field.OriginalDefinition;
+                    if (IsCandidate(field))
                     {
                         var use = ClassifyUse(reference, context.ContainingSymbol, field);
                         if (use != Use.Read)
