@@ -39,7 +39,9 @@ for library in "${libraries[@]}"; do
     files=$(unzip -Z1 "$package")
     for assembly in "$library" "$library.CodeFixes"; do
       grep -qxF "analyzers/dotnet/cs/$assembly.dll" <<<"$files" || fail "$library: no analyzers/dotnet/cs/$assembly.dll"
-      unzip -p "$package" "analyzers/dotnet/cs/$assembly.pdb" | grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' \
+      # To a file first: grep -q stops reading at the first match, which would fail the pipe under pipefail.
+      unzip -p "$package" "analyzers/dotnet/cs/$assembly.pdb" >"$work/pdbs"
+      grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' "$work/pdbs" \
         || fail "$library: $assembly.pdb carries no SourceLink to the repository"
     done
     if grep -q '^lib/' <<<"$files"; then fail "$library: an analyzer package with a lib folder"; fi
@@ -64,7 +66,8 @@ for library in "${libraries[@]}"; do
   if unzip -p "$package" README.md | grep -nP '\]\((?!https://)' ; then fail "$library: relative link in the packed README"; fi
   # The app references each package, directly or (the analyzers) through the SafeMem package, which carries them.
   if [[ "$library" == SafeMem.Analyzers ]]; then
-    unzip -Z1 "$work/feed/SafeMem.$version.nupkg" | grep -qxF analyzers/dotnet/cs/SafeMem.Analyzers.dll \
+    safemem_files=$(unzip -Z1 "$work/feed/SafeMem.$version.nupkg")
+    grep -qxF analyzers/dotnet/cs/SafeMem.Analyzers.dll <<<"$safemem_files" \
       || fail "$library: the SafeMem package does not bring the analyzers along"
   else
     grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
