@@ -52,11 +52,26 @@ done
 tools=()
 for library in "${libraries[@]}"; do
   package="$feed/$library.$version.nupkg"
-  [[ -f "$package" && -f "${package%.nupkg}.snupkg" ]] || fail "$library: no .nupkg with a .snupkg (is it in SafeMem.sln?)"
-  # SourceLink: the symbol package's PDBs map their sources to the repository.
-  unzip -p "${package%.nupkg}.snupkg" '*.pdb' >"$work/pdbs"
-  grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' "$work/pdbs" \
-    || fail "$library: the PDBs carry no SourceLink to the repository"
+  if [[ "$library" == *.Analyzers ]]; then
+    # An analyzer package: the analyzers and code fixes in analyzers/dotnet/cs, no lib (so no reference and no .snupkg);
+    # their PDBs, with the SourceLink map, beside them.
+    [[ -f "$package" ]] || fail "$library: no .nupkg"
+    files=$(unzip -Z1 "$package")
+    for assembly in "$library" "$library.CodeFixes"; do
+      grep -qxF "analyzers/dotnet/cs/$assembly.dll" <<<"$files" || fail "$library: no analyzers/dotnet/cs/$assembly.dll"
+      # To a file first: grep -q stops reading at the first match, which would fail the pipe under pipefail.
+      unzip -p "$package" "analyzers/dotnet/cs/$assembly.pdb" >"$work/pdbs"
+      grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' "$work/pdbs" \
+        || fail "$library: $assembly.pdb carries no SourceLink to the repository"
+    done
+    if grep -q '^lib/' <<<"$files"; then fail "$library: an analyzer package with a lib folder"; fi
+  else
+    [[ -f "$package" && -f "${package%.nupkg}.snupkg" ]] || fail "$library: no .nupkg with a .snupkg (is it in SafeMem.sln?)"
+    # SourceLink: the symbol package's PDBs map their sources to the repository.
+    unzip -p "${package%.nupkg}.snupkg" '*.pdb' >"$work/pdbs"
+    grep -aq 'https://raw.githubusercontent.com/safemem/safemem/' "$work/pdbs" \
+      || fail "$library: the PDBs carry no SourceLink to the repository"
+  fi
   nuspec=$(unzip -p "$package" "$library.nuspec")
   grep -q '<repository type="git" url="https://github.com/safemem/safemem"' <<<"$nuspec" || fail "$library: no repository url"
   # Lower bounds only: an exact pin ([x]) or an upper bound makes every newer Microsoft.Extensions an NU1608.
@@ -74,12 +89,17 @@ for library in "${libraries[@]}"; do
     # (below) rather than referenced.
     if grep -q '<dependency' <<<"$nuspec"; then fail "$library: a tool package declares a dependency"; fi
     tools+=("$library")
+  elif [[ "$library" == SafeMem.Analyzers ]]; then
+    # The app references it through the SafeMem package, which carries the analyzers.
+    safemem_files=$(unzip -Z1 "$feed/SafeMem.$version.nupkg")
+    grep -qxF analyzers/dotnet/cs/SafeMem.Analyzers.dll <<<"$safemem_files" \
+      || fail "$library: the SafeMem package does not bring the analyzers along"
   else
     grep -q "<PackageReference Include=\"$library\"" tests/consumer/SafeMem.Consumer.csproj \
       || fail "$library: tests/consumer does not reference it"
   fi
   echo "$library $version:"
-  grep -E '<group|<dependency' <<<"$nuspec" | sed -E 's/^ +/  /; s/ exclude="[^"]*"//' || echo "  (no dependency: a .NET tool)"
+  { grep -E '<group|<dependency' <<<"$nuspec" || echo "  (no dependencies)"; } | sed -E 's/^ +/  /; s/ exclude="[^"]*"//'
 done
 
 # From here on, as on a machine whose package cache is empty: every package the apps need comes from the feed or the
@@ -115,7 +135,10 @@ run() { # $1: lowest|newest; $2, $3: the Microsoft.Extensions version to lift ev
   echo "::: consumer: $1 Microsoft.Extensions${2:+ ($2 on net10.0, $3 on net8.0)}"
   dotnet build "$app" -c Release -warnaserror -nologo -v:q -clp:NoSummary \
     -p:SafeMemVersion="$version" -p:ExtensionsVersion="$2" \
-    -p:ExtensionsVersionOnNet8="$3" -p:WithTesting="$4"
+    -p:ExtensionsVersionOnNet8="$3" -p:WithTesting="$4" -p:ErrorLog="$app/analyzers.sarif"
+  # The analyzers came with the SafeMem package and ran: SM1007 (information) reports Program.cs's Rent.
+  grep -q '"ruleId": "SM1007"' "$app/analyzers.sarif" || fail "$1: the SafeMem.Analyzers analyzers did not run in the app's build"
+  echo "  SafeMem.Analyzers ran in the app's build: $(grep -c '"ruleId": "SM10' "$app/analyzers.sarif") report(s), $(grep -o '"ruleId": "SM10[0-9]*"' "$app/analyzers.sarif" | sort -u | cut -d'"' -f4 | paste -sd, -)"
   local tfm expected output
   for tfm in net8.0 net10.0; do
     case "$1/$tfm" in

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.ComponentModel;
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using SafeMem.Attachments;
 using SafeMem.Caching;
@@ -79,6 +81,22 @@ internal static class ReadmeSnippets
     }
 
     private static byte[] Render(string path) => new byte[path.Length];
+
+    // README's analyzer example: the field SM1001 reports, and the same field after its code fix.
+    internal static class AnalyzerBefore
+    {
+#pragma warning disable SM1001 // the warning README shows
+        private static readonly ConcurrentDictionary<int, string> s_names = new();
+#pragma warning restore SM1001
+        public static string Name(int id) => s_names.GetOrAdd(id, static i => i.ToString(CultureInfo.InvariantCulture));
+    }
+
+    internal static class AnalyzerAfter
+    {
+        private static readonly BoundedCache<int, string> s_names =
+            new(new BoundedCacheOptions<int, string> { Name = "names", MaximumCount = 1000 });
+        public static string Name(int id) => s_names.GetOrAdd(id, static i => i.ToString(CultureInfo.InvariantCulture));
+    }
 
     internal sealed class Control;
 
