@@ -73,7 +73,7 @@ internal sealed partial class RetentionGraph
                         }
                         else
                         {
-                            HopKey hop = Hop(obj, type, reference);
+                            HopKey hop = HopKeyOf(obj, type, reference);
                             if (!shapes.TryGetValue((node.Shape, hop), out shape))
                             {
                                 shape = shapes.Count + rootShapes.Count;
@@ -154,7 +154,7 @@ internal sealed partial class RetentionGraph
         }
     }
 
-    private static HopKey Hop(ClrObject from, ClrType type, ClrReference reference)
+    private static HopKey HopKeyOf(ClrObject from, ClrType type, ClrReference reference)
     {
         if (reference.IsDependentHandle)
         {
