@@ -34,7 +34,7 @@ public static class SafeMemTags
     /// <summary>
     /// How an operation on a distributed cache behind a <c>ResilientDistributedCache</c> ended
     /// (<c>safemem.distributed_cache.outcome</c>): <c>succeeded</c>, <c>failed</c>, <c>timed_out</c>, <c>rejected</c>
-    /// (the circuit was open) or <c>cancelled</c> (by the caller).
+    /// (the circuit was open), <c>throttled</c> (the limit of operations in flight was reached) or <c>cancelled</c> (by the caller).
     /// </summary>
     public const string DistributedCacheOutcome = "safemem.distributed_cache.outcome";
 }

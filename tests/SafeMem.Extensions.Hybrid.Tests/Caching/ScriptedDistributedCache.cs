@@ -42,7 +42,7 @@ public sealed class ScriptedDistributedCache : IBufferDistributedCache
 
     public IReadOnlyDictionary<string, byte[]> Store => _store;
 
-    /// <summary>Waits until <paramref name="count"/> asynchronous operations have reached this cache (they start on the thread pool).</summary>
+    /// <summary>Waits until <paramref name="count"/> asynchronous operations have reached this cache (they start on threads of the wrapper).</summary>
     public async Task WaitForCallsAsync(int count)
     {
         for (int i = 0; Calls < count; i++)
