@@ -52,6 +52,19 @@ public sealed class ScriptedDistributedCache : IBufferDistributedCache
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="key"/> is stored. HybridCache writes a value its factory produced to the distributed
+    /// cache in the background, after it has handed the value to the caller: a test must wait for that write.
+    /// </summary>
+    public async Task WaitForKeyAsync(string key)
+    {
+        for (int i = 0; !_store.ContainsKey(key); i++)
+        {
+            Assert.True(i < 10_000, $"HybridCache did not write '{key}' to the distributed cache within 10 s.");
+            await Task.Delay(1);
+        }
+    }
+
     /// <summary>Lets every hung operation answer now, as a thawed server would.</summary>
     public void ReleaseHung()
     {

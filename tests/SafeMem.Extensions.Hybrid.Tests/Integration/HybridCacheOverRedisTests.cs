@@ -31,6 +31,14 @@ public sealed class HybridCacheOverRedisTests
             await a.GetAsync(Payloads.Key(i), ValueSize);
         }
 
+        // A writes each value to Redis in the background, after its factory's value was returned: B must not read
+        // before the writes have landed, or it runs its factory for a value A has not shared yet.
+        for (int i = 0; i < 2_000; i++)
+        {
+            string key = Payloads.Key(i);
+            await WaitUntilAsync(async () => await a.L2.InnerCache.GetAsync(key) is not null);
+        }
+
         for (int i = 0; i < 2_000; i++)
         {
             await b.GetAsync(Payloads.Key(i), ValueSize);
