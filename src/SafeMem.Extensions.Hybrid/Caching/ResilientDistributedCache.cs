@@ -74,16 +74,21 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     private readonly TimeProvider _timeProvider;
     private readonly DistributedCacheCounters _counters;
     private readonly InnerOperationRunner _runner;
+    private readonly IDistributedCacheObserver? _observer;
 
     /// <summary>Creates a cache over <paramref name="inner"/> with <paramref name="optionsAccessor"/> (a <see cref="ResilientDistributedCacheOptions"/> itself will do).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="inner"/>, <paramref name="optionsAccessor"/> or its value is null.</exception>
     public ResilientDistributedCache(IDistributedCache inner, IOptions<ResilientDistributedCacheOptions> optionsAccessor)
-        : this(inner, optionsAccessor, fallbackMeterFactory: null)
+        : this(inner, optionsAccessor, fallbackMeterFactory: null, observer: null)
     {
     }
 
-    /// <summary>Creates a cache; <paramref name="fallbackMeterFactory"/> (the container's) is used when the options name no meter factory.</summary>
-    internal ResilientDistributedCache(IDistributedCache inner, IOptions<ResilientDistributedCacheOptions> optionsAccessor, IMeterFactory? fallbackMeterFactory)
+    /// <summary>
+    /// Creates a cache; <paramref name="fallbackMeterFactory"/> (the container's) is used when the options name no meter
+    /// factory, and <paramref name="observer"/> (the Redis backplane, when registered) hears of changes and reads.
+    /// </summary>
+    internal ResilientDistributedCache(
+        IDistributedCache inner, IOptions<ResilientDistributedCacheOptions> optionsAccessor, IMeterFactory? fallbackMeterFactory, IDistributedCacheObserver? observer)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(optionsAccessor);
@@ -92,6 +97,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
 
         _inner = inner;
         _innerBuffers = inner as IBufferDistributedCache;
+        _observer = observer;
         _timeout = options.Timeout;
         _timeProvider = options.TimeProvider;
         _runner = new InnerOperationRunner(options.MaximumOperationsInFlight);
@@ -144,11 +150,7 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     public Task<byte[]?> GetAsync(string key, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return ExecuteAsync(
-            static (state, token) => state.Self.RunInnerAsync<(IDistributedCache Inner, string Key, CancellationToken Token), byte[]?>(
-                static s => s.Inner.GetAsync(s.Key, s.Token), (state.Self._inner, state.Key, token), buffer: null, token),
-            (Self: this, Key: key),
-            token).AsTask();
+        return ExecuteAsync(static (state, token) => state.Self.GetCoreAsync(state.Key, token), (Self: this, Key: key), token).AsTask();
     }
 
     /// <inheritdoc/>
@@ -176,7 +178,12 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
         ArgumentNullException.ThrowIfNull(options);
-        Execute(static state => state.Self._inner.Set(state.Key, state.Value, state.Options), (Self: this, Key: key, Value: value, Options: options));
+        if (_observer?.SkipWrite(key) == true)
+        {
+            return;
+        }
+
+        Observe(key, TagRecord(key, new ReadOnlySequence<byte>(value)), static state => state.Self.Execute(static s => s.Self._inner.Set(s.Key, s.Value, s.Options), state), (Self: this, Key: key, Value: value, Options: options));
     }
 
     /// <inheritdoc/>
@@ -184,7 +191,12 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(options);
-        Execute(static state => state.Self.SetCore(state.Key, state.Value, state.Options), (Self: this, Key: key, Value: value, Options: options));
+        if (_observer?.SkipWrite(key) == true)
+        {
+            return;
+        }
+
+        Observe(key, TagRecord(key, value), static state => state.Self.Execute(static s => s.Self.SetCore(s.Key, s.Value, s.Options), state), (Self: this, Key: key, Value: value, Options: options));
     }
 
     /// <inheritdoc/>
@@ -203,6 +215,11 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(options);
+        if (_observer is not null)
+        {
+            return _observer.SkipWrite(key) ? default : ObservedSetAsync(key, value, options, token);
+        }
+
         return ExecuteAsync(
             static (state, token) => state.Self.SetCoreAsync(state.Key, state.Value, state.Options, token),
             (Self: this, Key: key, Value: value, Options: options),
@@ -231,19 +248,75 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
     public void Remove(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        Execute(static state => state.Self._inner.Remove(state.Key), (Self: this, Key: key));
+        Observe(key, null, static state => state.Self.Execute(static s => s.Self._inner.Remove(s.Key), state), (Self: this, Key: key));
     }
 
     /// <inheritdoc/>
     public Task RemoveAsync(string key, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return ExecuteAsync(
+        Task removal = ExecuteAsync(
             static (state, token) => state.Self.RunInnerAsync<(IDistributedCache Inner, string Key, CancellationToken Token), bool>(
                 static s => s.Inner.RemoveAsync(s.Key, s.Token), (state.Self._inner, state.Key, token), buffer: null, token),
             (Self: this, Key: key),
             token).AsTask();
+        return _observer is null ? removal : ObserveAsync(key, tagRecord: null, removal);
     }
+
+    /// <summary>
+    /// Writes through <see cref="ExecuteAsync{TState}"/> and tells the observer whether the write reached the inner
+    /// cache. A tag record's bytes are copied before the first await: the caller may recycle its buffer afterwards.
+    /// </summary>
+    private ValueTask ObservedSetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token)
+        => new(ObserveAsync(
+            key,
+            TagRecord(key, value),
+            ExecuteAsync(
+                static (state, token) => state.Self.SetCoreAsync(state.Key, state.Value, state.Options, token),
+                (Self: this, Key: key, Value: value, Options: options),
+                token).AsTask()));
+
+    private async Task ObserveAsync(string key, byte[]? tagRecord, Task change)
+    {
+        try
+        {
+            await change.ConfigureAwait(false);
+        }
+        catch
+        {
+            // Failed, timed out, refused or cancelled: the distributed cache may still hold the old value. Whatever the
+            // reason, the observer keeps the change to announce (and, for the backplane, to repeat) later.
+            _observer!.OnChangeFailed(key, tagRecord);
+            throw;
+        }
+
+        _observer!.OnChanged(key, tagRecord);
+    }
+
+    private void Observe<TState>(string key, byte[]? tagRecord, Action<TState> change, TState state)
+    {
+        if (_observer is null)
+        {
+            change(state);
+            return;
+        }
+
+        try
+        {
+            change(state);
+        }
+        catch
+        {
+            _observer.OnChangeFailed(key, tagRecord);
+            throw;
+        }
+
+        _observer.OnChanged(key, tagRecord);
+    }
+
+    /// <summary>The bytes of a HybridCache tag record (8 of them) when <paramref name="key"/> is one and an observer listens; otherwise null.</summary>
+    private byte[]? TagRecord(string key, ReadOnlySequence<byte> value)
+        => _observer is not null && key.StartsWith(IDistributedCacheObserver.TagKeyPrefix, StringComparison.Ordinal) && value.Length <= 64 ? value.ToArray() : null;
 
     private TResult Execute<TState, TResult>(Func<TState, TResult> operation, TState state)
     {
@@ -376,12 +449,40 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
         return true;
     }
 
+    /// <summary>
+    /// How often a read is repeated because another node changed its key while it ran: the answer may predate the
+    /// change, and HybridCache would keep it in L1 until its local expiration. The repeat starts after the change was
+    /// heard, so it reads what the changing node wrote (that node announces a change only once the change is in Redis).
+    /// </summary>
+    private const int MaximumReadAttempts = 3;
+
+    private async ValueTask<byte[]?> GetCoreAsync(string key, CancellationToken token)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            long stamp = _observer?.ReadStamp() ?? 0;
+            byte[]? value = await RunInnerAsync<(IDistributedCache Inner, string Key, CancellationToken Token), byte[]?>(
+                static s => s.Inner.GetAsync(s.Key, s.Token), (_inner, key, token), buffer: null, token).ConfigureAwait(false);
+            if (_observer is null)
+            {
+                return value;
+            }
+
+            if (attempt < MaximumReadAttempts && _observer.ChangedSince(key, stamp))
+            {
+                continue;
+            }
+
+            _observer.OnRead(key, value, value is not null);
+            return value;
+        }
+    }
+
     private async ValueTask<bool> TryGetCoreAsync(string key, IBufferWriter<byte> destination, CancellationToken token)
     {
         if (_innerBuffers is null)
         {
-            byte[]? value = await RunInnerAsync<(IDistributedCache Inner, string Key, CancellationToken Token), byte[]?>(
-                static s => s.Inner.GetAsync(s.Key, s.Token), (_inner, key, token), buffer: null, token).ConfigureAwait(false);
+            byte[]? value = await GetCoreAsync(key, token).ConfigureAwait(false);
             if (value is null)
             {
                 return false;
@@ -394,16 +495,31 @@ public sealed class ResilientDistributedCache : IBufferDistributedCache
         // The inner read writes into a buffer of ours, copied to the caller's only once the read has finished in time:
         // an abandoned read may still write when its own timeout ends it, and by then the caller (HybridCache) has
         // recycled its buffer. The scratch buffer goes back to the pool only when the inner read is over.
-        var scratch = new PooledBufferWriter();
-        bool found = await RunInnerAsync<(IBufferDistributedCache Inner, string Key, PooledBufferWriter Scratch, CancellationToken Token), bool>(
-            static s => s.Inner.TryGetAsync(s.Key, s.Scratch, s.Token).AsTask(), (_innerBuffers, key, scratch, token), scratch, token).ConfigureAwait(false);
-        if (found)
+        for (int attempt = 1; ; attempt++)
         {
-            destination.Write(scratch.WrittenSpan);
-        }
+            long stamp = _observer?.ReadStamp() ?? 0;
+            var scratch = new PooledBufferWriter();
+            bool found = await RunInnerAsync<(IBufferDistributedCache Inner, string Key, PooledBufferWriter Scratch, CancellationToken Token), bool>(
+                static s => s.Inner.TryGetAsync(s.Key, s.Scratch, s.Token).AsTask(), (_innerBuffers, key, scratch, token), scratch, token).ConfigureAwait(false);
+            if (_observer is not null)
+            {
+                if (attempt < MaximumReadAttempts && _observer.ChangedSince(key, stamp))
+                {
+                    scratch.Release();
+                    continue;
+                }
 
-        scratch.Release();
-        return found;
+                _observer.OnRead(key, scratch.WrittenSpan, found);
+            }
+
+            if (found)
+            {
+                destination.Write(scratch.WrittenSpan);
+            }
+
+            scratch.Release();
+            return found;
+        }
     }
 
     private void SetCore(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options)
