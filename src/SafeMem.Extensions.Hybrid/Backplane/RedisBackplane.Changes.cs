@@ -58,10 +58,10 @@ public sealed partial class RedisBackplane
             LearnTag(message.Text, message.Ticks);
         }
 
-        Enqueue(message);
+        Announce(message);
     }
 
-    void IDistributedCacheObserver.OnChangeFailed(string key, ReadOnlySpan<byte> value) => AddPending(MessageFor(key, value), needsDistributedCache: true);
+    void IDistributedCacheObserver.OnChangeFailed(string key, ReadOnlySpan<byte> value) => _ = AddPending(MessageFor(key, value), needsDistributedCache: true);
 
     void IDistributedCacheObserver.OnRead(string key, ReadOnlySpan<byte> value, bool found)
     {
@@ -125,19 +125,27 @@ public sealed partial class RedisBackplane
         _knownTags.AddOrUpdate(tag, static (_, ticks) => ticks, static (_, known, ticks) => Math.Max(known, ticks), ticks);
     }
 
-    /// <summary>Queues a message for the sender: what a write pays for announcing itself.</summary>
-    private void Enqueue(BackplaneMessage message)
+    /// <summary>Queues a message for the sender (what a write pays for announcing itself), or keeps it for the next probe period if the queue is full.</summary>
+    private void Announce(BackplaneMessage message)
+    {
+        if (!TryEnqueue(message) && !IsDisposed && AddPending(message, needsDistributedCache: false))
+        {
+            _counters.Failed.Increment();
+        }
+    }
+
+    private bool TryEnqueue(BackplaneMessage message)
     {
         if (IsDisposed)
         {
-            return;
+            return false;
         }
 
         if (Interlocked.Increment(ref _outboxCount) > _maximumPendingChanges)
         {
+            // Changes come faster than Redis takes them (or a frozen Redis holds the sender): the caller keeps the message.
             Interlocked.Decrement(ref _outboxCount);
-            Lose();
-            return;
+            return false;
         }
 
         _outbox.Enqueue(message);
@@ -145,6 +153,8 @@ public sealed partial class RedisBackplane
         {
             ThreadPool.UnsafeQueueUserWorkItem(s_drain, this, preferLocal: false);
         }
+
+        return true;
     }
 
     private async Task DrainAsync()
@@ -184,8 +194,10 @@ public sealed partial class RedisBackplane
                     // Not sent (or not known to be): kept, and announced again once the node hears Redis again. A late
                     // success makes it arrive twice, which costs the others a local miss.
                     _ = publish.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                    _counters.Failed.Increment();
-                    AddPending(message, needsDistributedCache: false);
+                    if (AddPending(message, needsDistributedCache: false))
+                    {
+                        _counters.Failed.Increment(); // kept; one that could not be kept counts as dropped instead
+                    }
                 }
             }
 
@@ -205,13 +217,14 @@ public sealed partial class RedisBackplane
         }
     }
 
-    private void AddPending(BackplaneMessage message, bool needsDistributedCache)
+    /// <summary>Keeps a change for recovery; returns false if it could not (the limit was reached: it is lost).</summary>
+    private bool AddPending(BackplaneMessage message, bool needsDistributedCache)
     {
         var key = new PendingKey(message.Kind, message.Text);
         if (_pending.Count >= _maximumPendingChanges && !_pending.ContainsKey(key))
         {
             Lose();
-            return;
+            return false;
         }
 
         // One entry per key or tag: repeating the latest change is enough. It needs Redis fixed if any attempt failed there.
@@ -222,6 +235,7 @@ public sealed partial class RedisBackplane
                 added.Message with { Ticks = Math.Max(old.Message.Ticks, added.Message.Ticks) },
                 old.NeedsDistributedCache || added.NeedsDistributedCache),
             (Message: message, NeedsDistributedCache: needsDistributedCache));
+        return true;
     }
 
     private void Lose()
@@ -245,9 +259,10 @@ public sealed partial class RedisBackplane
 
         try
         {
-            if (Interlocked.Exchange(ref _lost, 0) != 0)
+            if (Interlocked.Exchange(ref _lost, 0) != 0 && !TryEnqueue(BackplaneMessage.ForClear(NodeId)))
             {
-                Enqueue(BackplaneMessage.ForClear(NodeId));
+                Volatile.Write(ref _lost, 1);
+                return;
             }
 
             IDistributedCache? distributedCache = _distributedCache();
@@ -263,9 +278,9 @@ public sealed partial class RedisBackplane
                 {
                     await RepeatInDistributedCacheAsync(distributedCache, message).ConfigureAwait(false);
                 }
-                else
+                else if (!TryEnqueue(message))
                 {
-                    Enqueue(message);
+                    return; // the sender's queue is full: the rest waits for the next probe period
                 }
 
                 // Only this entry: a newer failure for the key, recorded meanwhile, stays to be repeated.
@@ -305,7 +320,7 @@ public sealed partial class RedisBackplane
         byte[]? current = await ReadForRecoveryAsync(distributedCache, key).ConfigureAwait(false);
         if (current is { Length: sizeof(long) } && BinaryPrimitives.ReadInt64LittleEndian(current) >= message.Ticks)
         {
-            Enqueue(message);
+            Announce(message);
             return;
         }
 

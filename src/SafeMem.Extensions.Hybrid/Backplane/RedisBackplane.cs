@@ -127,10 +127,12 @@ public sealed partial class RedisBackplane : IDistributedCacheObserver, IDisposa
         if (!options.ManualProbes)
         {
             // On the thread pool: connecting (or a user's connection factory) must not run on the thread that resolved us.
+            // Locals only: the closure must not capture this.
             IBackplaneTransport transport = _transport;
             TimeSpan interval = options.ProbeInterval;
+            TimeProvider time = options.TimeProvider;
             CancellationToken stop = _stop.Token;
-            _ = Task.Run(() => RunProbesAsync(weak, transport, interval, _time, stop));
+            _ = Task.Run(() => RunProbesAsync(weak, transport, interval, time, stop));
         }
     }
 

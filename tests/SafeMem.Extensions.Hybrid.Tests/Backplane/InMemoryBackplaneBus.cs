@@ -15,6 +15,9 @@ internal sealed class InMemoryBackplaneBus
     /// <summary>When true, every publish fails and nothing is delivered (Redis down).</summary>
     public bool IsDown { get; set; }
 
+    /// <summary>Transports connected and not disposed.</summary>
+    public int Connected => _transports.Count;
+
     /// <summary>Every message published on the bus, in order (channel, bytes).</summary>
     public ConcurrentQueue<(string Channel, byte[] Message)> Published { get; } = new();
 
