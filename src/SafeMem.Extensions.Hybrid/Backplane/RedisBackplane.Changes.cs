@@ -23,6 +23,7 @@ public sealed partial class RedisBackplane
     private static readonly AsyncLocal<Scope> s_scope = new();
 
     private readonly ConcurrentQueue<BackplaneMessage> _outbox = new();
+    private readonly List<(BackplaneMessage Message, Task Publish)> _batch = new(BatchSize);
     private readonly ConcurrentDictionary<PendingKey, PendingChange> _pending = new();
     private readonly ConcurrentDictionary<string, long> _knownTags = new(StringComparer.Ordinal);
 
@@ -47,6 +48,9 @@ public sealed partial class RedisBackplane
         /// <summary>Reading tag records to recover: HybridCache does not see these reads, so they teach nothing.</summary>
         RecoveryRead,
     }
+
+    /// <summary>Whether recovery has work left or is running (for tests: a recovered node has neither).</summary>
+    internal bool IsRecovering => HasRecoveryWork || Volatile.Read(ref _recovering) != 0;
 
     private bool HasRecoveryWork => !_pending.IsEmpty || Volatile.Read(ref _tagRefreshNeeded) != 0 || Volatile.Read(ref _lost) != 0;
 
@@ -151,7 +155,8 @@ public sealed partial class RedisBackplane
         _outbox.Enqueue(message);
         if (Interlocked.Exchange(ref _draining, 1) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(s_drain, this, preferLocal: false);
+            // One work item object, made once: scheduling the sender allocates nothing.
+            ThreadPool.UnsafeQueueUserWorkItem(_sender, preferLocal: false);
         }
 
         return true;
@@ -159,7 +164,8 @@ public sealed partial class RedisBackplane
 
     private async Task DrainAsync()
     {
-        var batch = new List<(BackplaneMessage Message, Task Publish)>(BatchSize);
+        // One sender at a time (the _draining flag), so the batch list is reused.
+        List<(BackplaneMessage Message, Task Publish)> batch = _batch;
         while (!IsDisposed)
         {
             // Published in batches without waiting for each answer, so Redis pipelines them on the connection.
@@ -186,7 +192,11 @@ public sealed partial class RedisBackplane
             {
                 try
                 {
-                    await publish.WaitAsync(_publishTimeout, _time).ConfigureAwait(false);
+                    if (!publish.IsCompletedSuccessfully)
+                    {
+                        await publish.WaitAsync(_publishTimeout, _time).ConfigureAwait(false);
+                    }
+
                     _counters.Sent.Increment();
                 }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
@@ -393,6 +403,12 @@ public sealed partial class RedisBackplane
     }
 
     private readonly record struct PendingKey(BackplaneMessageKind Kind, string Name);
+
+    /// <summary>Runs the sender on the thread pool; one instance per backplane, so queuing it allocates nothing.</summary>
+    private sealed class Sender(RedisBackplane backplane) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = backplane.DrainAsync();
+    }
 
     /// <summary>A class, compared by reference: recovery removes the entry it repeated, never a newer one for the same key.</summary>
     private sealed class PendingChange(BackplaneMessage message, bool needsDistributedCache)

@@ -52,8 +52,6 @@ public sealed partial class RedisBackplane : IDistributedCacheObserver, IDisposa
     private const int MaximumKnownTags = 10_000;
     private const int BatchSize = 256;
 
-    private static readonly Action<object?> s_drain = static self => _ = ((RedisBackplane)self!).DrainAsync();
-
     private readonly IBackplaneTransport _transport;
     private readonly BoundedMemoryCache _localCache;
     private readonly Func<HybridCache?> _hybridCache;
@@ -64,6 +62,7 @@ public sealed partial class RedisBackplane : IDistributedCacheObserver, IDisposa
     private readonly int _maximumPendingChanges;
     private readonly TimeSpan _publishTimeout;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Sender _sender;
     private int _disposed;
 
     /// <summary>Creates a backplane; <c>AddSafeMemRedisBackplane</c> does it (and tests, with a transport of their own).</summary>
@@ -83,6 +82,7 @@ public sealed partial class RedisBackplane : IDistributedCacheObserver, IDisposa
         }
 
         NodeId = Guid.NewGuid();
+        _sender = new Sender(this);
         Channel = options.ChannelPrefix + ChannelName;
         _probeChannel = Channel + ":" + NodeId.ToString("N");
         _localCache = localCache;
