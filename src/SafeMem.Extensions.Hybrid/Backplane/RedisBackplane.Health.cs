@@ -11,7 +11,8 @@ namespace SafeMem.Extensions.Backplane;
 ///      │                            ^                                                      │
 ///      └── local cache dropped every DisconnectedLocalCacheExpiration ───────── (both) ────┘
 ///                                   └────────── a probe sent after the loss comes back ────┘
-///                                               (local cache dropped; recovery: tags re-read, changes repeated)
+///                                     (shared channel subscribed again, local cache dropped; recovery: tags re-read,
+///                                      changes repeated)
 /// </code>
 /// Only the node's own probes say it hears: a probe is published to the node's own channel, through Redis, carrying its
 /// send time, so one that comes back proves every message published before that time reached this node. The state
@@ -33,6 +34,7 @@ public sealed partial class RedisBackplane
     private long _lastResubscribe;
     private volatile bool _subscribed;
     private int _subscribing;
+    private bool _rejoining;
 
     private enum HealthState
     {
@@ -189,26 +191,51 @@ public sealed partial class RedisBackplane
 
     private void OnProbeHeard(long sentAt)
     {
-        bool heardAgain = false;
+        bool rejoin = false;
         bool starting = false;
         lock (_healthLock)
         {
             _lastHeard = Math.Max(_lastHeard, sentAt);
 
             // Only a probe sent after the loss was noticed proves the node hears again; a late one from before does not.
-            if (_state != HealthState.Hearing && sentAt >= _deafDetectedAt)
+            if (_state != HealthState.Hearing && sentAt >= _deafDetectedAt && !_rejoining)
             {
                 starting = _state == HealthState.Starting;
-                _state = HealthState.Hearing;
-                heardAgain = true;
+                _rejoining = true;
+                rejoin = true;
             }
         }
 
-        if (heardAgain)
+        if (rejoin)
         {
+            _ = RejoinAsync(starting);
+        }
+    }
+
+    private async Task RejoinAsync(bool starting)
+    {
+        try
+        {
+            // The probe proves the node hears its own channel. After a reconnection the client restores the two
+            // subscriptions separately, so make sure of the shared one before trusting it (at start-up SubscribeAsync
+            // subscribed to it before the first probe was sent).
+            if (!starting)
+            {
+                await _transport.SubscribeAsync(Channel).ConfigureAwait(false);
+            }
+
             // Whatever the local cache holds may have missed changes announced while the node could not hear (at start,
-            // those made between its first reads and its subscription): drop it, and re-read the tags it knows.
+            // those made between its first reads and its subscription): drop it, then count the node as hearing, and
+            // re-read the tags it knows and repeat what it could not do (RecoverAsync).
             ClearLocalCache(_counters.RemovedByRecovery);
+            lock (_healthLock)
+            {
+                if (_state != HealthState.Hearing)
+                {
+                    _state = HealthState.Hearing;
+                }
+            }
+
             if (!starting)
             {
                 _counters.Reconnections.Increment();
@@ -216,6 +243,18 @@ public sealed partial class RedisBackplane
 
             Volatile.Write(ref _tagRefreshNeeded, 1);
             _ = RecoverAsync();
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // Not subscribed after all (the connection dropped again, or the container is shutting down): the node stays
+            // disconnected, and the next probe that comes back tries again.
+        }
+        finally
+        {
+            lock (_healthLock)
+            {
+                _rejoining = false;
+            }
         }
     }
 
