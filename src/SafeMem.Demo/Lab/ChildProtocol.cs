@@ -27,11 +27,12 @@ internal static class ChildProtocol
 
     public static Message? Parse(string line) => JsonSerializer.Deserialize<Message>(line, s_json);
 
-    public static IEnumerable<string> Arguments(Scenario scenario, VariantKind kind, LabPlan plan) =>
+    public static IEnumerable<string> Arguments(Scenario scenario, VariantKind kind, LabPlan plan, int? metricsPort = null) =>
     [
         Option, scenario.Key, kind == VariantKind.Naive ? "naive" : "safemem",
         "--steps", plan.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--interval-ms", ((int)plan.Interval.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        .. metricsPort is { } port ? ["--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>(),
     ];
 
     internal sealed record Message(Sample? Sample, string[]? Notes, LeakReportGroup[]? LeakReports);

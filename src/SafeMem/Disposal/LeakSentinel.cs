@@ -10,9 +10,10 @@ namespace SafeMem.Disposal;
 /// </summary>
 /// <remarks>
 /// The finalizer belongs to this small object, never to the user's type: the user's type is not made finalizable, and
-/// a closed sentinel suppresses its own finalization, so a disposed object costs the finalizer thread nothing. The
+/// a closed sentinel suppresses its own finalization, so a disposed object costs the finalizer thread nothing. An open
 /// sentinel holds the tracker strongly (the tracker must outlive its open records to report them) and the object not
-/// at all.
+/// at all; closing lets go of the tracker and of the creation stack, so a disposed object that lives on (with its
+/// closed record attached, its handle in a field) keeps neither alive.
 /// </remarks>
 internal sealed class LeakSentinel
 {
@@ -20,9 +21,10 @@ internal sealed class LeakSentinel
     private const int Closed = 1;
     private const int Leaked = 2;
 
-    private readonly LeakTracker _tracker;
+    // Cleared by Close: only an open record reports, so only an open record needs them.
+    private LeakTracker? _tracker;
     private readonly long _createdAt;
-    private readonly StackTrace? _stack;
+    private StackTrace? _stack;
     private readonly ILeakDetail? _detail;
     private int _state;
 
@@ -46,7 +48,8 @@ internal sealed class LeakSentinel
 
         try
         {
-            _tracker.OnUnreachable(this);
+            // Won the exchange from Open: Close never ran, so the tracker is still here.
+            _tracker!.OnUnreachable(this);
         }
         catch (Exception)
         {
@@ -73,7 +76,13 @@ internal sealed class LeakSentinel
         }
 
         GC.SuppressFinalize(this);
-        _tracker.OnClosed();
+
+        // Only the caller that moved the state from Open gets here, and the finalizer reads the tracker only if it moved
+        // it (to Leaked), so nothing reads these after they are cleared.
+        LeakTracker tracker = _tracker!;
+        _tracker = null;
+        _stack = null;
+        tracker.OnClosed();
         return true;
     }
 }

@@ -26,7 +26,9 @@ namespace SafeMem.Disposal;
 /// <para>
 /// <b>Held weakly:</b> every tracked object (the tracker never extends an object's life). <b>Held strongly:</b> by
 /// each open record, this tracker (a record must be able to report), so a tracker lives at least as long as the
-/// objects it tracks; by the tracker, nothing but its counters and the leak count per type.
+/// objects it tracks and has not seen disposed; a closed record lets go of it (and of its creation stack), so a
+/// disposed object that lives on does not keep the tracker alive; by the tracker, nothing but its counters and the leak
+/// count per type.
 /// </para>
 /// <para>
 /// <b>Limits, honestly:</b> a leak is found only after a garbage collection has found the object unreachable and the

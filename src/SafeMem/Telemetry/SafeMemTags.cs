@@ -20,7 +20,7 @@ public static class SafeMemTags
 
     /// <summary>
     /// The .NET type of a leaked resource (<c>safemem.tracker.resource.type</c>), on <c>safemem.tracker.leaks</c>: the
-    /// type's full name as C# writes it (<c>MyApp.Connection</c>, <c>System.Collections.Generic.List&lt;System.Int32&gt;</c>),
+    /// type's full name as C# writes it (<c>MyApp.Connection</c>, <c>System.Collections.Generic.List&lt;int&gt;</c>, <c>MyApp.Outer&lt;int&gt;.Inner</c>),
     /// not lowercased, since type names are case-sensitive.
     /// </summary>
     public const string TrackerResourceType = "safemem.tracker.resource.type";
