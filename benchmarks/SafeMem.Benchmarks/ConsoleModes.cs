@@ -18,6 +18,7 @@ public static class ConsoleModes
         ["leak-explain"] = ("wall and CPU time of a failing LeakAssert with its explanation: [megabytes of heap] [repeats]", Testing.LeakExplanationStudy.Run),
         ["cache-memory"] = ("bytes per entry (1M int entries): BoundedCache, MemoryCache, BitFaster, ConcurrentDictionary", Caching.MemoryPerEntryStudy.Run),
         ["hybrid-outage"] = ("HybridCache over redis-server: hit/miss latency with Redis up, killed, frozen; recovery [--misses N]", Caching.HybridOutageStudy.Run),
+        ["hybrid-backplane"] = ("Redis backplane between node processes: time until another node serves a change, and a control without it [--changes N] [--timeout-ms N]", Caching.HybridBackplaneStudy.Run),
     };
 
     /// <summary>Runs the mode named by <paramref name="args"/>[0], if there is one.</summary>

@@ -115,6 +115,37 @@ using (ServiceProvider provider = hybridServices.BuildServiceProvider())
 
     Check(calls == 1, "SafeMem.Extensions.Hybrid: AddSafeMemHybridCache serves the second read from the cache");
 }
+
+// SafeMem.Extensions.Hybrid: the Redis backplane (StackExchange.Redis at the lowest version the package allows) with
+// Redis unreachable: the application starts and serves at once, and the backplane knows it hears nobody.
+var backplaneServices = new ServiceCollection();
+backplaneServices.AddDistributedMemoryCache();
+backplaneServices.AddSafeMemHybridCache(options =>
+{
+    options.Name = "consumer-backplane-l1";
+    options.MaximumCount = 16;
+})
+.AddSafeMemRedisBackplane(options =>
+{
+    options.Configuration = "127.0.0.1:1,connectTimeout=500"; // nothing listens there
+    options.ChannelPrefix = "consumer:";
+});
+await using (ServiceProvider provider = backplaneServices.BuildServiceProvider())
+{
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var hybrid = provider.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>();
+    int calls = 0;
+    for (int i = 0; i < 2; i++)
+    {
+        _ = await hybrid.GetOrCreateAsync("answer", _ => new ValueTask<int>(++calls));
+    }
+
+    var backplane = provider.GetRequiredService<SafeMem.Extensions.Backplane.RedisBackplane>();
+    Check(calls == 1 && clock.Elapsed < TimeSpan.FromSeconds(5) && !backplane.IsConnected && backplane.Channel == "consumer:safemem-backplane",
+        $"SafeMem.Extensions.Hybrid: with the Redis backplane and no Redis, HybridCache served in {clock.Elapsed.TotalMilliseconds:F0} ms");
+    Assembly redis = typeof(StackExchange.Redis.IConnectionMultiplexer).Assembly;
+    Console.WriteLine($"loaded {redis.GetName().Name} {redis.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0]}");
+}
 #endif
 
 lock (instruments)

@@ -185,6 +185,13 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _cache.Remove(key, RemovalReason.Removed);
     }
 
+    /// <summary>As <see cref="Remove"/>, and says whether an entry was there to remove (the backplane counts those).</summary>
+    internal bool TryRemove(object key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return _cache.Remove(key, RemovalReason.Removed);
+    }
+
     /// <summary>Removes every entry (their callbacks see <see cref="EvictionReason.Removed"/>, as with <c>MemoryCache.Clear</c>).</summary>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public void Clear() => _cache.Clear();

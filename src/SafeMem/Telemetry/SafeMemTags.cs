@@ -34,7 +34,21 @@ public static class SafeMemTags
     /// <summary>
     /// How an operation on a distributed cache behind a <c>ResilientDistributedCache</c> ended
     /// (<c>safemem.distributed_cache.outcome</c>): <c>succeeded</c>, <c>failed</c>, <c>timed_out</c>, <c>rejected</c>
-    /// (the circuit was open) or <c>cancelled</c> (by the caller).
+    /// (the circuit was open), <c>throttled</c> (the limit of operations in flight was reached) or <c>cancelled</c> (by the caller).
     /// </summary>
     public const string DistributedCacheOutcome = "safemem.distributed_cache.outcome";
+
+    /// <summary>
+    /// What became of a message of a Redis backplane (<c>safemem.backplane.message.outcome</c>): <c>sent</c>,
+    /// <c>failed</c> (not sent; kept to be sent again on recovery), <c>dropped</c> (not sent and not kept),
+    /// <c>received</c> (from another node, applied) or <c>malformed</c> (not understood, ignored).
+    /// </summary>
+    public const string BackplaneMessageOutcome = "safemem.backplane.message.outcome";
+
+    /// <summary>
+    /// Why a Redis backplane removed local-cache entries (<c>safemem.backplane.removal.reason</c>): <c>invalidated</c>
+    /// (another node changed them), <c>recovery</c> (the node heard the other nodes again after a time it could not) or
+    /// <c>disconnected</c> (the node could not hear the other nodes for longer than it may trust its local cache).
+    /// </summary>
+    public const string BackplaneRemovalReason = "safemem.backplane.removal.reason";
 }

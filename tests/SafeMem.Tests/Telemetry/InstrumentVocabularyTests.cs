@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using SafeMem.Attachments;
@@ -183,6 +184,19 @@ public sealed partial class InstrumentVocabularyTests
         var distributed = new SafeMem.Extensions.Caching.ResilientDistributedCache(
             new Microsoft.Extensions.Caching.Distributed.MemoryDistributedCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions())),
             new SafeMem.Extensions.Caching.ResilientDistributedCacheOptions { MeterFactory = factory });
+
+        // The Redis backplane, as AddSafeMemRedisBackplane builds it; its connection factory fails (no Redis here), which
+        // it only retries in the background.
+        var hybridServices = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        hybridServices.AddSingleton<Microsoft.Extensions.Caching.Distributed.IDistributedCache>(
+            new Microsoft.Extensions.Caching.Distributed.MemoryDistributedCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions())));
+        hybridServices.AddSafeMemHybridCache(o => o.MaximumCount = 10).AddSafeMemRedisBackplane(o =>
+        {
+            o.MeterFactory = factory;
+            o.ConnectionMultiplexerFactory = static () => Task.FromException<StackExchange.Redis.IConnectionMultiplexer>(new InvalidOperationException("No Redis in this test."));
+        });
+        using Microsoft.Extensions.DependencyInjection.ServiceProvider hybrid = hybridServices.BuildServiceProvider();
+        _ = hybrid.GetRequiredService<SafeMem.Extensions.Backplane.RedisBackplane>();
 
         // Exercise every reading that is not reported before something happened.
         counted.Set(1, "a");
