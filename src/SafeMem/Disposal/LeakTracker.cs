@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using SafeMem.Diagnostics;
 using SafeMem.Telemetry;
 
 namespace SafeMem.Disposal;
@@ -53,6 +54,8 @@ public sealed class LeakTracker
     private readonly StripedCounter _additions = new();
     private readonly StripedCounter _disposals = new();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _leaksByType = new(StringComparer.Ordinal);
+    private readonly LeakWatcher? _watcher;
+    private readonly string? _watchDescription;
     private long _leaks;
     private long _failures;
 
@@ -95,6 +98,8 @@ public sealed class LeakTracker
         SamplingRate = options.SamplingRate;
         CaptureStackTrace = options.CaptureStackTrace;
         _sampler = new Sampler(options.SamplingRate);
+        _watcher = options.LeakWatcher;
+        _watchDescription = _watcher is null ? null : $"disposed, tracked by leak tracker '{Name}'";
         Meter meter = SafeMemMeter.Resolve(options.MeterFactory);
         // Not kept: the registration ends when this tracker is collected.
         _ = InstrumentRegistry<LeakTracker>.For(meter, static registry => DefineInstruments(registry)).Register(this, Name);
@@ -114,6 +119,9 @@ public sealed class LeakTracker
 
     /// <summary>Gets a value indicating whether tracked objects record the stack that created them.</summary>
     public bool CaptureStackTrace { get; }
+
+    /// <summary>Gets the watcher that tracked objects are handed to when they are disposed (<see cref="LeakTrackerOptions.LeakWatcher"/>), or <see langword="null"/>.</summary>
+    public LeakWatcher? LeakWatcher => _watcher;
 
     internal Sampler Sampler => _sampler;
 
@@ -192,6 +200,18 @@ public sealed class LeakTracker
     internal bool Sample() => _sampler.Next();
 
     internal void OnClosed() => _disposals.Increment();
+
+    /// <summary>Hands a disposed tracked object to the watcher (a watcher disposed meanwhile is ignored: the application is shutting down).</summary>
+    internal void HandOff(object resource)
+    {
+        try
+        {
+            _watcher?.Watch(resource, _watchDescription!);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 
     /// <summary>Called on the finalizer thread by a record that was never closed.</summary>
     internal void OnUnreachable(LeakSentinel record)
@@ -306,6 +326,11 @@ public sealed class LeakTracker
             }
 
             LeakSentinel record = CreateRecord(resource.GetType(), detail: null);
+            if (_watcher is not null)
+            {
+                record.WatchOnClose(resource);
+            }
+
             _records.AddOrUpdate(resource, record);
             return new LeakHandle(record);
         }

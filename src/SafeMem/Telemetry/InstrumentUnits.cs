@@ -16,4 +16,5 @@ internal static class InstrumentUnits
     public const string Operations = "{operation}";
     public const string Openings = "{opening}";
     public const string Circuits = "{circuit}";
+    public const string Analyses = "{analysis}";
 }

@@ -1,0 +1,277 @@
+using System.Runtime.InteropServices;
+
+namespace SafeMem.Diagnostics;
+
+/// <summary>
+/// One stripe of a watcher's table: the pending records of the objects whose identity hash falls here, in the order
+/// they were watched, and an identity index of every object the stripe knows (pending or retained) so that watching
+/// an object twice creates one record.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every member must be called with <see cref="Gate"/> held. Striping by identity hash spreads concurrent
+/// <see cref="LeakWatcher.Watch"/> calls over several locks, and within a stripe the ring is in watch order, so its
+/// stamps never decrease (a stamp is made monotonic under the lock): the sweep judges records from the head and stops
+/// at the first one not yet due, so a full collection with 100,000 records pending and none due costs one look per
+/// stripe.
+/// </para>
+/// <para>
+/// <b>Layout.</b> <c>_ring</c> is a circular array of <see cref="WatchRecord"/> values (grows by doubling, shrinks when a
+/// quarter full). The index is open addressing with linear probing over two parallel arrays (identity hash, handle;
+/// handle 0 = empty slot), deletion by backward shift so that no tombstones accumulate; it is kept at most half full.
+/// Identity is confirmed by reading the handle's target, so two objects with equal hashes never merge. A handle is
+/// freed only after its index entry is removed, under this lock, so a probe never reads a freed handle.
+/// </para>
+/// </remarks>
+internal sealed class WatchStripe
+{
+    private const int MinimumCapacity = 16;
+
+    private WatchRecord[] _ring = new WatchRecord[MinimumCapacity];
+    private int _head;
+    private int _count;
+    private long _lastStamp;
+
+    private int[] _keys = new int[MinimumCapacity];
+    private nint[] _handles = new nint[MinimumCapacity];
+    private int _indexCount;
+    private int _shift = 32 - 4;
+
+    /// <summary>The lock every member of this stripe needs.</summary>
+    public object Gate { get; } = new();
+
+    public bool Disposed { get; private set; }
+
+    public long Watched { get; private set; }
+
+    public long Collected { get; private set; }
+
+    public long Retained { get; private set; }
+
+    public long Duplicates { get; private set; }
+
+    public int PendingCount => _count;
+
+    /// <summary>Gets the number of objects the identity index knows (pending and retained), for tests.</summary>
+    internal int IndexCount => _indexCount;
+
+    /// <summary>Tells whether <paramref name="target"/> is pending or retained here.</summary>
+    public bool Contains(int hash, object target) => Find(hash, target) >= 0;
+
+    /// <summary>Tells whether <paramref name="target"/> is pending or retained here; counts the call as a duplicate when it is.</summary>
+    public bool ContainsAndCount(int hash, object target)
+    {
+        if (Find(hash, target) >= 0)
+        {
+            Duplicates++;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Adds a pending record (the handle must be new); its stamp is raised to keep the ring in order.</summary>
+    public void Add(nint handle, int hash, long stamp, long watchedAt, Type type, string description)
+    {
+        if (_count == _ring.Length)
+        {
+            Resize(_ring.Length * 2);
+        }
+
+        // A stamp read before another thread's later one may be smaller: raising it only makes this record wait
+        // longer (a collection that started in between counts for neither), never judges it early.
+        stamp = Math.Max(stamp, _lastStamp);
+        _lastStamp = stamp;
+        _ring[(_head + _count) & (_ring.Length - 1)] = new WatchRecord
+        {
+            Handle = handle,
+            Hash = hash,
+            Stamp = stamp,
+            WatchedAt = watchedAt,
+            Type = type,
+            Description = description,
+        };
+        _count++;
+        Insert(hash, handle);
+        Watched++;
+    }
+
+    /// <summary>
+    /// Judges up to <paramref name="limit"/> records from the head whose stamp is below <paramref name="dueBefore"/>:
+    /// a dead object's record is dropped and its handle freed; a live one is counted retained and handed to
+    /// <paramref name="retained"/>, keeping its index entry and handle (now owned by the retained record).
+    /// </summary>
+    /// <returns>Whether due records may remain (the limit was reached).</returns>
+    public bool JudgeDue(long dueBefore, int limit, List<WatchRecord> retained)
+    {
+        int judged = 0;
+        while (_count > 0 && _ring[_head].Stamp < dueBefore)
+        {
+            if (judged++ == limit)
+            {
+                return true;
+            }
+
+            ref WatchRecord record = ref _ring[_head];
+            if (GCHandle.FromIntPtr(record.Handle).Target is null)
+            {
+                RemoveFromIndex(record.Hash, record.Handle);
+                GCHandle.FromIntPtr(record.Handle).Free();
+                Collected++;
+            }
+            else
+            {
+                retained.Add(record);
+                Retained++;
+            }
+
+            record = default;
+            _head = (_head + 1) & (_ring.Length - 1);
+            _count--;
+        }
+
+        if (_ring.Length > MinimumCapacity && _count < _ring.Length / 4)
+        {
+            Resize(Math.Max(MinimumCapacity, _ring.Length / 2));
+        }
+
+        return false;
+    }
+
+    /// <summary>Drops the index entry of a retained object (dead, or not kept); the caller frees the handle after the lock.</summary>
+    public void Forget(int hash, nint handle) => RemoveFromIndex(hash, handle);
+
+    /// <summary>Frees every pending handle, forgets every object, and refuses further records.</summary>
+    public void Dispose()
+    {
+        Disposed = true;
+        ReleasePending();
+        Array.Clear(_keys);
+        Array.Clear(_handles);
+        _indexCount = 0;
+    }
+
+    /// <summary>Frees the pending records' handles without locking: for the finalizer of an undisposed watcher's table.</summary>
+    public void ReleasePending()
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            ref WatchRecord record = ref _ring[(_head + i) & (_ring.Length - 1)];
+            if (record.Handle != 0)
+            {
+                GCHandle.FromIntPtr(record.Handle).Free();
+            }
+
+            record = default;
+        }
+
+        _count = 0;
+        _head = 0;
+    }
+
+    private int Home(int hash) => (int)(((uint)hash * 0x9E3779B9u) >> _shift);
+
+    private int Find(int hash, object target)
+    {
+        int mask = _handles.Length - 1;
+        for (int i = Home(hash); _handles[i] != 0; i = (i + 1) & mask)
+        {
+            if (_keys[i] == hash && ReferenceEquals(GCHandle.FromIntPtr(_handles[i]).Target, target))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private void Insert(int hash, nint handle)
+    {
+        if ((_indexCount + 1) * 2 > _handles.Length)
+        {
+            Rehash(_handles.Length * 2);
+        }
+
+        InsertUnchecked(hash, handle);
+        _indexCount++;
+    }
+
+    private void InsertUnchecked(int hash, nint handle)
+    {
+        int mask = _handles.Length - 1;
+        int i = Home(hash);
+        while (_handles[i] != 0)
+        {
+            i = (i + 1) & mask;
+        }
+
+        _keys[i] = hash;
+        _handles[i] = handle;
+    }
+
+    private void RemoveFromIndex(int hash, nint handle)
+    {
+        int mask = _handles.Length - 1;
+        int i = Home(hash);
+        while (_handles[i] != handle)
+        {
+            if (_handles[i] == 0)
+            {
+                return;
+            }
+
+            i = (i + 1) & mask;
+        }
+
+        // Backward-shift deletion: pull later entries of the cluster into the hole when their home position allows it,
+        // so lookups never need tombstones.
+        int hole = i;
+        for (int j = (i + 1) & mask; _handles[j] != 0; j = (j + 1) & mask)
+        {
+            int home = Home(_keys[j]);
+            bool homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+            if (!homeInRange)
+            {
+                _keys[hole] = _keys[j];
+                _handles[hole] = _handles[j];
+                hole = j;
+            }
+        }
+
+        _keys[hole] = 0;
+        _handles[hole] = 0;
+        _indexCount--;
+        if (_handles.Length > MinimumCapacity && _indexCount * 8 < _handles.Length)
+        {
+            Rehash(_handles.Length / 2);
+        }
+    }
+
+    private void Rehash(int capacity)
+    {
+        int[] keys = _keys;
+        nint[] handles = _handles;
+        _keys = new int[capacity];
+        _handles = new nint[capacity];
+        _shift = 32 - System.Numerics.BitOperations.Log2((uint)capacity);
+        for (int i = 0; i < handles.Length; i++)
+        {
+            if (handles[i] != 0)
+            {
+                InsertUnchecked(keys[i], handles[i]);
+            }
+        }
+    }
+
+    private void Resize(int capacity)
+    {
+        var ring = new WatchRecord[capacity];
+        for (int i = 0; i < _count; i++)
+        {
+            ring[i] = _ring[(_head + i) & (_ring.Length - 1)];
+        }
+
+        _ring = ring;
+        _head = 0;
+    }
+}
