@@ -1,3 +1,5 @@
+using SafeMem.Diagnostics.Heap;
+
 namespace SafeMem.Testing;
 
 /// <summary>

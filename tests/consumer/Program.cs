@@ -85,6 +85,18 @@ catch (Exception exception)
     Check(false, $"SafeMem.Testing: LeakAssert.Collected threw {exception.GetType().Name}: {exception.Message}");
 }
 
+// SafeMem.Diagnostics.Heap: the process dumps itself and reads the dump with the ClrMD its package brings.
+try
+{
+    using SafeMem.Diagnostics.Heap.HeapSnapshot snapshot = SafeMem.Diagnostics.Heap.HeapSnapshot.Take();
+    Check(snapshot.Find("string") is { Count: > 0 } || snapshot.Find("System.String") is { Count: > 0 },
+        "SafeMem.Diagnostics.Heap: a snapshot of the process counts its strings");
+}
+catch (Exception exception)
+{
+    Check(false, $"SafeMem.Diagnostics.Heap: HeapSnapshot.Take threw {exception.GetType().Name}: {exception.Message}");
+}
+
 // SafeMem.Extensions.Hybrid: HybridCache with SafeMem's bounded IMemoryCache as its local cache.
 var hybridServices = new ServiceCollection();
 hybridServices.AddSafeMemHybridCache(options =>

@@ -6,10 +6,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using SafeMem.Diagnostics.Heap;
 using SafeMem.Disposal;
 using SafeMem.Pooling;
 using SafeMem.Telemetry;
-using SafeMem.Testing;
 
 namespace SafeMem.Demo.DocSnippets;
 

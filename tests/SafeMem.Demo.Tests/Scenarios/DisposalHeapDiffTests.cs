@@ -1,6 +1,6 @@
 using SafeMem.Demo.Lab;
 using SafeMem.Demo.Scenarios;
-using SafeMem.Testing;
+using SafeMem.Diagnostics.Heap;
 using Xunit.Abstractions;
 
 namespace SafeMem.Demo.Tests.Scenarios;

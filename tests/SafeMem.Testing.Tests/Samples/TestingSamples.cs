@@ -1,3 +1,4 @@
+using SafeMem.Diagnostics.Heap;
 using Xunit.Abstractions;
 
 namespace SafeMem.Testing.Tests.Samples;

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Diagnostics.Runtime;
 
-namespace SafeMem.Testing.Internal;
+namespace SafeMem.Diagnostics.Heap.Internal;
 
 /// <summary>
 /// Turns the types and fields found in a dump into names a person recognises: C# spelling without namespaces,
@@ -12,12 +12,12 @@ namespace SafeMem.Testing.Internal;
 /// locals, property backing fields and field-like events after what the source called them.
 /// </summary>
 /// <remarks>
-/// The dump is of this very process, so a method table address in it is a live type handle here: reflection on the
-/// real <see cref="Type"/> reads names from metadata instead of parsing ClrMD's strings. Types of collectible
-/// assemblies are not resolved (their handle may be gone by the time the dump is read); they keep ClrMD's name.
-/// Thread-safe: the cache is concurrent.
+/// When the dump is of this very process, a method table address in it is a live type handle here: reflection on the
+/// real <see cref="Type"/> reads names from metadata instead of parsing ClrMD's strings. A dump of another process, and
+/// types of collectible assemblies (their handle may be gone by the time the dump is read), keep ClrMD's names, put
+/// into C# spelling. One instance per dump; not thread-safe (one dump, one caller).
 /// </remarks>
-internal static partial class TypeNames
+internal sealed partial class TypeNames(bool resolveThroughReflection)
 {
     private const BindingFlags AllDeclared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
@@ -36,9 +36,9 @@ internal static partial class TypeNames
     /// static cache here would be process-lifetime state in a library about not leaking. Callers that resolve per
     /// object cache per walk.
     /// </remarks>
-    public static Type? Resolve(ClrType? type)
+    public Type? Resolve(ClrType? type)
     {
-        if (type is null || type.IsFree || type.MethodTable == 0 || type.IsCollectible)
+        if (!resolveThroughReflection || type is null || type.IsFree || type.MethodTable == 0 || type.IsCollectible)
         {
             return null;
         }
@@ -56,18 +56,21 @@ internal static partial class TypeNames
     /// <summary>The full C# name of a type (namespaces kept), for headers.</summary>
     public static string Full(Type type) => Format(type, qualify: true);
 
+    /// <summary>The short C# name of a type (no namespaces).</summary>
+    public static string Short(Type type) => Format(type, qualify: false);
+
     /// <summary>The short display name of a dump type.</summary>
-    public static string Display(ClrType? type)
+    public string Display(ClrType? type)
         => Resolve(type) is { } resolved ? Format(resolved, qualify: false)
             : type?.Name is { } name ? StripNamespaces(name)
             : "<unknown type>";
 
     /// <summary>The full name of a dump type, for headers and snapshot rows.</summary>
-    public static string FullName(ClrType? type)
+    public string FullName(ClrType? type)
         => Resolve(type) is { } resolved ? Format(resolved, qualify: true) : type?.Name?.Replace('+', '.') ?? "<unknown type>";
 
     /// <summary>The display name of a field: what the source code called the thing the compiler stored there.</summary>
-    public static string Field(Type? declaringType, string name)
+    public string Field(Type? declaringType, string name)
     {
         if (name == "StateMachine" && declaringType?.Name.StartsWith("AsyncStateMachineBox", StringComparison.Ordinal) == true)
         {
@@ -111,7 +114,7 @@ internal static partial class TypeNames
     }
 
     /// <summary>A method as a person would name it: lambdas and local functions by the method that contains them.</summary>
-    public static string Method(ClrMethod? method)
+    public string Method(ClrMethod? method)
     {
         if (method is null)
         {
@@ -139,14 +142,6 @@ internal static partial class TypeNames
         }
 
         return $"{display}.{name}";
-    }
-
-    private static string LambdaName(string name)
-    {
-        Match lambda = LambdaPattern().Match(name);
-        return lambda.Success
-            ? (lambda.Groups[2].Value == "g" ? $"local function in {lambda.Groups[1].Value}" : $"lambda in {lambda.Groups[1].Value}")
-            : name;
     }
 
     private static string Format(Type type, bool qualify)

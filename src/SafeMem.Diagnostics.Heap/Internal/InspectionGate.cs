@@ -1,9 +1,9 @@
-namespace SafeMem.Testing.Internal;
+namespace SafeMem.Diagnostics.Heap.Internal;
 
 /// <summary>
-/// Serializes everything that dumps the process. A dump suspends every thread of the process for about a second;
-/// two assertions from parallel tests dumping at once would each pay for both and hold two dumps in memory, so the
-/// second waits for the first.
+/// Serializes everything that dumps a process from this process. A dump suspends every thread of the target for
+/// about a second; two snapshots from parallel callers dumping at once would each pay for both and hold two dumps in
+/// memory, so the second waits for the first.
 /// </summary>
 internal static class InspectionGate
 {

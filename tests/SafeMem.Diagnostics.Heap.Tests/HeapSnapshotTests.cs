@@ -1,6 +1,6 @@
 using Xunit.Abstractions;
 
-namespace SafeMem.Testing.Tests;
+namespace SafeMem.Diagnostics.Heap.Tests;
 
 /// <summary>
 /// Two snapshots around one planted growth, shared by every test of the class (a snapshot costs a dump, about a
@@ -16,7 +16,7 @@ public sealed class HeapSnapshotTests(HeapSnapshotTests.Fixture fixture, ITestOu
         HeapTypeSummary row = Assert.IsType<HeapTypeSummary>(fixture.After.Find(typeof(SnapshotItem)));
 
         Assert.Equal(Planted, row.Count);
-        Assert.Equal("SafeMem.Testing.Tests.HeapSnapshotTests.SnapshotItem", row.TypeName);
+        Assert.Equal("SafeMem.Diagnostics.Heap.Tests.HeapSnapshotTests.SnapshotItem", row.TypeName);
         Assert.True(row.Bytes >= Planted * 3 * sizeof(long), $"{row.Bytes} bytes for {Planted} objects of three longs");
         Assert.Null(fixture.Before.Find(typeof(SnapshotItem)));
         Assert.Equal(fixture.After.Types.Sum(t => t.Count), fixture.After.TotalCount);
@@ -48,7 +48,7 @@ public sealed class HeapSnapshotTests(HeapSnapshotTests.Fixture fixture, ITestOu
         string[] lines = table.Split('\n');
         Assert.Contains("Bytes Δ", lines[0]);
         Assert.Contains("Count Δ", lines[0]);
-        Assert.Contains(lines, line => line.EndsWith("SafeMem.Testing.Tests.HeapSnapshotTests.SnapshotItem", StringComparison.Ordinal) && line.Contains("+1,000", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.EndsWith("SafeMem.Diagnostics.Heap.Tests.HeapSnapshotTests.SnapshotItem", StringComparison.Ordinal) && line.Contains("+1,000", StringComparison.Ordinal));
         Assert.EndsWith("(whole heap)", lines[^1]);
     }
 
@@ -60,7 +60,7 @@ public sealed class HeapSnapshotTests(HeapSnapshotTests.Fixture fixture, ITestOu
         Assert.Equal(2, paths.Count);
         Assert.All(paths, path =>
         {
-            Assert.Equal("static field SafeMem.Testing.Tests.HeapSnapshotTests.Fixture.s_items", path.Root);
+            Assert.Equal("static field SafeMem.Diagnostics.Heap.Tests.HeapSnapshotTests.Fixture.s_items", path.Root);
             Assert.Equal("List<HeapSnapshotTests.SnapshotItem>._items", path.Hops[0]);
             Assert.Equal("HeapSnapshotTests.SnapshotItem", path.Target);
         });

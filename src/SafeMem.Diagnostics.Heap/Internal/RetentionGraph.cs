@@ -1,6 +1,6 @@
 using Microsoft.Diagnostics.Runtime;
 
-namespace SafeMem.Testing.Internal;
+namespace SafeMem.Diagnostics.Heap.Internal;
 
 /// <summary>
 /// Finds why objects in a dump are alive: a breadth-first walk from every GC root ClrMD can see (so each path found
@@ -19,14 +19,16 @@ internal sealed class RetentionGraph
 {
     private readonly ClrRuntime _runtime;
     private readonly ClrHeap _heap;
+    private readonly TypeNames _names;
     private readonly List<Root> _roots = [];
     private readonly List<string> _notes = [];
     private Dictionary<ulong, (ClrType Type, ClrStaticField Field)>? _staticSlots;
 
-    public RetentionGraph(ClrRuntime runtime)
+    public RetentionGraph(ClrRuntime runtime, TypeNames names)
     {
         _runtime = runtime;
         _heap = runtime.Heap;
+        _names = names;
         CollectRoots();
     }
 
@@ -42,12 +44,126 @@ internal sealed class RetentionGraph
     /// </param>
     public List<RetentionPath> FindPaths(IReadOnlySet<ulong> targets, int maxPaths, bool alternativesPerTarget)
     {
-        // parent: each reached object -> the object that first referred to it (0 for a root).
-        var parent = new Dictionary<ulong, ulong>();
-        var rootOf = new Dictionary<ulong, int>();
-        var referrers = new Dictionary<ulong, List<ulong>>();
-        var found = new List<ulong>();
+        Search search = Walk(targets, alternativesPerTarget ? SearchMode.Alternatives : SearchMode.OnePerTarget, maxPaths);
+        var paths = new List<RetentionPath>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ulong target in search.Found)
+        {
+            List<ulong> ends = search.Referrers[target];
+            if (ends.Count == 0)
+            {
+                ends = [0];
+            }
+
+            foreach (ulong referrer in ends)
+            {
+                RetentionPath path = Describe(search.Chain(target, referrer), search, hopCache: null);
+                if (seen.Add(path.ToString()))
+                {
+                    paths.Add(path);
+                }
+
+                if (paths.Count >= maxPaths)
+                {
+                    return paths;
+                }
+            }
+        }
+
+        return paths;
+    }
+
+    /// <summary>
+    /// Finds the shortest retention path of every given object reachable from a root, and groups them by signature
+    /// (the path with array indexes left out), largest group first.
+    /// </summary>
+    /// <param name="targets">Addresses of the objects to explain.</param>
+    /// <param name="unreached">How many of the objects no inspected root reaches.</param>
+    public List<RetentionPathGroup> GroupPaths(IReadOnlySet<ulong> targets, out int unreached)
+    {
+        Search search = Walk(targets, SearchMode.All, int.MaxValue);
+        var groups = new Dictionary<string, (RetentionPath Example, List<ulong> Objects)>(StringComparer.Ordinal);
+
+        // Objects held by one collection share every hop but the last: describe each reference once.
+        var hopCache = new Dictionary<(ulong, ulong), (string, string?)>();
+        foreach (ulong target in search.Found)
+        {
+            List<ulong> ends = search.Referrers[target];
+            RetentionPath path = Describe(search.Chain(target, ends.Count == 0 ? 0 : ends[0]), search, hopCache);
+            if (!groups.TryGetValue(path.Signature, out var group))
+            {
+                groups[path.Signature] = group = (path, []);
+            }
+
+            group.Objects.Add(target);
+        }
+
+        unreached = targets.Count - search.Found.Count;
+        return groups.Values
+            .Select(g => new RetentionPathGroup(g.Example, g.Objects))
+            .OrderByDescending(g => g.Count)
+            .ThenBy(g => g.Example.Length)
+            .ThenBy(g => g.Signature, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>Count and bytes per type of the objects reachable from the inspected roots (a mark phase over the dump).</summary>
+    /// <param name="exclude">Types left out of the totals (their objects are still followed).</param>
+    public Dictionary<ulong, (ClrType Type, long Count, long Bytes)> SummarizeReachable(Func<ClrType, bool> exclude)
+    {
+        var totals = new Dictionary<ulong, (ClrType Type, long Count, long Bytes)>();
+        var visited = new HashSet<ulong>();
+        var stack = new Stack<ulong>();
+        foreach (Root root in _roots)
+        {
+            if (root.Object != 0 && visited.Add(root.Object))
+            {
+                stack.Push(root.Object);
+            }
+        }
+
+        // Depth-first: only reachability matters here, and a stack holds far fewer addresses than a BFS level.
+        while (stack.TryPop(out ulong address))
+        {
+            ClrObject obj = _heap.GetObject(address);
+            if (obj.Type is not { } type)
+            {
+                continue;
+            }
+
+            if (!exclude(type))
+            {
+                ref var total = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, type.MethodTable, out bool exists);
+                if (!exists)
+                {
+                    total.Type = type;
+                }
+
+                total.Count++;
+                total.Bytes += (long)obj.Size;
+            }
+
+            foreach (ulong reference in obj.EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
+            {
+                if (reference != 0 && visited.Add(reference))
+                {
+                    stack.Push(reference);
+                }
+            }
+        }
+
+        return totals;
+    }
+
+    /// <summary>
+    /// Breadth-first from the roots: handles, statics and the finalizer queue first, then the stacks, recording for
+    /// each object reached the object that first referred to it, and for each target its referrers.
+    /// </summary>
+    private Search Walk(IReadOnlySet<ulong> targets, SearchMode mode, int maxPaths)
+    {
+        var search = new Search();
         var level = new List<ulong>();
+        int wanted = mode == SearchMode.OnePerTarget ? Math.Min(maxPaths, targets.Count) : targets.Count;
 
         // Two phases: first from the roots a leak is made of (handles, statics, the finalizer queue), then from the
         // stacks. A stack slot that still refers to a collection held by a static field would otherwise win as the
@@ -57,9 +173,10 @@ internal sealed class RetentionGraph
         int extraLevels = -1;
         while (true)
         {
-            if (level.Count == 0 || extraLevels == 0 || (!alternativesPerTarget && found.Count >= Math.Min(maxPaths, targets.Count)))
+            bool enough = mode == SearchMode.Alternatives ? search.Found.Count > 0 : search.Found.Count >= wanted;
+            if (level.Count == 0 || extraLevels == 0 || (mode != SearchMode.Alternatives && enough))
             {
-                if (stacksSeeded || (alternativesPerTarget ? found.Count > 0 : found.Count >= Math.Min(maxPaths, targets.Count)))
+                if (stacksSeeded || enough)
                 {
                     break;
                 }
@@ -91,19 +208,19 @@ internal sealed class RetentionGraph
 
                     if (targets.Contains(reference))
                     {
-                        if (!referrers.TryGetValue(reference, out List<ulong>? list))
+                        if (!search.Referrers.TryGetValue(reference, out List<ulong>? list))
                         {
-                            referrers[reference] = list = [];
-                            found.Add(reference);
+                            search.Referrers[reference] = list = [];
+                            search.Found.Add(reference);
                         }
 
-                        if (list.Count < maxPaths && !list.Contains(address))
+                        if (list.Count < (mode == SearchMode.Alternatives ? maxPaths : 1) && !list.Contains(address))
                         {
                             list.Add(address);
                         }
                     }
 
-                    if (parent.TryAdd(reference, address))
+                    if (search.Parent.TryAdd(reference, address))
                     {
                         next.Add(reference);
                     }
@@ -112,7 +229,7 @@ internal sealed class RetentionGraph
 
             // One target, several paths: once it is reached, one more level may add referrers at the same depth
             // and the next; further levels would cost a walk of the whole heap for ever longer detours.
-            if (alternativesPerTarget && found.Count > 0)
+            if (mode == SearchMode.Alternatives && search.Found.Count > 0)
             {
                 extraLevels = extraLevels < 0 ? 1 : extraLevels - 1;
             }
@@ -120,88 +237,61 @@ internal sealed class RetentionGraph
             level = next;
         }
 
+        return search;
+
         void Seed(List<ulong> into, bool stacks)
         {
             into.Clear();
             for (int i = 0; i < _roots.Count; i++)
             {
                 ulong address = _roots[i].Object;
-                if ((_roots[i].Kind == RetentionRootKind.StackLocal) == stacks && address != 0 && parent.TryAdd(address, 0))
+                if ((_roots[i].Kind == RetentionRootKind.StackLocal) == stacks && address != 0 && search.Parent.TryAdd(address, 0))
                 {
-                    rootOf[address] = i;
+                    search.RootOf[address] = i;
                     into.Add(address);
-                    if (targets.Contains(address) && referrers.TryAdd(address, []))
+                    if (targets.Contains(address) && search.Referrers.TryAdd(address, []))
                     {
-                        found.Add(address);
+                        search.Found.Add(address);
                     }
                 }
             }
         }
-
-        var paths = new List<RetentionPath>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (ulong target in found)
-        {
-            List<ulong> ends = referrers[target];
-            if (ends.Count == 0)
-            {
-                ends = [0];
-            }
-
-            foreach (ulong referrer in ends)
-            {
-                var chain = new List<ulong> { target };
-                for (ulong current = referrer; current != 0; current = parent[current])
-                {
-                    chain.Add(current);
-                }
-
-                chain.Reverse();
-                RetentionPath path = Describe(chain, rootOf[chain[0]]);
-                if (seen.Add(path.ToString()))
-                {
-                    paths.Add(path);
-                }
-
-                if (paths.Count >= maxPaths)
-                {
-                    return paths;
-                }
-            }
-        }
-
-        return paths;
     }
 
-    private RetentionPath Describe(List<ulong> chain, int rootIndex)
+    private RetentionPath Describe(List<ulong> chain, Search search, Dictionary<(ulong, ulong), (string, string?)>? hopCache)
     {
-        Root root = _roots[rootIndex];
+        Root root = _roots[search.RootOf[chain[0]]];
         RetentionRootKind kind = root.Kind;
         string rootText = root.Description;
         var hops = new List<string>(chain.Count);
         for (int i = 0; i + 1 < chain.Count; i++)
         {
-            ClrObject from = _heap.GetObject(chain[i]);
-            (string hop, string? staticField) = DescribeReference(from, chain[i + 1]);
-            if (staticField is not null)
+            (string hop, string? staticField) described;
+            if (hopCache is null || !hopCache.TryGetValue((chain[i], chain[i + 1]), out described))
+            {
+                described = DescribeReference(_heap.GetObject(chain[i]), chain[i + 1]);
+                hopCache?.Add((chain[i], chain[i + 1]), described);
+            }
+
+            if (described.staticField is not null)
             {
                 // The runtime's statics table: everything up to here is plumbing; the root is the field itself.
                 kind = RetentionRootKind.StaticField;
-                rootText = staticField;
+                rootText = described.staticField;
                 hops.Clear();
                 continue;
             }
 
-            hops.Add(hop);
+            hops.Add(described.hop);
         }
 
-        return new RetentionPath(kind, rootText, hops, TypeNames.Display(_heap.GetObjectType(chain[^1])));
+        return new RetentionPath(kind, rootText, hops, _names.Display(_heap.GetObjectType(chain[^1])));
     }
 
     private (string Hop, string? StaticField) DescribeReference(ClrObject from, ulong to)
     {
         ClrType? type = from.Type;
-        string owner = TypeNames.Display(type);
+        string owner = _names.Display(type);
         if (type is not null && type.IsArray)
         {
             ClrArray array = from.AsArray();
@@ -214,7 +304,7 @@ internal sealed class RetentionGraph
                         ulong slot = type.GetArrayElementAddress(from.Address, i);
                         if (StaticSlots.TryGetValue(slot, out var field))
                         {
-                            return (string.Empty, $"static field {TypeNames.FullName(field.Type)}.{TypeNames.Field(TypeNames.Resolve(field.Type), field.Field.Name ?? "?")}");
+                            return (string.Empty, $"static field {_names.FullName(field.Type)}.{_names.Field(_names.Resolve(field.Type), field.Field.Name ?? "?")}");
                         }
 
                         return ($"{owner}[{i}]", null);
@@ -240,17 +330,17 @@ internal sealed class RetentionGraph
                 // An element of an array of structs: index from the offset, then the field inside the struct.
                 int index = (int)((reference.Offset - (int)(type.GetArrayElementAddress(from.Address, 0) - from.Address)) / type.ComponentSize);
                 string inner = reference.InnerField is { } innerField && innerField.Field is { } f
-                    ? "." + TypeNames.Field(TypeNames.Resolve(f.ContainingType), f.Name ?? "?")
+                    ? "." + _names.Field(_names.Resolve(f.ContainingType), f.Name ?? "?")
                     : string.Empty;
                 return ($"{owner}[{index}]{inner}", null);
             }
 
             if (reference.Field is { } field)
             {
-                var segments = new List<string> { TypeNames.Field(TypeNames.Resolve(field.ContainingType), field.Name ?? "?") };
+                var segments = new List<string> { _names.Field(_names.Resolve(field.ContainingType), field.Name ?? "?") };
                 for (ClrReference? inner = reference.InnerField; inner is { Field: { } innerField }; inner = inner.Value.InnerField)
                 {
-                    segments.Add(TypeNames.Field(TypeNames.Resolve(innerField.ContainingType), innerField.Name ?? "?"));
+                    segments.Add(_names.Field(_names.Resolve(innerField.ContainingType), innerField.Name ?? "?"));
                 }
 
                 string name = string.Join('.', segments.Where(segment => segment.Length > 0));
@@ -258,7 +348,7 @@ internal sealed class RetentionGraph
                 if (from.IsDelegate && field.Name == "_target")
                 {
                     ClrMethod? method = SafeDelegateMethod(from);
-                    return ($"{owner}._target (handler {TypeNames.Method(method)})", null);
+                    return ($"{owner}._target (handler {_names.Method(method)})", null);
                 }
 
                 return ($"{owner}.{name}", null);
@@ -372,7 +462,7 @@ internal sealed class RetentionGraph
             {
                 foreach (ClrStackRoot root in thread.EnumerateStackRoots())
                 {
-                    string where = root.StackFrame?.Method is { } method ? TypeNames.Method(method) : "a frame without a managed method";
+                    string where = root.StackFrame?.Method is { } method ? _names.Method(method) : "a frame without a managed method";
                     _roots.Add(new Root(root.Object.Address, RetentionRootKind.StackLocal, $"local variable in {where} (thread {thread.ManagedThreadId})"));
                 }
             }
@@ -394,5 +484,42 @@ internal sealed class RetentionGraph
         }
     }
 
+    private enum SearchMode
+    {
+        /// <summary>One path to each of up to maxPaths targets; stop once that many are reached.</summary>
+        OnePerTarget,
+
+        /// <summary>Several paths to the targets (different referrers), from the level the first is reached and the next.</summary>
+        Alternatives,
+
+        /// <summary>One path to every target; stop when all are reached or the heap is exhausted.</summary>
+        All,
+    }
+
     private readonly record struct Root(ulong Object, RetentionRootKind Kind, string Description);
+
+    private sealed class Search
+    {
+        // Each reached object -> the object that first referred to it (0 for a root).
+        public Dictionary<ulong, ulong> Parent { get; } = [];
+
+        public Dictionary<ulong, int> RootOf { get; } = [];
+
+        public Dictionary<ulong, List<ulong>> Referrers { get; } = [];
+
+        public List<ulong> Found { get; } = [];
+
+        /// <summary>The chain from the root to <paramref name="target"/> through <paramref name="referrer"/> (0: the target is a root).</summary>
+        public List<ulong> Chain(ulong target, ulong referrer)
+        {
+            var chain = new List<ulong> { target };
+            for (ulong current = referrer; current != 0; current = Parent[current])
+            {
+                chain.Add(current);
+            }
+
+            chain.Reverse();
+            return chain;
+        }
+    }
 }

@@ -1,4 +1,4 @@
-namespace SafeMem.Testing;
+namespace SafeMem.Diagnostics.Heap;
 
 /// <summary>The kind of GC root a <see cref="RetentionPath"/> starts at.</summary>
 /// <remarks>Plain data; thread-safe.</remarks>

@@ -1,4 +1,4 @@
-namespace SafeMem.Testing;
+namespace SafeMem.Diagnostics.Heap;
 
 /// <summary>One row of a <see cref="HeapSnapshotDiff"/>: how the objects of one type changed between two snapshots.</summary>
 /// <remarks>Immutable, thread-safe.</remarks>
