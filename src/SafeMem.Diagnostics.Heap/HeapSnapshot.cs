@@ -253,6 +253,50 @@ public sealed class HeapSnapshot : IDisposable
     }
 
     /// <summary>
+    /// Gets the objects several GC handles of the dumped process refer to, in one pass over the handle table:
+    /// <see cref="TryGetHandleTarget"/> for many handles at once (the leak watcher asks for up to thousands, in a process
+    /// whose handle table may hold hundreds of thousands).
+    /// </summary>
+    /// <param name="handles">The handles' values (<c>GCHandle.ToIntPtr</c>).</param>
+    /// <returns>One address per handle, in order: the object's address in this snapshot, or 0 when the handle is not in the dump or its object had died.</returns>
+    /// <exception cref="ObjectDisposedException">The snapshot was disposed.</exception>
+    public IReadOnlyList<ulong> GetHandleTargets(IReadOnlyList<nint> handles)
+    {
+        ArgumentNullException.ThrowIfNull(handles);
+        var wanted = new Dictionary<ulong, List<int>>(handles.Count);
+        for (int i = 0; i < handles.Count; i++)
+        {
+            ref List<int>? positions = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(wanted, (ulong)handles[i], out _);
+            (positions ??= []).Add(i);
+        }
+
+        var targets = new ulong[handles.Count];
+        lock (_sync)
+        {
+            int left = wanted.Count;
+            foreach (ClrHandle candidate in Dump.Runtime.EnumerateHandles())
+            {
+                if (left == 0)
+                {
+                    break;
+                }
+
+                if (wanted.TryGetValue(candidate.Address, out List<int>? positions))
+                {
+                    foreach (int position in positions)
+                    {
+                        targets[position] = candidate.Object.Address;
+                    }
+
+                    left--;
+                }
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>
     /// Finds what keeps objects matching a predicate alive: for up to three of them, the shortest chain of references
     /// from a GC root (objgraph's <c>find_backref_chain</c>).
     /// </summary>
