@@ -44,6 +44,8 @@ public sealed class HeapSnapshot : IDisposable
         TakenAt = takenAt;
         ProcessId = dump.ProcessId;
         IsCurrentProcess = dump.IsCurrentProcess;
+        DumpBytes = dump.Bytes;
+        DumpDuration = dump.WriteDuration;
     }
 
     /// <summary>Gets one row per type, largest <see cref="HeapTypeSummary.Bytes"/> first.</summary>
@@ -73,6 +75,15 @@ public sealed class HeapSnapshot : IDisposable
 
     /// <summary>Gets whether the snapshot is of the current process (then rows and objects know their <see cref="Type"/>).</summary>
     public bool IsCurrentProcess { get; }
+
+    /// <summary>Gets the size in bytes of the dump the snapshot reads: the disk space it holds until it is disposed (the file itself is already deleted on Unix).</summary>
+    public long DumpBytes { get; }
+
+    /// <summary>
+    /// Gets how long the runtime took to write the dump, during which the dumped process is suspended; <see langword="null"/>
+    /// for a dump file opened with <see cref="OpenDump"/>.
+    /// </summary>
+    public TimeSpan? DumpDuration { get; }
 
     /// <summary>
     /// Gets what could not be inspected, one note per kind of root ClrMD failed on or may see incompletely (on Linux

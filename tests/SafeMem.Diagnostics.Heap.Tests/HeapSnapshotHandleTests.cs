@@ -38,6 +38,8 @@ public sealed class HeapSnapshotHandleTests
                 Assert.Equal(snapshot.TryGetHandleTarget(values[i], out ulong one) ? one : 0UL, targets[i]);
             }
 
+            Assert.True(snapshot.DumpBytes > GC.GetTotalMemory(forceFullCollection: false), $"a {snapshot.DumpBytes}-byte dump holds the whole heap");
+            Assert.True(snapshot.DumpDuration > TimeSpan.Zero);
             RetentionPath path = Assert.Single(snapshot.FindRetentionPaths([targets[1]], maxPaths: 1));
             Assert.Equal("static field SafeMem.Diagnostics.Heap.Tests.HeapSnapshotHandleTests.s_held", path.Root);
             Assert.Throws<ArgumentNullException>("handles", () => snapshot.GetHandleTargets(null!));

@@ -24,7 +24,7 @@ internal sealed class HeapDump : IDisposable
     private DataTarget? _target;
     private ClrRuntime? _runtime;
 
-    private HeapDump(FileStream file, string name, DataTarget target, ClrRuntime runtime, int processId, bool isCurrentProcess)
+    private HeapDump(FileStream file, string name, DataTarget target, ClrRuntime runtime, int processId, bool isCurrentProcess, TimeSpan? writeDuration = null)
     {
         _file = file;
         _name = name;
@@ -32,7 +32,15 @@ internal sealed class HeapDump : IDisposable
         _runtime = runtime;
         ProcessId = processId;
         IsCurrentProcess = isCurrentProcess;
+        Bytes = file.Length;
+        WriteDuration = writeDuration;
     }
+
+    /// <summary>Gets the size of the dump file in bytes (the disk space it holds until disposal).</summary>
+    public long Bytes { get; }
+
+    /// <summary>Gets how long the runtime took to write the dump (the process is suspended meanwhile); null for a file opened.</summary>
+    public TimeSpan? WriteDuration { get; }
 
     /// <summary>Gets the id of the process the dump is of (0 when a dump file does not say).</summary>
     public int ProcessId { get; }
@@ -148,7 +156,9 @@ internal sealed class HeapDump : IDisposable
                 throw new HeapSnapshotUnavailableException($"the dump directory '{folder}' does not exist");
             }
 
+            long writing = System.Diagnostics.Stopwatch.GetTimestamp();
             WriteDump(processId, current, path);
+            TimeSpan written = System.Diagnostics.Stopwatch.GetElapsedTime(writing);
             file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
             if (!OperatingSystem.IsWindows())
             {
@@ -164,7 +174,7 @@ internal sealed class HeapDump : IDisposable
                 throw new TransientDumpException("ClrMD reports that the heap in the dump cannot be walked (a garbage collection was in progress)", null);
             }
 
-            return new HeapDump(file, path, target, runtime, processId, current);
+            return new HeapDump(file, path, target, runtime, processId, current, written);
         }
         catch (Exception exception)
         {
