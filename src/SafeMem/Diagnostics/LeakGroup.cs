@@ -9,10 +9,11 @@ namespace SafeMem.Diagnostics;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>The signature</b> is the retention path with what varies between instances of one leak taken out: array and
-/// collection indexes (<c>Order[][17]</c> becomes <c>Order[][]</c>) and thread ids. It runs from the root (a static
-/// field, a GC handle, a thread's stack, the finalizer queue) through every reference to the retained object's type,
-/// so its first element is the last object the watcher knows to be plainly alive, the root's owner, and the rest are the
+/// <b>The signature</b> is the retention path with what varies between instances of one leak taken out (the heap
+/// engine's <see cref="RetentionTrace.Signature"/>): array and collection indexes (<c>Order[][17]</c> becomes
+/// <c>Order[][]</c>) and thread ids. It runs from the root (a static field, a GC handle, a thread's stack, the
+/// finalizer queue) through every reference to the retained object's type: its first element is the last object the
+/// watcher can call plainly alive, the root's owner (a static field's type, a handle's owner), and the rest are the
 /// references to look at. Objects that were alive but that no inspected root reaches share one signature per type.
 /// </para>
 /// <para>Immutable and thread-safe; holds names only, never an object of the process.</para>
@@ -27,11 +28,11 @@ public sealed class LeakGroup
         Descriptions = descriptions;
         Root = trace?.Root;
         References = trace?.References ?? [];
-        Path = trace is null ? [] : LeakSignature.Lines(trace.Root, trace.References, trace.Target);
+        Path = trace is null ? [] : LeakSignature.Lines(trace.Root, trace.References, trace.Root is null ? typeName : trace.Target);
         RetainedBytes = retainedBytes;
     }
 
-    /// <summary>Gets the group's signature: its normalized retention path on one line (<c>static field App.s_log -&gt; List&lt;Order&gt;._items -&gt; Order[][] -&gt; Order</c>).</summary>
+    /// <summary>Gets the group's signature: its retention path without indexes and thread ids, as the explainer spells it; <c>(no known path) -&gt; </c> and the type for objects without a path.</summary>
     public string Signature { get; }
 
     /// <summary>Gets the retained objects' type name as C# writes it.</summary>
@@ -55,7 +56,8 @@ public sealed class LeakGroup
 
     /// <summary>
     /// Gets the path of the group's first object as readable lines, as <c>LeakException</c> prints them: the root, then
-    /// <c>  -&gt; Type.field</c> for each reference, then <c>  -&gt; </c> and the object's type; empty when no path is known.
+    /// <c>  -&gt; Type.field</c> for each reference, then <c>  -&gt; </c> and the object's type. For objects no inspected
+    /// root reaches, a line saying so; empty when the heap could not be read.
     /// </summary>
     public IReadOnlyList<string> Path { get; }
 
@@ -75,11 +77,9 @@ public sealed class LeakGroup
         }
 
         builder.Append("\n  watched as: ").Append(string.Join("; ", Descriptions));
-        builder.Append("\n  signature: ").Append(Signature);
         if (Path.Count == 0)
         {
-            builder.Append(Root is null && References.Count == 0 ? "\n  retention path: unknown" : string.Empty);
-            return builder.ToString();
+            return builder.Append("\n  retention path: unknown").ToString();
         }
 
         builder.Append(Count == 1 ? "\n  retention path:" : "\n  retention path (of the first):");

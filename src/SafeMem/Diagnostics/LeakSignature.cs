@@ -1,15 +1,10 @@
-using System.Text;
-
 namespace SafeMem.Diagnostics;
 
-/// <summary>
-/// Turns retention traces into the signatures <see cref="LeakGroup"/>s are keyed by, and into the lines reports print.
-/// </summary>
+/// <summary>The signature a <see cref="LeakGroup"/> is keyed by, and the lines reports print a trace as.</summary>
 /// <remarks>
-/// The normalization is textual on purpose: it applies to whatever an explainer names, so every explainer groups the same
-/// way. It takes out only what differs between instances of one leak: element indexes (<c>[17]</c>) and thread ids
-/// (<c>(thread 12)</c>). Hand-written rather than a regular expression: it runs once per retained object, and the core
-/// package keeps its startup free of regex construction.
+/// The signature itself comes from the explainer (<see cref="RetentionTrace.Signature"/>): telling what varies between
+/// instances of one leak is the heap engine's job, done once there for every tool that groups paths. Only objects
+/// without a path are grouped here, by type.
 /// </remarks>
 internal static class LeakSignature
 {
@@ -22,15 +17,7 @@ internal static class LeakSignature
             return "(no known path)" + Arrow + typeName;
         }
 
-        var builder = new StringBuilder();
-        AppendNormalized(builder, trace.Root);
-        foreach (string reference in trace.References)
-        {
-            builder.Append(Arrow);
-            AppendNormalized(builder, reference);
-        }
-
-        return builder.Append(Arrow).Append(trace.Target).ToString();
+        return trace.Signature ?? string.Join(Arrow, [trace.Root, .. trace.References, trace.Target]);
     }
 
     public static IReadOnlyList<string> Lines(string? root, IReadOnlyList<string> references, string target)
@@ -46,41 +33,5 @@ internal static class LeakSignature
 
         lines.Add("  -> " + target);
         return lines;
-    }
-
-    /// <summary>Appends <paramref name="part"/> with its element indexes emptied and its thread ids removed.</summary>
-    internal static void AppendNormalized(StringBuilder builder, string part)
-    {
-        const string Thread = " (thread ";
-        int i = 0;
-        while (i < part.Length)
-        {
-            char c = part[i];
-            if (c == '[' && TryDigitsThen(part, i + 1, ']', out int end))
-            {
-                builder.Append("[]");
-                i = end + 1;
-            }
-            else if (c == ' ' && string.CompareOrdinal(part, i, Thread, 0, Thread.Length) == 0 && TryDigitsThen(part, i + Thread.Length, ')', out end))
-            {
-                i = end + 1;
-            }
-            else
-            {
-                builder.Append(c);
-                i++;
-            }
-        }
-    }
-
-    private static bool TryDigitsThen(string text, int start, char close, out int end)
-    {
-        end = start;
-        while (end < text.Length && char.IsAsciiDigit(text[end]))
-        {
-            end++;
-        }
-
-        return end > start && end < text.Length && text[end] == close;
     }
 }

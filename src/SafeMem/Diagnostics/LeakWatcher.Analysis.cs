@@ -67,7 +67,7 @@ public sealed partial class LeakWatcher
             return explainer;
         }
 
-        explainer = ExplainerDiscovery.Find() ?? throw new InvalidOperationException(ExplainerDiscovery.MissingMessage);
+        explainer = _findExplainer() ?? throw new InvalidOperationException(ExplainerDiscovery.MissingMessage);
 
         // Two racing first calls may each create one; either is fine, one is kept.
         return Interlocked.CompareExchange(ref _explainer, explainer, null) ?? explainer;

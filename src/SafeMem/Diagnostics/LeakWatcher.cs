@@ -69,6 +69,7 @@ public sealed partial class LeakWatcher : IDisposable
     private readonly Timer? _inducer;
     private readonly CancellationTokenSource _disposing = new();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _retainedByType = new(StringComparer.Ordinal);
+    private readonly Func<ILeakExplainer?> _findExplainer;
     private ILeakExplainer? _explainer;
     private long _collectedAfterRetention;
     private long _retainedBeyondLimit;
@@ -111,8 +112,11 @@ public sealed partial class LeakWatcher : IDisposable
     {
     }
 
-    /// <summary>Creates a watcher; <paramref name="fallbackMeterFactory"/> (a container's) is used when the options name none.</summary>
-    internal LeakWatcher(string? name, LeakWatcherOptions options, IMeterFactory? fallbackMeterFactory)
+    /// <summary>
+    /// Creates a watcher; <paramref name="fallbackMeterFactory"/> (a container's) is used when the options name none, and
+    /// <paramref name="findExplainer"/> (tests: a process without the heap package) replaces the lookup by name.
+    /// </summary>
+    internal LeakWatcher(string? name, LeakWatcherOptions options, IMeterFactory? fallbackMeterFactory, Func<ILeakExplainer?>? findExplainer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (name is not null)
@@ -128,6 +132,7 @@ public sealed partial class LeakWatcher : IDisposable
         _analysisThreshold = options.AnalysisThreshold;
         _minimumAnalysisInterval = options.MinimumAnalysisInterval;
         _explainer = options.Explainer;
+        _findExplainer = findExplainer ?? ExplainerDiscovery.Find;
         if (_automaticAnalysis)
         {
             // Fail at startup, not an hour later on the first automatic analysis.

@@ -23,10 +23,10 @@ public sealed class RetentionTrace
         Target = target;
     }
 
-    private RetentionTrace(string target)
+    private RetentionTrace()
     {
         References = [];
-        Target = target;
+        Target = string.Empty;
     }
 
     /// <summary>
@@ -43,20 +43,24 @@ public sealed class RetentionTrace
     public string Target { get; }
 
     /// <summary>
+    /// Gets the trace with what differs between objects held the same way left out (array indexes, thread ids of stack
+    /// roots), as the explainer's heap engine computes it: traces with equal signatures are one leak, and
+    /// <see cref="LeakWatcher.AnalyzeAsync"/> groups by it. <see langword="null"/> when the explainer gives none: the
+    /// watcher then groups by the whole trace.
+    /// </summary>
+    public string? Signature { get; init; }
+
+    /// <summary>
     /// Gets the bytes this object keeps alive: its own size plus that of every object reachable from it that no root
     /// reaches any other way; <see langword="null"/> when the explainer did not compute it.
     /// </summary>
     public long? RetainedBytes { get; init; }
 
-    /// <summary>Returns the trace of an object that was alive in the heap but that no inspected root reaches.</summary>
-    /// <param name="target">The display name of the object's type.</param>
-    /// <returns>A trace whose <see cref="Root"/> is <see langword="null"/>.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="target"/> is null.</exception>
-    public static RetentionTrace Unreached(string target)
-    {
-        ArgumentNullException.ThrowIfNull(target);
-        return new RetentionTrace(target);
-    }
+    /// <summary>
+    /// Gets the trace of an object that was alive in the heap but that no inspected root reaches: its
+    /// <see cref="Root"/> is <see langword="null"/>, its <see cref="Target"/> empty (the watcher names the type).
+    /// </summary>
+    public static RetentionTrace Unreached { get; } = new();
 
     /// <summary>Renders the trace one step per line: the root, each reference, then the object.</summary>
     /// <returns>The trace as text.</returns>

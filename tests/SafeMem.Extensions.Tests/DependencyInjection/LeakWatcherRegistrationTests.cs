@@ -9,6 +9,8 @@ namespace SafeMem.Extensions.Tests.DependencyInjection;
 
 public sealed class LeakWatcherRegistrationTests
 {
+    private static ServiceProvider? s_host;
+
     private const string ContextDescription = "scoped service SafeMem.Extensions.Tests.DependencyInjection.LeakWatcherRegistrationTests.RequestContext, resolved in a scope that was disposed";
 
     [Fact]
@@ -96,6 +98,47 @@ public sealed class LeakWatcherRegistrationTests
         Assert.Equal(typeof(RequestContext), report.Type);
         Assert.Equal(ContextDescription, report.Description);
         Assert.Equal(9, provider.GetRequiredService<AuditLog>().Last!.Request);
+    }
+
+    [Fact]
+    public async Task CaptiveScopedService_AnalysisNamesTheSingletonAndItsField()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<AuditLog>();
+        services.AddScoped<RequestContext>();
+        services.AddSafeMemLeakWatcher(o =>
+        {
+            o.Name = "captive-path";
+            o.WatchScopedServices = true;
+        });
+
+        // Held by a static, as a running host holds its container.
+        s_host = services.BuildServiceProvider();
+        try
+        {
+            var watcher = s_host.GetRequiredService<LeakWatcher>();
+            for (int request = 0; request < 3; request++)
+            {
+                ServeRequest(s_host, request);
+            }
+
+            Assert.True(WatcherHarness.CollectUntil(watcher, s => s.Retained == 1 && s.Pending == 0));
+
+            // The explainer of SafeMem.Diagnostics.Heap (beside this test assembly, as in an app that references it),
+            // found by name: one dump of this process.
+            LeakAnalysis analysis = await watcher.AnalyzeAsync();
+
+            LeakGroup leak = Assert.Single(analysis.Leaks);
+            Assert.Equal(typeof(RequestContext).FullName!.Replace('+', '.'), leak.TypeName);
+            Assert.Equal([ContextDescription], leak.Descriptions);
+            Assert.Contains(leak.References, hop => hop.StartsWith("LeakWatcherRegistrationTests.AuditLog.", StringComparison.Ordinal) && hop.Contains("Last", StringComparison.Ordinal));
+            Assert.Contains("AuditLog", analysis.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            s_host.Dispose();
+            s_host = null;
+        }
     }
 
     [Fact]

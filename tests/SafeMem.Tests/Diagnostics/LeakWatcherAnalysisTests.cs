@@ -13,24 +13,38 @@ public sealed class LeakWatcherAnalysisTests
     private const string PayloadType = "SafeMem.Tests.Diagnostics.WatcherHarness.Payload";
 
     [Fact]
-    public async Task AnalyzeAsync_WithoutAnExplainer_SaysWhichPackageToReference()
+    public async Task AnalyzeAsync_WithoutTheHeapPackage_SaysWhichPackageToReference()
     {
-        using var watcher = new LeakWatcher("no-explainer");
+        // A process without SafeMem.Diagnostics.Heap: the lookup by name finds nothing.
+        using var watcher = new LeakWatcher("no-explainer", new LeakWatcherOptions(), fallbackMeterFactory: null, findExplainer: static () => null);
 
         InvalidOperationException missing = await Assert.ThrowsAsync<InvalidOperationException>(() => watcher.AnalyzeAsync());
 
         Assert.Contains("add a reference to the SafeMem.Diagnostics.Heap package", missing.Message, StringComparison.Ordinal);
         Assert.Contains("LeakWatcherOptions.Explainer", missing.Message, StringComparison.Ordinal);
-        Assert.Null(ExplainerDiscovery.Find());
+        Assert.Equal(0, watcher.GetStatistics().Analyses);
     }
 
     [Fact]
-    public void AutomaticAnalysis_WithoutAnExplainer_FailsAtConstruction()
+    public void AutomaticAnalysis_WithoutTheHeapPackage_FailsAtConstruction()
     {
         InvalidOperationException missing = Assert.Throws<InvalidOperationException>(
-            () => new LeakWatcher(new LeakWatcherOptions { AutomaticAnalysis = true }));
+            () => new LeakWatcher(null, new LeakWatcherOptions { AutomaticAnalysis = true }, fallbackMeterFactory: null, findExplainer: static () => null));
 
         Assert.Contains("SafeMem.Diagnostics.Heap", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Discovery_FindsTheHeapPackagesExplainerByName()
+    {
+        // This test assembly has SafeMem.Diagnostics.Heap beside it (through SafeMem.Testing), as an application that
+        // references the package has: the core finds its explainer without referencing it.
+        ILeakExplainer? found = ExplainerDiscovery.Find();
+
+        Assert.NotNull(found);
+        Assert.Equal("SafeMem.Diagnostics.Heap.HeapLeakExplainer", found.GetType().FullName);
+        Assert.Equal("SafeMem.Diagnostics.Heap", found.GetType().Assembly.GetName().Name);
+        Assert.DoesNotContain(typeof(LeakWatcher).Assembly.GetReferencedAssemblies(), a => a.Name == "SafeMem.Diagnostics.Heap");
     }
 
     [Fact]
@@ -126,7 +140,7 @@ public sealed class LeakWatcherAnalysisTests
         LeakAnalysis analysis = await watcher.AnalyzeAsync();
 
         LeakGroup group = Assert.Single(analysis.Leaks);
-        Assert.Equal((2, null, "(no known path) -> " + PayloadType), (group.Count, group.Root, group.Signature));
+        Assert.Equal((2, (string?)null, "(no known path) -> " + PayloadType), (group.Count, group.Root, group.Signature));
         Assert.Empty(group.Path);
         Assert.Equal("the dump directory '/readonly' is read-only", analysis.UnavailableReason);
         Assert.Contains("The retention paths are unavailable: the dump directory '/readonly' is read-only.", analysis.ToString(), StringComparison.Ordinal);
@@ -254,7 +268,7 @@ public sealed class LeakWatcherAnalysisTests
 
     /// <summary>
     /// Reads the objects behind the handles it is given (proving they are the watched ones) and names a root for each
-    /// from <see cref="Roots"/>; can also fail in each way an explainer can.
+    /// from <see cref="Roots"/>, with a signature as the heap engine would give; can also fail in each way an explainer can.
     /// </summary>
     private sealed class NamingExplainer : ILeakExplainer
     {
@@ -329,7 +343,9 @@ public sealed class LeakWatcherAnalysisTests
 
                     (string root, string reference, string? index) = Roots.TryGetValue(target, out var known) ? known : ("GC handle (Strong)", "Holder._item", null);
                     string[] references = index is null ? [reference] : [reference, index];
-                    traces.Add(new RetentionTrace(root, references, target.GetType().Name) { RetainedBytes = 32 });
+                    // As the heap engine does: the signature leaves out indexes and thread ids.
+                    string signature = string.Join(" -> ", [root.Replace(" (thread 12)", string.Empty, StringComparison.Ordinal), reference, .. index is null ? Array.Empty<string>() : ["Payload[][]"], target.GetType().Name]);
+                    traces.Add(new RetentionTrace(root, references, target.GetType().Name) { RetainedBytes = 32, Signature = signature });
                 }
 
                 if (Miscount)
