@@ -91,7 +91,7 @@ public sealed partial class LeakWatcher
 
                 reports.Add(new RetainedObject(
                     record.Type, retained.TypeName, record.Description, Name,
-                    System.Diagnostics.Stopwatch.GetElapsedTime(record.WatchedAt), _clock.CountAfter(record.Stamp)));
+                    TimeSpan.FromMilliseconds(Environment.TickCount64 - record.WatchedAt), _clock.CountAfter(record.Stamp)));
             }
 
             alive = _table.Retained.Count;

@@ -174,7 +174,10 @@ public sealed partial class LeakWatcher : IDisposable
     /// <summary>Gets how many completed full collections a watched object may survive before it is reported retained.</summary>
     public int RetainedAfterCollections => _retainedAfterCollections;
 
-    private long PendingHint => _table.Stripes.Sum(static s => (long)s.PendingCount);
+    /// <summary>Gets the number of pending records without locking (a hint: exact only when no call races), for benchmarks and the induced-collection timer.</summary>
+    internal long PendingCount => _table.Stripes.Sum(static s => (long)s.PendingCount);
+
+    private long PendingHint => PendingCount;
 
     /// <summary>
     /// Declares that <paramref name="target"/> has reached its end (it was disposed or closed, its request or scope is
@@ -200,20 +203,21 @@ public sealed partial class LeakWatcher : IDisposable
             ThrowBoxedValueType(type);
         }
 
-        int hash = RuntimeHelpers.GetHashCode(target);
+        int hash = WatchStripe.Mix(RuntimeHelpers.GetHashCode(target));
         WatchStripe stripe = _table.StripeOf(hash);
 
         // Allocated before the lock so the lock is held for a few instructions only; freed again for a duplicate.
         nint handle = GCHandle.ToIntPtr(GCHandle.Alloc(target, GCHandleType.Weak));
         long stamp = FullCollectionClock.Now();
-        long now = Stopwatch.GetTimestamp();
+
+        // Milliseconds are enough for an age in a report, and the tick count costs a fraction of a high-resolution timestamp.
+        long now = Environment.TickCount64;
         bool disposed;
         lock (stripe.Gate)
         {
             disposed = stripe.Disposed;
-            if (!disposed && !stripe.ContainsAndCount(hash, target))
+            if (!disposed && stripe.TryAdd(handle, hash, target, stamp, now, type, description))
             {
-                stripe.Add(handle, hash, stamp, now, type, description);
                 return true;
             }
         }
@@ -234,7 +238,7 @@ public sealed partial class LeakWatcher : IDisposable
     public bool IsWatched(object target)
     {
         ArgumentNullException.ThrowIfNull(target);
-        int hash = RuntimeHelpers.GetHashCode(target);
+        int hash = WatchStripe.Mix(RuntimeHelpers.GetHashCode(target));
         WatchStripe stripe = _table.StripeOf(hash);
         lock (stripe.Gate)
         {

@@ -16,16 +16,24 @@ namespace SafeMem.Diagnostics;
 /// stripe.
 /// </para>
 /// <para>
-/// <b>Layout.</b> <c>_ring</c> is a circular array of <see cref="WatchRecord"/> values (grows by doubling, shrinks when a
-/// quarter full). The index is open addressing with linear probing over two parallel arrays (identity hash, handle;
-/// handle 0 = empty slot), deletion by backward shift so that no tombstones accumulate; it is kept at most half full.
-/// Identity is confirmed by reading the handle's target, so two objects with equal hashes never merge. A handle is
-/// freed only after its index entry is removed, under this lock, so a probe never reads a freed handle.
+/// <b>Layout.</b> <c>_ring</c> is a circular array of <see cref="WatchRecord"/> values, growing by doubling. The index
+/// is open addressing with linear probing over two parallel arrays (mixed identity hash, handle; handle 0 = empty
+/// slot), deletion by backward shift so that no tombstones accumulate; it is kept at most half full. Identity is
+/// confirmed by reading the handle's target, so two objects with equal hashes never merge. A handle is freed only after
+/// its index entry is removed, under this lock, so a probe never reads a freed handle.
+/// </para>
+/// <para>
+/// <b>Shrinking</b> waits: both arrays halve only after <see cref="QuietSweeps"/> sweeps in a row found them under a
+/// quarter full. A service's pending count rises and falls with every full collection (watched, then judged); shrinking
+/// at once would reallocate the arrays on every cycle, which costs more than the memory it gives back.
 /// </para>
 /// </remarks>
 internal sealed class WatchStripe
 {
     private const int MinimumCapacity = 16;
+
+    /// <summary>Sweeps in a row that must find an array under a quarter full before it halves.</summary>
+    private const int QuietSweeps = 8;
 
     private WatchRecord[] _ring = new WatchRecord[MinimumCapacity];
     private int _head;
@@ -36,6 +44,7 @@ internal sealed class WatchStripe
     private nint[] _handles = new nint[MinimumCapacity];
     private int _indexCount;
     private int _shift = 32 - 4;
+    private int _quietSweeps;
 
     /// <summary>The lock every member of this stripe needs.</summary>
     public object Gate { get; } = new();
@@ -58,20 +67,44 @@ internal sealed class WatchStripe
     /// <summary>Tells whether <paramref name="target"/> is pending or retained here.</summary>
     public bool Contains(int hash, object target) => Find(hash, target) >= 0;
 
-    /// <summary>Tells whether <paramref name="target"/> is pending or retained here; counts the call as a duplicate when it is.</summary>
-    public bool ContainsAndCount(int hash, object target)
+    /// <summary>
+    /// Adds a pending record for <paramref name="target"/> unless the stripe already knows it (pending or retained):
+    /// then counts a duplicate and returns <see langword="false"/>. One probe both looks and finds the free slot.
+    /// </summary>
+    /// <remarks>The stamp is raised to the last one added, to keep the ring in order.</remarks>
+    public bool TryAdd(nint handle, int hash, object target, long stamp, long watchedAt, Type type, string description)
     {
-        if (Find(hash, target) >= 0)
+        if ((_indexCount + 1) * 2 > _handles.Length)
         {
-            Duplicates++;
-            return true;
+            Rehash(_handles.Length * 2);
         }
 
-        return false;
+        int mask = _handles.Length - 1;
+        int slot = Home(hash);
+        for (; _handles[slot] != 0; slot = (slot + 1) & mask)
+        {
+            if (_keys[slot] == hash && ReferenceEquals(GCHandle.FromIntPtr(_handles[slot]).Target, target))
+            {
+                Duplicates++;
+                return false;
+            }
+        }
+
+        _keys[slot] = hash;
+        _handles[slot] = handle;
+        _indexCount++;
+        Append(handle, hash, stamp, watchedAt, type, description);
+        return true;
     }
 
-    /// <summary>Adds a pending record (the handle must be new); its stamp is raised to keep the ring in order.</summary>
-    public void Add(nint handle, int hash, long stamp, long watchedAt, Type type, string description)
+    /// <summary>Adds a pending record whose handle is new to the stripe (no duplicate check): for tests of the index.</summary>
+    internal void Add(nint handle, int hash, long stamp, long watchedAt, Type type, string description)
+    {
+        Insert(hash, handle);
+        Append(handle, hash, stamp, watchedAt, type, description);
+    }
+
+    private void Append(nint handle, int hash, long stamp, long watchedAt, Type type, string description)
     {
         if (_count == _ring.Length)
         {
@@ -92,7 +125,6 @@ internal sealed class WatchStripe
             Description = description,
         };
         _count++;
-        Insert(hash, handle);
         Watched++;
     }
 
@@ -130,11 +162,7 @@ internal sealed class WatchStripe
             _count--;
         }
 
-        if (_ring.Length > MinimumCapacity && _count < _ring.Length / 4)
-        {
-            Resize(Math.Max(MinimumCapacity, _ring.Length / 2));
-        }
-
+        MaybeShrink();
         return false;
     }
 
@@ -169,7 +197,23 @@ internal sealed class WatchStripe
         _head = 0;
     }
 
-    private int Home(int hash) => (int)(((uint)hash * 0x9E3779B9u) >> _shift);
+    /// <summary>
+    /// Mixes an identity hash (murmur3's finalizer): the runtime draws identity hashes from a per-thread linear
+    /// congruential sequence, whose values are far from independent; mixed, the low bits pick the stripe and the high
+    /// bits the home slot.
+    /// </summary>
+    public static int Mix(int identityHash)
+    {
+        uint x = (uint)identityHash;
+        x ^= x >> 16;
+        x *= 0x85EBCA6Bu;
+        x ^= x >> 13;
+        x *= 0xC2B2AE35u;
+        x ^= x >> 16;
+        return (int)x;
+    }
+
+    private int Home(int hash) => (int)((uint)hash >> _shift);
 
     private int Find(int hash, object target)
     {
@@ -241,9 +285,32 @@ internal sealed class WatchStripe
         _keys[hole] = 0;
         _handles[hole] = 0;
         _indexCount--;
-        if (_handles.Length > MinimumCapacity && _indexCount * 8 < _handles.Length)
+    }
+
+    private void MaybeShrink()
+    {
+        bool ringSparse = _ring.Length > MinimumCapacity && _count < _ring.Length / 4;
+        bool indexSparse = _handles.Length > MinimumCapacity && _indexCount * 8 < _handles.Length;
+        if (!ringSparse && !indexSparse)
         {
-            Rehash(_handles.Length / 2);
+            _quietSweeps = 0;
+            return;
+        }
+
+        if (++_quietSweeps < QuietSweeps)
+        {
+            return;
+        }
+
+        _quietSweeps = 0;
+        if (ringSparse)
+        {
+            Resize(Math.Max(MinimumCapacity, _ring.Length / 2));
+        }
+
+        if (indexSparse)
+        {
+            Rehash(Math.Max(MinimumCapacity, _handles.Length / 2));
         }
     }
 

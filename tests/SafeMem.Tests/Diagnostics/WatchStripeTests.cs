@@ -38,6 +38,25 @@ public sealed class WatchStripeTests
         Assert.All(objects, o => Assert.Equal(model.Contains(o.Target), stripe.Contains(o.Hash, o.Target)));
         Assert.Equal(400, stripe.PendingCount);
 
+        // TryAdd: refused for an object the index knows, accepted (as a second record) for one it forgot.
+        foreach ((object target, int hash, _) in objects.Take(40))
+        {
+            nint again = GCHandle.ToIntPtr(GCHandle.Alloc(target, GCHandleType.Weak));
+            bool added = stripe.TryAdd(again, hash, target, stamp: 500, watchedAt: 0, typeof(object), "again");
+            Assert.Equal(!model.Contains(target), added);
+            if (added)
+            {
+                model.Add(target);
+            }
+            else
+            {
+                GCHandle.FromIntPtr(again).Free();
+            }
+        }
+
+        Assert.Equal(model.Count, stripe.IndexCount);
+        Assert.Equal(40 - (stripe.PendingCount - 400), stripe.Duplicates);
+
         stripe.Dispose(); // frees every pending handle
         Assert.Equal((0, 0), (stripe.PendingCount, stripe.IndexCount));
         GC.KeepAlive(objects);
