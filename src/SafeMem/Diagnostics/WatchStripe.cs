@@ -17,8 +17,8 @@ namespace SafeMem.Diagnostics;
 /// </para>
 /// <para>
 /// <b>Layout.</b> <c>_ring</c> is a circular array of <see cref="WatchRecord"/> values, growing by doubling. The index
-/// is open addressing with linear probing over two parallel arrays (mixed identity hash, handle; handle 0 = empty
-/// slot), deletion by backward shift so that no tombstones accumulate; it is kept at most half full. Identity is
+/// is open addressing with linear probing over one array of (mixed identity hash, handle) slots, so that a probe reads
+/// one cache line (handle 0 = empty slot), deletion by backward shift so that no tombstones accumulate; it is kept at most half full. Identity is
 /// confirmed by reading the handle's target, so two objects with equal hashes never merge. A handle is freed only after
 /// its index entry is removed, under this lock, so a probe never reads a freed handle.
 /// </para>
@@ -40,8 +40,7 @@ internal sealed class WatchStripe
     private int _count;
     private long _lastStamp;
 
-    private int[] _keys = new int[MinimumCapacity];
-    private nint[] _handles = new nint[MinimumCapacity];
+    private Slot[] _slots = new Slot[MinimumCapacity];
     private int _indexCount;
     private int _shift = 32 - 4;
     private int _quietSweeps;
@@ -74,24 +73,23 @@ internal sealed class WatchStripe
     /// <remarks>The stamp is raised to the last one added, to keep the ring in order.</remarks>
     public bool TryAdd(nint handle, int hash, object target, long stamp, long watchedAt, Type type, string description)
     {
-        if ((_indexCount + 1) * 2 > _handles.Length)
+        if ((_indexCount + 1) * 2 > _slots.Length)
         {
-            Rehash(_handles.Length * 2);
+            Rehash(_slots.Length * 2);
         }
 
-        int mask = _handles.Length - 1;
+        int mask = _slots.Length - 1;
         int slot = Home(hash);
-        for (; _handles[slot] != 0; slot = (slot + 1) & mask)
+        for (; _slots[slot].Handle != 0; slot = (slot + 1) & mask)
         {
-            if (_keys[slot] == hash && ReferenceEquals(GCHandle.FromIntPtr(_handles[slot]).Target, target))
+            if (_slots[slot].Key == hash && ReferenceEquals(GCHandle.FromIntPtr(_slots[slot].Handle).Target, target))
             {
                 Duplicates++;
                 return false;
             }
         }
 
-        _keys[slot] = hash;
-        _handles[slot] = handle;
+        _slots[slot] = new Slot(hash, handle);
         _indexCount++;
         Append(handle, hash, stamp, watchedAt, type, description);
         return true;
@@ -174,8 +172,7 @@ internal sealed class WatchStripe
     {
         Disposed = true;
         ReleasePending();
-        Array.Clear(_keys);
-        Array.Clear(_handles);
+        Array.Clear(_slots);
         _indexCount = 0;
     }
 
@@ -217,10 +214,10 @@ internal sealed class WatchStripe
 
     private int Find(int hash, object target)
     {
-        int mask = _handles.Length - 1;
-        for (int i = Home(hash); _handles[i] != 0; i = (i + 1) & mask)
+        int mask = _slots.Length - 1;
+        for (int i = Home(hash); _slots[i].Handle != 0; i = (i + 1) & mask)
         {
-            if (_keys[i] == hash && ReferenceEquals(GCHandle.FromIntPtr(_handles[i]).Target, target))
+            if (_slots[i].Key == hash && ReferenceEquals(GCHandle.FromIntPtr(_slots[i].Handle).Target, target))
             {
                 return i;
             }
@@ -231,9 +228,9 @@ internal sealed class WatchStripe
 
     private void Insert(int hash, nint handle)
     {
-        if ((_indexCount + 1) * 2 > _handles.Length)
+        if ((_indexCount + 1) * 2 > _slots.Length)
         {
-            Rehash(_handles.Length * 2);
+            Rehash(_slots.Length * 2);
         }
 
         InsertUnchecked(hash, handle);
@@ -242,24 +239,23 @@ internal sealed class WatchStripe
 
     private void InsertUnchecked(int hash, nint handle)
     {
-        int mask = _handles.Length - 1;
+        int mask = _slots.Length - 1;
         int i = Home(hash);
-        while (_handles[i] != 0)
+        while (_slots[i].Handle != 0)
         {
             i = (i + 1) & mask;
         }
 
-        _keys[i] = hash;
-        _handles[i] = handle;
+        _slots[i] = new Slot(hash, handle);
     }
 
     private void RemoveFromIndex(int hash, nint handle)
     {
-        int mask = _handles.Length - 1;
+        int mask = _slots.Length - 1;
         int i = Home(hash);
-        while (_handles[i] != handle)
+        while (_slots[i].Handle != handle)
         {
-            if (_handles[i] == 0)
+            if (_slots[i].Handle == 0)
             {
                 return;
             }
@@ -270,27 +266,25 @@ internal sealed class WatchStripe
         // Backward-shift deletion: pull later entries of the cluster into the hole when their home position allows it,
         // so lookups never need tombstones.
         int hole = i;
-        for (int j = (i + 1) & mask; _handles[j] != 0; j = (j + 1) & mask)
+        for (int j = (i + 1) & mask; _slots[j].Handle != 0; j = (j + 1) & mask)
         {
-            int home = Home(_keys[j]);
+            int home = Home(_slots[j].Key);
             bool homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
             if (!homeInRange)
             {
-                _keys[hole] = _keys[j];
-                _handles[hole] = _handles[j];
+                _slots[hole] = _slots[j];
                 hole = j;
             }
         }
 
-        _keys[hole] = 0;
-        _handles[hole] = 0;
+        _slots[hole] = default;
         _indexCount--;
     }
 
     private void MaybeShrink()
     {
         bool ringSparse = _ring.Length > MinimumCapacity && _count < _ring.Length / 4;
-        bool indexSparse = _handles.Length > MinimumCapacity && _indexCount * 8 < _handles.Length;
+        bool indexSparse = _slots.Length > MinimumCapacity && _indexCount * 8 < _slots.Length;
         if (!ringSparse && !indexSparse)
         {
             _quietSweeps = 0;
@@ -310,22 +304,20 @@ internal sealed class WatchStripe
 
         if (indexSparse)
         {
-            Rehash(Math.Max(MinimumCapacity, _handles.Length / 2));
+            Rehash(Math.Max(MinimumCapacity, _slots.Length / 2));
         }
     }
 
     private void Rehash(int capacity)
     {
-        int[] keys = _keys;
-        nint[] handles = _handles;
-        _keys = new int[capacity];
-        _handles = new nint[capacity];
+        Slot[] slots = _slots;
+        _slots = new Slot[capacity];
         _shift = 32 - System.Numerics.BitOperations.Log2((uint)capacity);
-        for (int i = 0; i < handles.Length; i++)
+        foreach (Slot slot in slots)
         {
-            if (handles[i] != 0)
+            if (slot.Handle != 0)
             {
-                InsertUnchecked(keys[i], handles[i]);
+                InsertUnchecked(slot.Key, slot.Handle);
             }
         }
     }
@@ -341,4 +333,6 @@ internal sealed class WatchStripe
         _ring = ring;
         _head = 0;
     }
+
+    private readonly record struct Slot(int Key, nint Handle);
 }
