@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Microsoft.Extensions.DependencyInjection;
 using SafeMem.Attachments;
 using SafeMem.Caching;
+using SafeMem.Diagnostics;
 using SafeMem.Disposal;
 using SafeMem.Events;
 using SafeMem.Registries;
@@ -65,6 +66,17 @@ internal static class ReadmeSnippets
             window.Close();                 // must unsubscribe, or the bus keeps the window alive
             return window;
         });
+    }
+
+    public static void Watcher(IServiceCollection services)
+    {
+        services.AddSafeMemLeakWatcher(options => options.WatchScopedServices = true);
+    }
+
+    public static async Task Explain(LeakWatcher watcher)
+    {
+        LeakAnalysis analysis = await watcher.AnalyzeAsync();
+        Console.WriteLine(analysis);
     }
 
     public static void Extensions(IServiceCollection services)

@@ -201,14 +201,17 @@ public sealed class LeakTracker
 
     internal void OnClosed() => _disposals.Increment();
 
-    /// <summary>Hands a disposed tracked object to the watcher (a watcher disposed meanwhile is ignored: the application is shutting down).</summary>
+    /// <summary>
+    /// Hands a disposed tracked object to the watcher. Never throws into the caller's <c>Dispose</c>: a watcher disposed
+    /// meanwhile (the application is shutting down) and a boxed value type (which a watcher refuses) are skipped.
+    /// </summary>
     internal void HandOff(object resource)
     {
         try
         {
             _watcher?.Watch(resource, _watchDescription!);
         }
-        catch (ObjectDisposedException)
+        catch (Exception exception) when (exception is ObjectDisposedException or ArgumentException)
         {
         }
     }

@@ -100,6 +100,19 @@ public sealed class LeakTrackerWatcherTests
         Assert.Equal(1, tracker.GetStatistics().Disposals);
     }
 
+    [Fact]
+    public void Track_ABoxedValue_DisposesWithoutHandingItOff()
+    {
+        using var watcher = new LeakWatcher("boxed");
+        var tracker = new LeakTracker("values", new LeakTrackerOptions { LeakWatcher = watcher });
+        object boxed = 42;
+
+        tracker.Track(boxed).Dispose(); // a watcher refuses a box; the tracker's Dispose must not throw for it
+
+        Assert.Equal((0, 1), (watcher.GetStatistics().Watched, tracker.GetStatistics().Disposals));
+        GC.KeepAlive(boxed);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void DisposeAndKeep(LeakTracker tracker, List<object> cache)
     {
