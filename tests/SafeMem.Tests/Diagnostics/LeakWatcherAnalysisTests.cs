@@ -266,6 +266,54 @@ public sealed class LeakWatcherAnalysisTests
         GC.KeepAlive(holder);
     }
 
+    [Fact]
+    public void Options_AllTogether_EachKeepsItsMeaning()
+    {
+        // Every option at once: one induced collection is enough to judge, two of three retained objects are kept, the
+        // automatic analysis explains those two once, with the dump directory, on the given meter.
+        var explainer = new NamingExplainer();
+        using var factory = new Infrastructure.TestMeterFactory();
+        using var recorder = new Infrastructure.MetricRecorder(SafeMem.Telemetry.SafeMemMeter.Resolve(factory));
+        using var watcher = new LeakWatcher(new LeakWatcherOptions
+        {
+            Name = "everything",
+            RetainedAfterCollections = 1,
+            MaximumRetained = 2,
+            InducedCollectionInterval = TimeSpan.FromMilliseconds(100),
+            Explainer = explainer,
+            DumpDirectory = "/dumps",
+            AutomaticAnalysis = true,
+            AnalysisThreshold = 2,
+            MinimumAnalysisInterval = TimeSpan.FromHours(1),
+            MeterFactory = factory,
+        });
+        var completed = new List<LeakAnalysis>();
+        watcher.AnalysisCompleted += (_, analysis) =>
+        {
+            lock (completed)
+            {
+                completed.Add(analysis);
+            }
+        };
+        var holder = new List<object>();
+        for (int i = 0; i < 3; i++)
+        {
+            WatcherHarness.WatchAndHold(watcher, holder);
+        }
+
+        // No collection from the test: the watcher's timer induces them.
+        WatcherHarness.WaitFor(() => { lock (completed) { return completed.Count == 1; } }, "the automatic analysis after induced collections");
+
+        LeakWatcherStatistics statistics = watcher.GetStatistics();
+        Assert.Equal((3, 2, 1), (statistics.Retained, statistics.RetainedAlive, statistics.RetainedBeyondLimit));
+        Assert.Equal(2, completed[0].RetainedCount);
+        Assert.Equal("/dumps", explainer.LastRequest!.DumpDirectory);
+        Assert.Equal(1, explainer.Calls);
+        Assert.Equal(3, recorder.ObserveValue("safemem.watcher.retentions", "everything", (SafeMem.Telemetry.SafeMemTags.WatcherObjectType, PayloadType)));
+        Assert.Equal(1, recorder.ObserveValue("safemem.watcher.analyses", "everything"));
+        GC.KeepAlive(holder);
+    }
+
     /// <summary>
     /// Reads the objects behind the handles it is given (proving they are the watched ones) and names a root for each
     /// from <see cref="Roots"/>, with a signature as the heap engine would give; can also fail in each way an explainer can.
