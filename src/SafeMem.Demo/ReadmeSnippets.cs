@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using SafeMem.Attachments;
 using SafeMem.Caching;
+using SafeMem.Diagnostics;
 using SafeMem.Disposal;
 using SafeMem.Events;
 using SafeMem.Registries;
@@ -69,6 +70,17 @@ internal static class ReadmeSnippets
         });
 
         LeakAssert.NoGrowth(() => bus.Publish());   // 50 warm-up runs, then 50 and 100 runs between three snapshots
+    }
+
+    public static void Watcher(IServiceCollection services)
+    {
+        services.AddSafeMemLeakWatcher(options => options.WatchScopedServices = true);
+    }
+
+    public static async Task Explain(LeakWatcher watcher)
+    {
+        LeakAnalysis analysis = await watcher.AnalyzeAsync();
+        Console.WriteLine(analysis);
     }
 
     public static void Extensions(IServiceCollection services)

@@ -6,22 +6,6 @@ namespace SafeMem.Diagnostics.Heap;
 /// <content>What a <see cref="HeapSnapshotRecord"/> reads from a snapshot while its dump is open.</content>
 public sealed partial class HeapSnapshot
 {
-    /// <summary>
-    /// Gets how long the dump took to write: about how long the process was suspended for this snapshot (zero for a
-    /// dump file opened with <see cref="OpenDump"/>).
-    /// </summary>
-    public TimeSpan DumpWriteTime { get; private set; }
-
-    /// <summary>Gets the dump's size in bytes: the disk the snapshot holds until it is disposed.</summary>
-    public long DumpSize { get; private set; }
-
-    /// <summary>Keeps what the dump cost, read while it is open.</summary>
-    private void RecordDumpCost(HeapDump dump)
-    {
-        DumpWriteTime = dump.WriteTime;
-        DumpSize = dump.Size;
-    }
-
     /// <summary>Groups every reachable object by type and retention path signature (one walk of the whole heap).</summary>
     /// <exception cref="ObjectDisposedException">The snapshot was disposed.</exception>
     internal List<RetentionGroupData> SummarizeRetentionGroups(int maxGroupsPerType)

@@ -44,6 +44,8 @@ public sealed partial class HeapSnapshot : IDisposable
         TakenAt = takenAt;
         ProcessId = dump.ProcessId;
         IsCurrentProcess = dump.IsCurrentProcess;
+        DumpBytes = dump.Bytes;
+        DumpDuration = dump.WriteDuration;
     }
 
     /// <summary>Gets one row per type, largest <see cref="HeapTypeSummary.Bytes"/> first.</summary>
@@ -73,6 +75,15 @@ public sealed partial class HeapSnapshot : IDisposable
 
     /// <summary>Gets whether the snapshot is of the current process (then rows and objects know their <see cref="Type"/>).</summary>
     public bool IsCurrentProcess { get; }
+
+    /// <summary>Gets the size in bytes of the dump the snapshot reads: the disk space it holds until it is disposed (the file itself is already deleted on Unix).</summary>
+    public long DumpBytes { get; }
+
+    /// <summary>
+    /// Gets how long the runtime took to write the dump, during which the dumped process is suspended; <see langword="null"/>
+    /// for a dump file opened with <see cref="OpenDump"/>.
+    /// </summary>
+    public TimeSpan? DumpDuration { get; }
 
     /// <summary>
     /// Gets what could not be inspected, one note per kind of root ClrMD failed on or may see incompletely (on Linux
@@ -155,7 +166,6 @@ public sealed partial class HeapSnapshot : IDisposable
         {
             // The moment the heap was frozen, not when reading it began: series of snapshots measure time between them.
             var snapshot = new HeapSnapshot(dump, dump.WriteStartedAt ?? DateTimeOffset.UtcNow, countReachableOnly);
-            snapshot.RecordDumpCost(dump);
             if (summarize)
             {
                 // Read the rows now, then hold the open file only, not ClrMD's caches: a snapshot kept for a later
@@ -252,6 +262,50 @@ public sealed partial class HeapSnapshot : IDisposable
             objectAddress = 0;
             return false;
         }
+    }
+
+    /// <summary>
+    /// Gets the objects several GC handles of the dumped process refer to, in one pass over the handle table:
+    /// <see cref="TryGetHandleTarget"/> for many handles at once (the leak watcher asks for up to thousands, in a process
+    /// whose handle table may hold hundreds of thousands).
+    /// </summary>
+    /// <param name="handles">The handles' values (<c>GCHandle.ToIntPtr</c>).</param>
+    /// <returns>One address per handle, in order: the object's address in this snapshot, or 0 when the handle is not in the dump or its object had died.</returns>
+    /// <exception cref="ObjectDisposedException">The snapshot was disposed.</exception>
+    public IReadOnlyList<ulong> GetHandleTargets(IReadOnlyList<nint> handles)
+    {
+        ArgumentNullException.ThrowIfNull(handles);
+        var wanted = new Dictionary<ulong, List<int>>(handles.Count);
+        for (int i = 0; i < handles.Count; i++)
+        {
+            ref List<int>? positions = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(wanted, (ulong)handles[i], out _);
+            (positions ??= []).Add(i);
+        }
+
+        var targets = new ulong[handles.Count];
+        lock (_sync)
+        {
+            int left = wanted.Count;
+            foreach (ClrHandle candidate in Dump.Runtime.EnumerateHandles())
+            {
+                if (left == 0)
+                {
+                    break;
+                }
+
+                if (wanted.TryGetValue(candidate.Address, out List<int>? positions))
+                {
+                    foreach (int position in positions)
+                    {
+                        targets[position] = candidate.Object.Address;
+                    }
+
+                    left--;
+                }
+            }
+        }
+
+        return targets;
     }
 
     /// <summary>

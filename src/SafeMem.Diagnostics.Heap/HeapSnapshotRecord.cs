@@ -114,7 +114,7 @@ public sealed class HeapSnapshotRecord
         var groups = snapshot.SummarizeRetentionGroups(MaxGroupsPerType)
             .Select(g => new HeapRetentionGroup(snapshot.TypeNameOf(g.Type), g.Type.MethodTable, g.Count, g.Bytes, g.Example))
             .ToList();
-        return new HeapSnapshotRecord(snapshot.ProcessId, processName ?? string.Empty, snapshot.TakenAt, rows, groups, snapshot.InspectionNotes, snapshot.DumpWriteTime);
+        return new HeapSnapshotRecord(snapshot.ProcessId, processName ?? string.Empty, snapshot.TakenAt, rows, groups, snapshot.InspectionNotes, snapshot.DumpDuration ?? TimeSpan.Zero);
     }
 
     /// <summary>Gets the retention groups of one type, largest first (empty when the record has none).</summary>

@@ -73,6 +73,50 @@ using (ServiceProvider provider = services.BuildServiceProvider())
         "SafeMem.Extensions: AddSafeMemCache makes IMemoryCache bounded");
 }
 
+// SafeMem + SafeMem.Extensions: a leak watcher, registered in the container, finds a scoped service a singleton kept
+// past its scope; explaining it needs SafeMem.Diagnostics.Heap, which this run may not reference.
+var watched = new ServiceCollection();
+watched.AddSingleton<Keeper>();
+watched.AddScoped<Request>();
+watched.AddSafeMemLeakWatcher(options =>
+{
+    options.Name = "consumer-watcher";
+    options.WatchScopedServices = true;
+});
+s_container = watched.BuildServiceProvider();
+var leakWatcher = s_container.GetRequiredService<SafeMem.Diagnostics.LeakWatcher>();
+ServeTwoRequests(s_container);
+for (int i = 0; i < 20 && leakWatcher.GetStatistics().Pending > 0; i++)
+{
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    Thread.Sleep(20 * i);
+}
+
+Check(leakWatcher.GetStatistics() is { Watched: 2, Collected: 1, Retained: 1 },
+    $"SafeMem.Extensions: AddSafeMemLeakWatcher reports the scoped service a singleton kept ({leakWatcher.GetStatistics()})");
+try
+{
+    SafeMem.Diagnostics.LeakAnalysis analysis = leakWatcher.AnalyzeAsync().GetAwaiter().GetResult();
+#if SAFEMEM_TESTING
+    Check(analysis.Leaks is [{ Count: 1 } leak] && leak.References.Any(r => r.Contains("Keeper", StringComparison.Ordinal)),
+        "SafeMem.Diagnostics.Heap: LeakWatcher.AnalyzeAsync finds the package's explainer by name and names the singleton");
+#else
+    Check(false, $"SafeMem: AnalyzeAsync without SafeMem.Diagnostics.Heap returned {analysis.RetainedCount} objects instead of naming the package");
+#endif
+}
+catch (InvalidOperationException missing)
+{
+#if SAFEMEM_TESTING
+    Check(false, $"SafeMem.Diagnostics.Heap: AnalyzeAsync threw {missing.Message}");
+#else
+    Check(missing.Message.Contains("add a reference to the SafeMem.Diagnostics.Heap package", StringComparison.Ordinal),
+        "SafeMem: LeakWatcher.AnalyzeAsync without SafeMem.Diagnostics.Heap says which package to reference");
+#endif
+}
+
+s_container.Dispose();
+
 #if SAFEMEM_TESTING
 // SafeMem.Testing: a leak assertion on an object nothing keeps alive passes.
 try
@@ -179,6 +223,17 @@ if (args.Contains("--wait"))
 
 return failures == 0 ? 0 : 1;
 
+// Two requests, each in a scope of its own; the singleton keeps the last one's Request (the captive dependency).
+[MethodImpl(MethodImplOptions.NoInlining)]
+static void ServeTwoRequests(IServiceProvider container)
+{
+    for (int i = 0; i < 2; i++)
+    {
+        using IServiceScope scope = container.CreateScope();
+        container.GetRequiredService<Keeper>().Last = scope.ServiceProvider.GetRequiredService<Request>();
+    }
+}
+
 // Subscribes from a frame of its own, so that nothing on the caller's stack keeps the subscriber alive.
 [MethodImpl(MethodImplOptions.NoInlining)]
 static WeakReference Subscribe(WeakEventSource<EventArgs> source)
@@ -199,6 +254,19 @@ static int Rent(Microsoft.Extensions.ObjectPool.ObjectPool<List<int>> pool, bool
     list.Add(1);
     pool.Return(list);
     return 1;
+}
+
+internal sealed class Keeper
+{
+    public Request? Last { get; set; }
+}
+
+internal sealed class Request;
+
+internal partial class Program
+{
+    // The container, held as a host holds it (a static root the explainer can name).
+    private static ServiceProvider? s_container;
 }
 
 internal sealed class Subscriber

@@ -40,8 +40,8 @@ internal static class TargetSnapshots
         long dumpBytes;
         using (snapshot)
         {
-            pause = snapshot.DumpWriteTime;
-            dumpBytes = snapshot.DumpSize;
+            pause = snapshot.DumpDuration ?? TimeSpan.Zero;
+            dumpBytes = snapshot.DumpBytes;
 
             // The rows are read; the walk that groups objects by retention path is the long part on a large heap.
             progress.WriteLine(

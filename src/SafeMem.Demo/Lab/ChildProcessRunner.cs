@@ -44,6 +44,7 @@ internal sealed class ChildProcessRunner : IVariantRunner
         var samples = new List<Sample>(plan.Steps + 1);
         string[]? notes = null;
         LeakReportGroup[] leakReports = [];
+        string? leakAnalysis = null;
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {_fileName}.");
         Task<string> errors = process.StandardError.ReadToEndAsync(cancellationToken);
         try
@@ -60,6 +61,7 @@ internal sealed class ChildProcessRunner : IVariantRunner
                 {
                     notes = conclusions;
                     leakReports = message.LeakReports ?? [];
+                    leakAnalysis = message.LeakAnalysis;
                 }
             }
 
@@ -80,6 +82,6 @@ internal sealed class ChildProcessRunner : IVariantRunner
             return VariantResult.Failed(kind, samples, $"child process exited with code {process.ExitCode}: {reason}");
         }
 
-        return new VariantResult(kind, samples, notes, Error: null) { LeakReports = leakReports };
+        return new VariantResult(kind, samples, notes, Error: null) { LeakReports = leakReports, LeakAnalysis = leakAnalysis };
     }
 }

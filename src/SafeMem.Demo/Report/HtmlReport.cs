@@ -233,6 +233,15 @@ internal static class HtmlReport
             html.Append("</div>");
         }
 
+        foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakAnalysis is not null))
+        {
+            // A leak watcher's explanation: the retained objects grouped by retention path, as LeakAnalysis.ToString writes it.
+            bool naive = variant.Kind == VariantKind.Naive;
+            html.Append(Invariant($"<div class=\"leaks analysis\" data-variant=\"{(naive ? "naive" : "safemem")}\">"));
+            html.Append(Invariant($"<p class=\"leak-intro\"><span class=\"{(naive ? "naive-text" : "safemem-text")}\">{(naive ? "naive" : "SafeMem")}:</span> LeakWatcher.AnalyzeAsync explained what holds the retained objects:</p>"));
+            html.Append("<pre class=\"leak-report\">").Append(Html.Escape(variant.LeakAnalysis!)).Append("</pre></div>");
+        }
+
         html.Append("</section>");
     }
 

@@ -24,7 +24,7 @@ internal sealed class HeapDump : IDisposable
     private DataTarget? _target;
     private ClrRuntime? _runtime;
 
-    private HeapDump(FileStream file, string name, DataTarget target, ClrRuntime runtime, int processId, bool isCurrentProcess)
+    private HeapDump(FileStream file, string name, DataTarget target, ClrRuntime runtime, int processId, bool isCurrentProcess, TimeSpan? writeDuration = null)
     {
         _file = file;
         _name = name;
@@ -32,7 +32,15 @@ internal sealed class HeapDump : IDisposable
         _runtime = runtime;
         ProcessId = processId;
         IsCurrentProcess = isCurrentProcess;
+        Bytes = file.Length;
+        WriteDuration = writeDuration;
     }
+
+    /// <summary>Gets the size of the dump file in bytes (the disk space it holds until disposal).</summary>
+    public long Bytes { get; }
+
+    /// <summary>Gets how long the runtime took to write the dump (the process is suspended meanwhile); null for a file opened.</summary>
+    public TimeSpan? WriteDuration { get; }
 
     /// <summary>Gets the id of the process the dump is of (0 when a dump file does not say).</summary>
     public int ProcessId { get; }
@@ -43,14 +51,8 @@ internal sealed class HeapDump : IDisposable
     /// </summary>
     public bool IsCurrentProcess { get; }
 
-    /// <summary>Gets how long the dump took to write (the target is suspended meanwhile); zero for a file given to <see cref="Open"/>.</summary>
-    public TimeSpan WriteTime { get; private init; }
-
     /// <summary>Gets when the dump began to be written (about when the heap was frozen); <see langword="null"/> for a file given to <see cref="Open"/>.</summary>
     public DateTimeOffset? WriteStartedAt { get; private init; }
-
-    /// <summary>Gets the dump file's size in bytes (the disk it holds until disposal).</summary>
-    public long Size => _file.Length;
 
     /// <summary>Gets ClrMD's view of the runtime in the dump, reopening it after <see cref="ReleaseReader"/>.</summary>
     public ClrRuntime Runtime
@@ -158,9 +160,9 @@ internal sealed class HeapDump : IDisposable
             }
 
             DateTimeOffset startedAt = DateTimeOffset.UtcNow;
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            long writing = System.Diagnostics.Stopwatch.GetTimestamp();
             WriteDump(processId, current, path);
-            TimeSpan writeTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            TimeSpan written = System.Diagnostics.Stopwatch.GetElapsedTime(writing);
             file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
             if (!OperatingSystem.IsWindows())
             {
@@ -176,7 +178,7 @@ internal sealed class HeapDump : IDisposable
                 throw new TransientDumpException("ClrMD reports that the heap in the dump cannot be walked (a garbage collection was in progress)", null);
             }
 
-            return new HeapDump(file, path, target, runtime, processId, current) { WriteTime = writeTime, WriteStartedAt = startedAt };
+            return new HeapDump(file, path, target, runtime, processId, current, written) { WriteStartedAt = startedAt };
         }
         catch (Exception exception)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace SafeMem.Disposal;
 
@@ -12,8 +13,9 @@ namespace SafeMem.Disposal;
 /// The finalizer belongs to this small object, never to the user's type: the user's type is not made finalizable, and
 /// a closed sentinel suppresses its own finalization, so a disposed object costs the finalizer thread nothing. An open
 /// sentinel holds the tracker strongly (the tracker must outlive its open records to report them) and the object not
-/// at all; closing lets go of the tracker and of the creation stack, so a disposed object that lives on (with its
-/// closed record attached, its handle in a field) keeps neither alive.
+/// at all, or, when the tracker hands disposed objects to a <see cref="Diagnostics.LeakWatcher"/>, through a weak GC
+/// handle that the closing or the finalizer frees. Closing lets go of the tracker and of the creation stack, so a
+/// disposed object that lives on (with its closed record attached, its handle in a field) keeps neither alive.
 /// </remarks>
 internal sealed class LeakSentinel
 {
@@ -27,6 +29,7 @@ internal sealed class LeakSentinel
     private StackTrace? _stack;
     private readonly ILeakDetail? _detail;
     private int _state;
+    private nint _resource;
 
     public LeakSentinel(LeakTracker tracker, Type resourceType, StackTrace? stack, ILeakDetail? detail)
     {
@@ -46,6 +49,7 @@ internal sealed class LeakSentinel
             return;
         }
 
+        FreeResourceHandle();
         try
         {
             // Won the exchange from Open: Close never ran, so the tracker is still here.
@@ -67,6 +71,9 @@ internal sealed class LeakSentinel
 
     public TimeSpan Age => Stopwatch.GetElapsedTime(_createdAt);
 
+    /// <summary>Remembers the object weakly, to hand it to the tracker's watcher when it is closed. Before the record is published.</summary>
+    public void WatchOnClose(object resource) => _resource = GCHandle.ToIntPtr(GCHandle.Alloc(resource, GCHandleType.Weak));
+
     /// <summary>Marks the object closed (not leaked); true for the call that closed it, false if it was closed already.</summary>
     public bool Close()
     {
@@ -83,6 +90,23 @@ internal sealed class LeakSentinel
         _tracker = null;
         _stack = null;
         tracker.OnClosed();
+        if (_resource != 0 && GCHandle.FromIntPtr(_resource).Target is { } resource)
+        {
+            // Disposed, so it should die soon: from here on it is the watcher's to judge.
+            tracker.HandOff(resource);
+        }
+
+        FreeResourceHandle();
         return true;
+    }
+
+    // Called once: by the Close that won the exchange, or by the finalizer that won it.
+    private void FreeResourceHandle()
+    {
+        if (_resource != 0)
+        {
+            GCHandle.FromIntPtr(_resource).Free();
+            _resource = 0;
+        }
     }
 }

@@ -20,4 +20,5 @@ internal static class InstrumentUnits
     public const string Reconnections = "{reconnection}";
     public const string Connections = "{connection}";
     public const string Changes = "{change}";
+    public const string Analyses = "{analysis}";
 }

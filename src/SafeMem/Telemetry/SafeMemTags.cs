@@ -25,6 +25,12 @@ public static class SafeMemTags
     /// </summary>
     public const string TrackerResourceType = "safemem.tracker.resource.type";
 
+    /// <summary>
+    /// The .NET type of an object a <c>LeakWatcher</c> found retained (<c>safemem.watcher.object.type</c>), on
+    /// <c>safemem.watcher.retentions</c>: the type's full name as C# writes it, like <see cref="TrackerResourceType"/>.
+    /// </summary>
+    public const string WatcherObjectType = "safemem.watcher.object.type";
+
     /// <summary>Why a pool let go of a returned object (<c>safemem.pool.drop.reason</c>): <c>full</c> or <c>rejected</c> (by the pool policy).</summary>
     public const string PoolDropReason = "safemem.pool.drop.reason";
 
