@@ -69,7 +69,7 @@ internal static partial class ProductionSnippets
         tracker.LeakDetected += (_, report) => LogLeak(logger, report.ResourceTypeName, report.TrackerName, report.Details ?? "no details", report.Age,
             report.CreationStackTrace ?? "not recorded (set LeakTrackerOptions.CaptureStackTrace to record it)");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Leak: a {ResourceType} became unreachable without being disposed (tracker {Tracker}; {Details}; age {Age}). Created at:\n{CreatedAt}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leak: {ResourceType} became unreachable without being disposed (tracker {Tracker}; {Details}; age {Age}). Created at:\n{CreatedAt}")]
     private static partial void LogLeak(ILogger logger, string resourceType, string tracker, string details, TimeSpan age, string createdAt);
 
     // For the test of a report without details or stack; not shown in the docs.
