@@ -17,8 +17,8 @@ public sealed class HeapSnapshotRecordTests
         {
             using HeapSnapshot snapshot = HeapSnapshot.TakeFromProcess(target.Id);
             record = HeapSnapshotRecord.Create(snapshot, "heap-target");
-            Assert.True(snapshot.DumpWriteTime > TimeSpan.Zero);
-            Assert.True(snapshot.DumpSize > 0);
+            Assert.True(snapshot.DumpDuration > TimeSpan.Zero);
+            Assert.True(snapshot.DumpBytes > 0);
         }
 
         // The snapshot is disposed and its process gone: the record holds what the file needs.
