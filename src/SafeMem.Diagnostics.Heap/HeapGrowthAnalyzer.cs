@@ -15,6 +15,13 @@ namespace SafeMem.Diagnostics.Heap;
 /// more <see cref="HeapGrowthConfidence.High"/>.
 /// </para>
 /// <para>
+/// <b>The runtime's per-thread state.</b> A new thread-pool thread brings a few objects of its own (its work-queue
+/// locals, its block of [ThreadStatic] fields, array pool buffers kept per thread or per core), which can rise in step
+/// with a short series. A type that rose by at most 64 instances and whose new instances are held only that way (by
+/// their retention path) is warm-up, with that path as its <see cref="HeapTypeGrowth.NewInstancePath"/>: the thread
+/// pool bounds its threads. This needs an open snapshot or a record for the last sample; rows alone cannot tell.
+/// </para>
+/// <para>
 /// <b>Limits.</b> A leak slower than one instance per stretch is not seen (one object every 1,000 runs needs stretches
 /// of at least 1,000 runs); a cache that is still filling at the same pace in every stretch looks like growth until
 /// it reaches its bound (warm it up first, or use more stretches); rows pair by type name. Growth is judged by instance
@@ -33,6 +40,21 @@ public static class HeapGrowthAnalyzer
     // Instances of one type whose paths are grouped, per snapshot: an even sample of them is enough to see which way
     // of holding them rose, and keeps one grouping of a type with a million instances to a bounded number of chains.
     private const int PathSampleSize = 1_000;
+
+    // The runtime's per-thread state rises by a few instances per new thread: a type that rose more is never taken
+    // for it, and only so many small risers are checked (each check groups their instances' paths).
+    private const long PerThreadRiseLimit = 64;
+    private const int PerThreadSuspects = 10;
+
+    // Runtime types that hold state per thread or per core (System.Threading, System.Buffers): what they hold is bounded
+    // by the thread count and the pool's buckets.
+    private static readonly string[] s_perThreadHolders =
+    [
+        "ThreadPoolWorkQueueThreadLocals",
+        "SharedArrayPoolThreadLocalArray",
+        "SharedArrayPoolPartitions",
+        "ThreadInt64PersistentCounter",
+    ];
 
     /// <summary>Classifies every type that rose over the series as growth or warm-up.</summary>
     /// <param name="samples">Two samples or more, in the order taken, with strictly increasing <see cref="HeapGrowthSample.Work"/>.</param>
@@ -92,9 +114,58 @@ public static class HeapGrowthAnalyzer
         }
 
         Order(growing);
+
+        // A few instances that rise in step with the work may be the runtime's per-thread state (a new thread-pool
+        // thread's locals, its thread-static block, its array pool buffers): bounded by the thread count, not growth.
+        // Only small rises are looked at, so a real leak of any size never pays for the check beyond its own paths.
+        List<HeapTypeGrowth> suspects = [.. growing.Where(t => t.CountRise <= PerThreadRiseLimit).Take(PerThreadSuspects)];
+        List<HeapTypeGrowth> pathed = [.. growing.Take(options.MaxPathTypes).Union(suspects)];
+        IReadOnlyList<string> notes = FindNewInstancePaths(samples, pathed);
+        foreach (HeapTypeGrowth suspect in suspects.Where(t => t.NewInstancePath is { } path && IsRuntimePerThreadState(path)))
+        {
+            suspect.Confidence = HeapGrowthConfidence.None;
+            growing.Remove(suspect);
+            warmUp.Add(suspect);
+        }
+
+        // The paths the options asked for: the fastest growing types', once the runtime's own state left the list.
+        foreach (HeapTypeGrowth type in growing.Skip(options.MaxPathTypes))
+        {
+            type.NewInstancePath = null;
+        }
+
+        List<HeapTypeGrowth> missing = [.. growing.Take(options.MaxPathTypes).Except(pathed)];
+        if (missing.Count > 0)
+        {
+            IReadOnlyList<string> more = FindNewInstancePaths(samples, missing);
+            notes = notes.Count > 0 ? notes : more;
+        }
+
         Order(warmUp);
-        IReadOnlyList<string> notes = FindNewInstancePaths(samples, growing.Take(options.MaxPathTypes).ToList());
         return new HeapGrowthReport(work, options.WorkUnit, growing, warmUp, notes);
+    }
+
+    /// <summary>
+    /// Whether a new instance is held only by the runtime's per-thread state: a thread-pool thread's locals, the array
+    /// pool's per-thread and per-core buffers, or a thread's own block of [ThreadStatic] fields (an <c>object[]</c> held
+    /// by a strong handle). Each new thread brings a few of them and the thread pool bounds the threads.
+    /// </summary>
+    internal static bool IsRuntimePerThreadState(RetentionPath path)
+    {
+        if (path.RootKind == RetentionRootKind.GCHandle && path.Hops.Count == 0 && path.Target == "object[]")
+        {
+            return true;
+        }
+
+        foreach (string holder in s_perThreadHolders)
+        {
+            if (path.Root.Contains(holder, StringComparison.Ordinal) || path.Hops.Any(hop => hop.Contains(holder, StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The rule: a rise of at least the minimum over every stretch, and no stretch much slower per unit of work than a faster one before it.</summary>

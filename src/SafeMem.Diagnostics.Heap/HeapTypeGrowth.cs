@@ -48,7 +48,7 @@ public sealed class HeapTypeGrowth
     public bool IsGrowth => Confidence != HeapGrowthConfidence.None;
 
     /// <summary>Gets how sure the growth verdict is (<see cref="HeapGrowthConfidence.None"/> when it is not growth).</summary>
-    public HeapGrowthConfidence Confidence { get; }
+    public HeapGrowthConfidence Confidence { get; internal set; }
 
     /// <summary>
     /// Gets the retention path of one of the instances that appeared during the series (the way of holding them whose

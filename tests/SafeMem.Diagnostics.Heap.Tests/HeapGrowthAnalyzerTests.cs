@@ -100,6 +100,47 @@ public sealed class HeapGrowthAnalyzerTests
     }
 
     [Fact]
+    public void Analyze_NewThreadsOwnState_IsWarmUp_ButTheSameRiseFromAStaticIsGrowth()
+    {
+        // What a new thread-pool thread brings (seen in an idle process: one more thread per snapshot), beside a slow
+        // leak of the same pace from a static list, and a large rise through the same per-thread holder.
+        var poolBuffer = new RetentionPath(RetentionRootKind.Other, "[ThreadStatic] System.Buffers.SharedArrayPool<int>.t_tlsBuckets", ["SharedArrayPoolThreadLocalArray[][5]", "SharedArrayPoolThreadLocalArray.Array"], "int[]");
+        var threadLocals = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", ["object[][8]", "ThreadPoolWorkQueueThreadLocals.random"], "Random.XoshiroImpl");
+        var threadStatics = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "object[]");
+        var leak = new RetentionPath(RetentionRootKind.StaticField, "static field App.Orders.s_all", ["List<Order>._items", "Order[][3]"], "Order");
+        var flood = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", ["object[][8]", "ThreadPoolWorkQueueThreadLocals.workStealingQueue", "WorkItem[][0]"], "App.Job");
+        (string Type, RetentionPath Path, long[] Counts)[] rows =
+        [
+            ("int[]", poolBuffer, [499, 500, 502]),
+            ("System.Random.XoshiroImpl", threadLocals, [2, 3, 4]),
+            ("object[]", threadStatics, [9, 10, 11]),
+            ("App.Order", leak, [2, 3, 4]),
+            ("App.Job", flood, [0, 100, 200]),
+        ];
+        var samples = Enumerable.Range(0, 3).Select(i => new HeapGrowthSample(
+            i * 50,
+            new HeapSnapshotRecord(
+                1,
+                "app",
+                DateTimeOffset.UnixEpoch,
+                rows.Select(r => new HeapTypeSummary(r.Type, r.Counts[i], r.Counts[i] * 24)),
+                rows.Select(r => new HeapRetentionGroup(r.Type, 0, r.Counts[i], r.Counts[i] * 24, r.Path)),
+                []))).ToList();
+
+        HeapGrowthReport report = HeapGrowthAnalyzer.Analyze(samples, new HeapGrowthOptions { MaxPathTypes = 1 });
+
+        Assert.Equal(["App.Job", "App.Order"], report.Growing.Select(t => t.TypeName));
+        Assert.Equal(["int[]", "object[]", "System.Random.XoshiroImpl"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
+        Assert.All(report.WarmUp, t => Assert.True(HeapGrowthAnalyzer.IsRuntimePerThreadState(t.NewInstancePath!)));
+        Assert.Same(flood, report.Growing[0].NewInstancePath);
+        Assert.Null(report.Growing[1].NewInstancePath);
+
+        // Rows alone (no paths) cannot tell: the small risers stay growth.
+        HeapGrowthReport rowsOnly = HeapGrowthAnalyzer.Analyze(samples.Select(s => new HeapGrowthSample(s.Work, s.Types)).ToList());
+        Assert.Equal(5, rowsOnly.Growing.Count);
+    }
+
+    [Fact]
     public void Analyze_BadInput_Throws()
     {
         HeapGrowthSample a = new(0, []);

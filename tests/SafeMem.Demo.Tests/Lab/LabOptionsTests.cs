@@ -1,3 +1,4 @@
+using System.Globalization;
 using SafeMem.Demo.Lab;
 using SafeMem.Demo.Scenarios;
 
@@ -105,10 +106,19 @@ public sealed class LabOptionsTests
     [Theory]
     [InlineData("80", "--metrics-port needs a port number from 1024 to 65535 (got '80').")]
     [InlineData("http", "--metrics-port needs a port number from 1024 to 65535 (got 'http').")]
-    [InlineData("65535", "--metrics-port 65535: the run needs 12 ports from there, past 65535.")]
     public void Parse_MetricsPort_OutOfRange_SaysWhy(string port, string error)
     {
         Assert.Equal(error, LabOptions.Parse(["--metrics-port", port], s_catalog).Error);
+    }
+
+    [Fact]
+    public void Parse_MetricsPort_TooHighForEveryVariant_SaysHowManyItNeeds()
+    {
+        // One port per variant: naive and SafeMem of every scenario in the catalog.
+        int needed = 2 * s_catalog.Count;
+
+        Assert.Equal($"--metrics-port 65535: the run needs {needed} ports from there, past 65535.", LabOptions.Parse(["--metrics-port", "65535"], s_catalog).Error);
+        Assert.Null(LabOptions.Parse(["--metrics-port", (65536 - needed).ToString(CultureInfo.InvariantCulture)], s_catalog).Error);
     }
 
     [Fact]
