@@ -130,7 +130,7 @@ public sealed class HeapGrowthAnalyzerTests
         HeapGrowthReport report = HeapGrowthAnalyzer.Analyze(samples, new HeapGrowthOptions { MaxPathTypes = 1 });
 
         Assert.Equal(["App.Job", "App.Order"], report.Growing.Select(t => t.TypeName));
-        Assert.Equal(["int[]", "object[]", "System.Random.XoshiroImpl"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
+        Assert.Equal(["System.Random.XoshiroImpl", "int[]", "object[]"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
         Assert.All(report.WarmUp, t => Assert.True(HeapGrowthAnalyzer.IsRuntimePerThreadState(t.NewInstancePath!)));
         Assert.Same(flood, report.Growing[0].NewInstancePath);
         Assert.Null(report.Growing[1].NewInstancePath);
