@@ -53,6 +53,7 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                     // (a callback on every assignment and argument of the compilation cost most of the analyzer's time).
                     var state = new ClassFacts(type);
                     typeStart.RegisterOperationAction(state.OnEventAssignment, OperationKind.EventAssignment);
+                    typeStart.RegisterOperationBlockAction(state.OnBlock);
                     typeStart.RegisterSymbolEndAction(end => state.Report(end, safeMemReferenced));
                 },
                 SymbolKind.NamedType);
@@ -175,6 +176,21 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
         private readonly ConcurrentBag<(IEventAssignmentOperation Add, IOperation Root, ISymbol Member)> _adds = new();
         private readonly ConcurrentDictionary<(string Event, ISymbol Handler), bool> _removals = new();
 
+        // The class's member bodies, read only for a subscription that would otherwise be reported (the ownership
+        // signals below): keeping the trees costs no callback per operation.
+        private readonly ConcurrentBag<IOperation> _blocks = new();
+
+        internal void OnBlock(OperationBlockAnalysisContext context)
+        {
+            if (SymbolEqualityComparer.Default.Equals(context.OwningSymbol.ContainingType, type))
+            {
+                foreach (var block in context.OperationBlocks)
+                {
+                    _blocks.Add(block);
+                }
+            }
+        }
+
         internal void OnEventAssignment(OperationAnalysisContext context)
         {
             var assignment = (IEventAssignmentOperation)context.Operation;
@@ -279,6 +295,15 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                     ? ObjectOrigin.Global
                     : OwnershipModel.OriginOf(eventReference.Instance, root, IsCreatedMember);
                 if (origin is not (ObjectOrigin.Given or ObjectOrigin.Global))
+                {
+                    continue;
+                }
+
+                // A given source the class disposes, or one that already holds the instance, adds no lifetime to it:
+                // the class owns the source (it ends its life), or the source is dedicated to the instance.
+                if (origin == ObjectOrigin.Given
+                    && OwnershipModel.NamesOf(eventReference.Instance, root) is { Count: > 0 } names
+                    && (OwnershipModel.DisposesAny(_blocks, names) || OwnershipModel.HoldsInstance(_blocks, names)))
                 {
                     continue;
                 }

@@ -126,6 +126,69 @@ public sealed class EventSubscriptionAnalyzerTests
             }
             """);
 
+    private const string SessionTypes = """
+        using System;
+        using System.Threading.Tasks;
+        public interface ISession : IDisposable
+        {
+            event EventHandler? Shutdown;
+            Action<int>? CommandReceived { get; set; }
+            object? Owner { get; set; }
+            void Close();
+            Task CloseAsync();
+        }
+
+        """;
+
+    // A class given a source it may own (it disposes it) or that is dedicated to it (it already holds the class).
+    private static string ChannelSample(string constructor, string members = "", string dispose = "") => SessionTypes + $$"""
+        public sealed class Channel : IDisposable
+        {
+            private ISession? _session;
+            private ISession? _other;
+            private int _count;
+            public Channel(ISession session, ISession other) { {{constructor}} }
+            private void OnShutdown(object? sender, EventArgs e) => _count++;
+            private void OnCommand(int command) => _count += command;
+            {{members}}
+            public void Dispose() { {{dispose}} }
+        }
+        """;
+
+    [Theory]
+    // The classic leak, in the same shape: a given source, kept in a field, never let go of.
+    [InlineData("_session = session; {|#0:_session.Shutdown += OnShutdown|};", "", "")]
+    // The source held the instance once, but the class lets go of that (Owner = null) and not of the handler.
+    [InlineData("_session = session; _session.Owner = this; {|#0:_session.Shutdown += OnShutdown|};", "", "_session.Owner = null;")]
+    // Another object holds the instance, not the source.
+    [InlineData("_session = session; other.Owner = this; {|#0:session.Shutdown += OnShutdown|};", "", "")]
+    // What the source holds is not bound to the instance.
+    [InlineData("session.CommandReceived = static c => { }; {|#0:session.Shutdown += OnShutdown|};", "", "")]
+    // Another object is disposed, not the source.
+    [InlineData("_session = session; _other = other; {|#0:session.Shutdown += OnShutdown|};", "", "_other.Dispose();")]
+    // A parameter of the same name in another method is another object.
+    [InlineData("{|#0:session.Shutdown += OnShutdown|};", "public static void Drop(ISession session) => session.Dispose();", "")]
+    // Disposing something the source holds is not disposing the source.
+    [InlineData("_session = session; {|#0:_session.Shutdown += OnShutdown|};", "", "(_session.Owner as IDisposable)?.Dispose();")]
+    public Task SM1002_GivenSourceNeitherOwnedNorHoldingTheInstance_IsFlagged(string constructor, string members, string dispose)
+        => VerifyAsync(ChannelSample(constructor, members, dispose), Diagnostic("SM1002"));
+
+    [Theory]
+    // The source already holds the instance through a member the class assigns and never clears (RabbitMQ's channel
+    // and its session).
+    [InlineData("session.CommandReceived = OnCommand; session.Shutdown += OnShutdown;", "", "")]
+    [InlineData("session.CommandReceived = c => _count += c; session.Shutdown += OnShutdown;", "", "")]
+    [InlineData("_session = session; _session.Owner = this; _session.Shutdown += OnShutdown;", "", "")]
+    [InlineData("_session = session; session.Owner = this; _session.Shutdown += OnShutdown;", "", "")]
+    // The class disposes or closes the source: it owns it.
+    [InlineData("_session = session; _session.Shutdown += OnShutdown;", "", "_session.Dispose();")]
+    [InlineData("_session = session ?? throw new ArgumentNullException(nameof(session)); session.Shutdown += OnShutdown;", "", "_session?.Close();")]
+    [InlineData("_session = session; session.Shutdown += OnShutdown;", "public async Task StopAsync() => await _session!.CloseAsync();", "")]
+    [InlineData("_session = session;", "public void Start() { var s = _session!; s.Shutdown += OnShutdown; }", "_session?.Dispose();")]
+    [InlineData("", "public void Run(ISession s) { s.Shutdown += OnShutdown; s.Dispose(); }", "")]
+    public Task SM1002_GivenSourceOwnedOrHoldingTheInstance_IsNotFlagged(string constructor, string members, string dispose)
+        => VerifyAsync(ChannelSample(constructor, members, dispose));
+
     [Theory]
     [InlineData("public void Stop() { _feed.PriceChanged -= {|#0:(s, e) => _count++|}; }")]
     [InlineData("public void Stop() { _feed.PriceChanged -= {|#0:delegate { _count++; }|}; }")]

@@ -15,7 +15,10 @@ namespace SafeMem.Analyzers.Ownership;
 /// </remarks>
 internal static class OwnershipModel
 {
-    private static readonly HashSet<string> s_disposeNames = new(StringComparer.Ordinal) { "Dispose", "DisposeAsync", "Close" };
+    private static readonly HashSet<string> s_disposeNames = new(StringComparer.Ordinal) { "Dispose", "DisposeAsync", "Close", "CloseAsync" };
+
+    /// <summary>Whether <paramref name="name"/> is the name of a method that ends an object's life (Dispose, Close and their async forms).</summary>
+    internal static bool IsDisposeName(string name) => s_disposeNames.Contains(name);
 
     /// <summary>Skips the conversions (implicit or explicit) around <paramref name="operation"/>, walking up.</summary>
     internal static IOperation SkipConversionsUp(IOperation operation)
@@ -210,6 +213,175 @@ internal static class OwnershipModel
         }
     }
 
+    /// <summary>
+    /// The names through which a class reaches the object <paramref name="expression"/> refers to: a parameter, with the
+    /// fields and properties of the class that the method assigns that parameter to (<c>_session = session</c>); a field
+    /// or property of the class; or the names of what a local was assigned. Empty when the object is reached any other
+    /// way (a member of another object, a call's result): then no name can say that two expressions are the same object.
+    /// </summary>
+    /// <remarks>
+    /// Two expressions whose names meet are taken to reach the same object. A field assigned at different times from
+    /// different places makes that an approximation, which is why callers use it only to excuse a report, never to make one.
+    /// </remarks>
+    internal static HashSet<ISymbol> NamesOf(IOperation? expression, IOperation root)
+    {
+        var names = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        AddNames(expression, root, names, depth: 0);
+        return names;
+    }
+
+    /// <summary>
+    /// The object a call's receiver reaches, seeing through <c>?.</c>: for <c>x?.Dispose()</c> that is <c>x</c>.
+    /// </summary>
+    internal static IOperation? Receiver(IInvocationOperation invocation)
+    {
+        var instance = SkipConversionsDown(invocation.Instance);
+        if (instance is not IConditionalAccessInstanceOperation)
+        {
+            return instance;
+        }
+
+        for (var current = invocation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IConditionalAccessOperation access)
+            {
+                return SkipConversionsDown(access.Operation);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Whether the class whose member bodies are <paramref name="roots"/> ends the life of the object named by
+    /// <paramref name="names"/>: it calls Dispose, DisposeAsync, Close or CloseAsync on it. A class that disposes an
+    /// object it was given has taken ownership of it: the object is meant to live no longer than the class.
+    /// </summary>
+    internal static bool DisposesAny(IEnumerable<IOperation> roots, HashSet<ISymbol> names)
+    {
+        foreach (var root in roots)
+        {
+            foreach (var invocation in root.DescendantsAndSelf().OfType<IInvocationOperation>())
+            {
+                if (IsDisposeName(invocation.TargetMethod.Name)
+                    && !invocation.TargetMethod.IsStatic
+                    && NamesOf(Receiver(invocation), root).Overlaps(names))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether the object named by <paramref name="names"/> already holds the instance: the class assigns to one of
+    /// the object's fields or properties <c>this</c>, or a delegate bound to <c>this</c> (a method of the class, a
+    /// lambda that uses it), and never assigns that member anything else (no <c>= null</c> that would let go).
+    /// </summary>
+    /// <remarks>
+    /// Anything the instance adds to that object's lifetime is then already added: a handler it subscribes to the same
+    /// object keeps nothing alive that the member does not. A single-slot member that the instance claims for itself
+    /// (<c>session.CommandReceived = Handle</c>) is also the mark of an object dedicated to this instance: a second
+    /// client would take the slot over.
+    /// </remarks>
+    internal static bool HoldsInstance(IEnumerable<IOperation> roots, HashSet<ISymbol> names)
+    {
+        var held = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        var released = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        foreach (var root in roots)
+        {
+            foreach (var assignment in root.DescendantsAndSelf().OfType<ISimpleAssignmentOperation>())
+            {
+                if (SkipConversionsDown(assignment.Target) is not IMemberReferenceOperation member
+                    || member is not (IFieldReferenceOperation or IPropertyReferenceOperation))
+                {
+                    continue;
+                }
+
+                var symbol = member.Member.OriginalDefinition;
+                if (!IsBoundToInstance(assignment.Value))
+                {
+                    released.Add(symbol);
+                }
+                else if (member.Instance is not null && NamesOf(member.Instance, root).Overlaps(names))
+                {
+                    held.Add(symbol);
+                }
+            }
+        }
+
+        held.ExceptWith(released);
+        return held.Count > 0;
+    }
+
+    // this itself, or a delegate whose target is this: a method group of the instance, or a lambda that uses it.
+    private static bool IsBoundToInstance(IOperation? value)
+    {
+        var current = SkipConversionsDown(value);
+        if (current is IDelegateCreationOperation creation)
+        {
+            current = SkipConversionsDown(creation.Target);
+        }
+
+        return current switch
+        {
+            IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance } => true,
+            IMethodReferenceOperation { Method.IsStatic: false } reference
+                => SkipConversionsDown(reference.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance },
+            IAnonymousFunctionOperation function
+                => function.Descendants().Any(o => o is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }),
+            _ => false,
+        };
+    }
+
+    private static void AddNames(IOperation? expression, IOperation root, HashSet<ISymbol> names, int depth)
+    {
+        if (depth > 4)
+        {
+            return;
+        }
+
+        switch (SkipConversionsDown(expression))
+        {
+            case IParameterReferenceOperation parameter:
+                names.Add(parameter.Parameter);
+                foreach (var assignment in root.Descendants().OfType<ISimpleAssignmentOperation>())
+                {
+                    if (SkipConversionsDown(assignment.Target) is IMemberReferenceOperation { Instance: IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance } } member
+                        && member is IFieldReferenceOperation or IPropertyReferenceOperation
+                        && Unwrapped(assignment.Value) is IParameterReferenceOperation assigned
+                        && SymbolEqualityComparer.Default.Equals(assigned.Parameter, parameter.Parameter))
+                    {
+                        names.Add(member.Member.OriginalDefinition);
+                    }
+                }
+
+                break;
+            case IMemberReferenceOperation { Instance: IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance } } member
+                when member is IFieldReferenceOperation or IPropertyReferenceOperation:
+                names.Add(member.Member.OriginalDefinition);
+                break;
+            case ILocalReferenceOperation local:
+                foreach (var value in ValuesAssignedTo(local.Local, root))
+                {
+                    AddNames(value, root, names, depth + 1);
+                }
+
+                break;
+        }
+    }
+
+    // The value itself, through conversions and a null check that throws (field = parameter ?? throw ...).
+    private static IOperation? Unwrapped(IOperation? value)
+    {
+        var current = SkipConversionsDown(value);
+        return current is ICoalesceOperation { WhenNull: IThrowOperation or IConversionOperation { Operand: IThrowOperation } } coalesce
+            ? SkipConversionsDown(coalesce.Value)
+            : current;
+    }
+
     private static LocalFate ClassifyUse(ILocalReferenceOperation reference, IOperation root, HashSet<ILocalSymbol> aliases)
     {
         if (EnclosingFunction(reference, root) is { } function && !DeclaredInside(reference.Local, function))
@@ -256,10 +428,10 @@ internal static class OwnershipModel
                 aliases.Add(declarator.Symbol);
                 return LocalFate.None;
             case IInvocationOperation invocation when invocation.Instance == current:
-                return s_disposeNames.Contains(invocation.TargetMethod.Name) ? LocalFate.Disposed : LocalFate.None;
+                return IsDisposeName(invocation.TargetMethod.Name) ? LocalFate.Disposed : LocalFate.None;
             case IConditionalAccessOperation access when access.Operation == current:
                 return access.WhenNotNull is IInvocationOperation { Instance: IConditionalAccessInstanceOperation } call
-                       && s_disposeNames.Contains(call.TargetMethod.Name)
+                       && IsDisposeName(call.TargetMethod.Name)
                     ? LocalFate.Disposed
                     : LocalFate.None;
             case IMethodReferenceOperation methodReference when methodReference.Instance == current:
