@@ -179,6 +179,28 @@ public sealed class NoGrowthTests
     }
 
     [Fact]
+    public void NoGrowth_OneStrayInstancePerStretch_Passes_TwoFail()
+    {
+        // In step with the runs but a single instance per stretch of 20 (1, then 2): what a new thread's pooled buffer
+        // looks like, not growth. Twice that pace (2, then 4) is.
+        int run = 0;
+        try
+        {
+            LeakAssert.NoGrowth(() => { if (++run % 20 == 0) { s_contexts.Add(new OrderContext()); } }, s_quick);
+
+            Assert.Equal(4, s_contexts.Count);
+            s_contexts.Clear();
+            run = 0;
+            LeakException failure = Assert.Throws<LeakException>(() => LeakAssert.NoGrowth(() => { if (++run % 10 == 0) { s_contexts.Add(new OrderContext()); } }, s_quick));
+            Assert.Equal([2L, 4, 8], failure.Growth!.Growing.Single(t => t.TypeName == "SafeMem.Testing.Tests.OrderContext").Counts);
+        }
+        finally
+        {
+            s_contexts.Clear();
+        }
+    }
+
+    [Fact]
     public async Task NoGrowthAsync_OperationThatAwaitsAndLeaks_Fails_FixedPasses()
     {
         var options = new NoGrowthOptions { Iterations = 10, WarmupIterations = 5 };
