@@ -35,8 +35,10 @@ namespace SafeMem.Caching;
 /// <para><b>Expiry.</b> <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterWrite"/> and
 /// <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterAccess"/> hold for every entry; an entry expires when
 /// now &gt;= its deadline. An expired entry is never returned, even before it is purged. Purging is amortized: a read
-/// that finds an expired entry removes it, and every write first removes all entries expired by the cache-wide times to
-/// live (in write order and from the LRU end, so the cost is proportional to what it removes). No timer is used.</para>
+/// that finds an expired entry removes it, and every write first removes every expired entry, whatever the policy and
+/// whether the time to live is cache-wide or the entry's own, before it evicts anything (in write order for expiry after
+/// write, and by deadline from a heap for expiry after access and per-entry expiry, so the cost is proportional to what
+/// it removes plus O(log n) per entry read since it was placed there). No timer is used.</para>
 /// <para><b>Loading.</b> <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/> and its overloads run the factory outside any
 /// lock, at most once per key at a time: concurrent callers for the key wait for that run and share its result. If it
 /// throws, is cancelled or returns null, every waiter sees that exception and nothing is cached; the next call runs the
@@ -393,8 +395,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             ClearTableLocked();
             _writeFirst = null;
             _writeLast = null;
-            _scanHand = null;
-            _ownExpiryCount = 0;
+            _expiry?.Clear();
             _counters.EntryCount = 0;
             _counters.Weight = 0;
             _handlers = [];

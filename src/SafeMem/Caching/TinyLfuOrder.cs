@@ -271,21 +271,6 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         Climb();
     }
 
-    public override CacheNode<TKey, TValue>? ColdestExpired(long now)
-    {
-        // Each segment is in order of use, so an entry expired after access shows at one of the oldest ends first
-        // (probation can hold demoted entries newer than it shows; those are purged when they reach its end or are read).
-        foreach (Segment segment in (ReadOnlySpan<Segment>)[_window, _probation, _protected])
-        {
-            if (segment.Oldest is TimedCacheNode<TKey, TValue> oldest && oldest.IsExpired(now))
-            {
-                return oldest;
-            }
-        }
-
-        return null;
-    }
-
     public override List<CacheNode<TKey, TValue>> ToList()
     {
         var nodes = new List<CacheNode<TKey, TValue>>(_count);
