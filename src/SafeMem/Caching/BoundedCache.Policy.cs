@@ -92,6 +92,9 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
+
+            // As every other removal does: no ring keeps a record of the node once it is removed.
+            DrainReadsLocked();
             if (FindLocked(key, HashOf(key)) is { } node)
             {
                 RemoveLocked(node, reason, ref removals);

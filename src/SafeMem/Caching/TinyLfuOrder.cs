@@ -35,7 +35,7 @@ namespace SafeMem.Caching;
 /// of hit ratio on the loop trace (see docs/caching-tinylfu.md) and would make a replay depend on a random sequence.
 /// </para>
 /// <para>Not thread-safe: every member runs under the cache's policy lock. Hits arrive through
-/// <see cref="OnRead"/> when a writer, or the drain a full ring schedules, drains the readers' rings (see
+/// <see cref="OnRead"/> when a writer, or a reader whose ring is full, drains the readers' rings (see
 /// <see cref="RecencyClock"/>).</para>
 /// </remarks>
 internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, RecencyClock.IReadSink
@@ -159,6 +159,9 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
             DemoteProtectedOverflow();
         }
     }
+
+    /// <summary>Hits the readers counted but did not record: they count in the climber's hit ratio, not in the sketch.</summary>
+    public void OnUnrecordedReads(long count) => _sampleHits += count;
 
     /// <summary>
     /// Starts the write of <paramref name="node"/>: counts a use of its key, then moves the window's overflow (counting
