@@ -14,9 +14,12 @@ public static class ConsoleModes
         ["cache-throughput"] = ("Mops/s on 1 and 2 threads: BoundedCache, MemoryCache, BitFaster, naive LRU [--seconds N]", Caching.ThroughputStudy.Run),
         ["events-churn"] = ("subscribe/unsubscribe per operation (min, p25, median): weak sources, WeakEventSubscription, messenger [repetitions]", Events.WeakEventChurnStudy.Run),
         ["events-gc"] = ("gen2 pause and bytes per subscription with 100,000 live weak subscriptions vs none, messenger side by side [count]", Events.WeakEventGcStudy.Run),
+        ["no-growth"] = ("time of a passing LeakAssert.NoGrowth (100 runs, three snapshots): [megabytes of heap] [repeats]", Testing.NoGrowthStudy.Run),
         ["leak-explain"] = ("wall and CPU time of a failing LeakAssert with its explanation: [megabytes of heap] [repeats]", Testing.LeakExplanationStudy.Run),
+        ["watcher-analysis"] = ("cost of one LeakWatcher.AnalyzeAsync: pause, wall and CPU time, memory, dump size: [megabytes of heap] [retained objects] [repeats]", Diagnostics.LeakWatcherAnalysisStudy.Run),
         ["cache-memory"] = ("bytes per entry (1M int entries): BoundedCache, MemoryCache, BitFaster, ConcurrentDictionary", Caching.MemoryPerEntryStudy.Run),
         ["hybrid-outage"] = ("HybridCache over redis-server: hit/miss latency with Redis up, killed, frozen; recovery [--misses N]", Caching.HybridOutageStudy.Run),
+        ["hybrid-backplane"] = ("Redis backplane between node processes: time until another node serves a change, and a control without it [--changes N] [--timeout-ms N]", Caching.HybridBackplaneStudy.Run),
     };
 
     /// <summary>Runs the mode named by <paramref name="args"/>[0], if there is one.</summary>

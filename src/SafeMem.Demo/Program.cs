@@ -24,12 +24,43 @@ if (options.Help)
 
 if (options.Child is var (childScenario, childKind))
 {
+    using IDisposable? endpoint = options.MetricsPort is { } port ? PrometheusEndpoint.Start(port) : null;
     return ChildProtocol.Serve(childScenario, childKind, options.Plan, Console.Out);
 }
 
+// Checked now, not after the run: a report that cannot be written would otherwise fail only once every variant has run.
+if (HtmlReport.CannotWrite(options.Output) is { } unwritable)
+{
+    Console.Error.WriteLine(unwritable);
+    return LabOptions.UsageExitCode;
+}
+
 ILabDisplay display = Console.IsOutputRedirected ? new PlainDisplay(Console.Out) : new TerminalDisplay(AnsiConsole.Console);
-var runner = new ChildProcessRunner(Environment.ProcessPath, typeof(LabRunner).Assembly.Location);
+if (options.MetricsPort is not null)
+{
+    Console.WriteLine("Prometheus endpoints, one per variant, serving its SafeMem meter while it runs:");
+    foreach (Scenario scenario in options.Scenarios)
+    {
+        foreach (VariantKind kind in new[] { VariantKind.Naive, VariantKind.SafeMem })
+        {
+            Console.WriteLine($"  {scenario.Key,-12} {(kind == VariantKind.Naive ? "naive" : "safemem"),-8} {PrometheusEndpoint.Url(options.MetricsPortOf(scenario, kind)!.Value)}");
+        }
+    }
+}
+
+var runner = new ChildProcessRunner(Environment.ProcessPath, typeof(LabRunner).Assembly.Location, options.MetricsPortOf);
 LabResult result = await display.RunAsync(options.Scenarios, options.Plan, observer => LabRunner.RunAsync(options.Scenarios, options.Plan, runner, observer));
-string report = HtmlReport.Write(result, options.Output);
+string report;
+try
+{
+    report = HtmlReport.Write(result, options.Output);
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    // The path was writable when the run began; something changed it since (a folder removed, a disk filled).
+    Console.Error.WriteLine($"--output '{options.Output}': the report could not be written ({e.Message}).");
+    return LabOptions.UsageExitCode;
+}
+
 display.Summarize(result, report);
 return result.ExitCode;

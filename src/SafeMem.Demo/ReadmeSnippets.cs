@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.ComponentModel;
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using SafeMem.Attachments;
 using SafeMem.Caching;
+using SafeMem.Diagnostics;
 using SafeMem.Disposal;
 using SafeMem.Events;
 using SafeMem.Registries;
@@ -65,6 +68,19 @@ internal static class ReadmeSnippets
             window.Close();                 // must unsubscribe, or the bus keeps the window alive
             return window;
         });
+
+        LeakAssert.NoGrowth(() => bus.Publish());   // 50 warm-up runs, then 50 and 100 runs between three snapshots
+    }
+
+    public static void Watcher(IServiceCollection services)
+    {
+        services.AddSafeMemLeakWatcher(options => options.WatchScopedServices = true);
+    }
+
+    public static async Task Explain(LeakWatcher watcher)
+    {
+        LeakAnalysis analysis = await watcher.AnalyzeAsync();
+        Console.WriteLine(analysis);
     }
 
     public static void Extensions(IServiceCollection services)
@@ -77,6 +93,22 @@ internal static class ReadmeSnippets
     }
 
     private static byte[] Render(string path) => new byte[path.Length];
+
+    // README's analyzer example: the field SM1001 reports, and the same field after its code fix.
+    internal static class AnalyzerBefore
+    {
+#pragma warning disable SM1001 // the warning README shows
+        private static readonly ConcurrentDictionary<int, string> s_names = new();
+#pragma warning restore SM1001
+        public static string Name(int id) => s_names.GetOrAdd(id, static i => i.ToString(CultureInfo.InvariantCulture));
+    }
+
+    internal static class AnalyzerAfter
+    {
+        private static readonly BoundedCache<int, string> s_names =
+            new(new BoundedCacheOptions<int, string> { Name = "names", MaximumCount = 1000 });
+        public static string Name(int id) => s_names.GetOrAdd(id, static i => i.ToString(CultureInfo.InvariantCulture));
+    }
 
     internal sealed class Control;
 

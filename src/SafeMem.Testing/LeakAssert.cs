@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using SafeMem.Diagnostics.Heap;
 using SafeMem.Testing.Internal;
 
 namespace SafeMem.Testing;
@@ -38,7 +39,7 @@ namespace SafeMem.Testing;
 /// is asserted; no dump is left behind.
 /// </para>
 /// </remarks>
-public static class LeakAssert
+public static partial class LeakAssert
 {
     /// <summary>
     /// Asserts that the object <paramref name="create"/> returns becomes collectable once the caller lets go of it.
@@ -77,7 +78,7 @@ public static class LeakAssert
                 return;
             }
 
-            LeakException? failure = LeakExplainer.ExplainHandle(GCHandle.ToIntPtr(handle), TypeNames.Full(type), rounds, options);
+            LeakException? failure = LeakExplainer.ExplainHandle(GCHandle.ToIntPtr(handle), HeapTypeNames.FullName(type), rounds, options);
             if (failure is not null && !IsDead(handle))
             {
                 throw failure;
@@ -122,7 +123,7 @@ public static class LeakAssert
                 return;
             }
 
-            LeakException? failure = LeakExplainer.ExplainHandle(GCHandle.ToIntPtr(handle), TypeNames.Full(type), rounds, options);
+            LeakException? failure = LeakExplainer.ExplainHandle(GCHandle.ToIntPtr(handle), HeapTypeNames.FullName(type), rounds, options);
             if (failure is not null && reference.IsAlive)
             {
                 throw failure;
@@ -167,7 +168,7 @@ public static class LeakAssert
         where T : class
     {
         ArgumentNullException.ThrowIfNull(action);
-        CollectedMatching(action, static o => o.Type is { } type && typeof(T).IsAssignableFrom(type), TypeNames.Full(typeof(T)), options);
+        CollectedMatching(action, static o => o.Type is { } type && typeof(T).IsAssignableFrom(type), HeapTypeNames.FullName(typeof(T)), options);
     }
 
     /// <summary>
@@ -201,50 +202,37 @@ public static class LeakAssert
     private static void CollectedMatching(Action action, Func<HeapObject, bool> predicate, string what, LeakAssertOptions? options)
     {
         options ??= new LeakAssertOptions();
-        int before = CountLive(predicate, options, survivors: null, out _);
+        int before;
+        using (HeapSnapshot snapshot = TakeToCount(options))
+        {
+            before = snapshot.Count(predicate);
+        }
+
         action();
         FullCollection.Until(static () => false, Math.Min(options.MaxCollections, 3));
-        LeakException? failure = null;
-        CountLive(predicate, options, survivors: (dump, addresses) =>
+        using HeapSnapshot after = TakeToCount(options);
+        IReadOnlyList<HeapObject> survivors = after.FindObjects(predicate);
+        int leaked = survivors.Count - before;
+        if (leaked <= 0)
         {
-            int leaked = addresses.Count - before;
-            if (leaked <= 0)
-            {
-                return;
-            }
-
-            string headline = $"{leaked} more instance{(leaked == 1 ? string.Empty : "s")} of {what} alive after the action than before it ({before} before, {addresses.Count} after).";
-            failure = options.ExplainFailures
-                ? LeakExplainer.ExplainObjects(dump, addresses, headline, what, leaked, options)
-                : LeakExplainer.Unavailable(headline, what, leaked, "explaining failures is turned off (LeakAssertOptions.ExplainFailures)", null);
-        }, out _);
-
-        if (failure is not null)
-        {
-            throw failure;
+            return;
         }
+
+        string headline = $"{leaked} more instance{(leaked == 1 ? string.Empty : "s")} of {what} alive after the action than before it ({before} before, {survivors.Count} after).";
+        throw options.ExplainFailures
+            ? LeakExplainer.ExplainObjects(after, survivors.Select(o => o.Address), headline, what, leaked, options)
+            : LeakExplainer.Unavailable(headline, what, leaked, "explaining failures is turned off (LeakAssertOptions.ExplainFailures)", null);
     }
 
-    private static int CountLive(Func<HeapObject, bool> predicate, LeakAssertOptions options, Action<HeapDump, List<ulong>>? survivors, out int count)
+    private static HeapSnapshot TakeToCount(LeakAssertOptions options)
     {
-        using InspectionGate.Releaser gate = InspectionGate.Enter();
-        FullCollection.Run();
-        HeapDump dump;
         try
         {
-            dump = HeapDump.Create(options.DumpDirectory);
+            return HeapSnapshot.Take(LeakExplainer.SnapshotOptions(options, collect: true));
         }
-        catch (HeapDumpUnavailableException exception)
+        catch (HeapSnapshotUnavailableException exception)
         {
-            throw new InvalidOperationException($"Instances cannot be counted without a dump: {exception.Message}.", exception);
-        }
-
-        using (dump)
-        {
-            List<ulong> matches = HeapObjects.Matching(dump.Heap, predicate);
-            survivors?.Invoke(dump, matches);
-            count = matches.Count;
-            return count;
+            throw new InvalidOperationException($"Instances cannot be counted without a dump: {exception.Reason}.", exception);
         }
     }
 

@@ -1,3 +1,5 @@
+using SafeMem.Diagnostics.Heap;
+
 namespace SafeMem.Testing;
 
 /// <summary>
@@ -56,6 +58,12 @@ public sealed class LeakException : Exception
 
     /// <summary>Gets why no retention path is given, or <see langword="null"/> when the dump was read.</summary>
     public string? PathUnavailableReason { get; }
+
+    /// <summary>
+    /// Gets, for a failure of <see cref="LeakAssert.NoGrowth(Action, NoGrowthOptions)"/>, the growth series behind it
+    /// (every growing type with its counts per snapshot); <see langword="null"/> for the other assertions.
+    /// </summary>
+    public HeapGrowthReport? Growth { get; internal init; }
 
     /// <summary>Gets what could not be inspected in the dump (root kinds ClrMD failed on or may see incompletely).</summary>
     public IReadOnlyList<string> InspectionNotes { get; }

@@ -16,6 +16,32 @@ public sealed class ProgramTests
         Assert.Empty(output);
     }
 
+    [Theory]
+    [InlineData("under-a-file")]
+    [InlineData("a-folder")]
+    public async Task UnwritableOutput_ExitsWithTwoBeforeTheRun_AndSaysWhy(string kind)
+    {
+        string folder = Directory.CreateTempSubdirectory("safemem-lab-").FullName;
+        try
+        {
+            // As `--output /etc/passwd/r.html`, which used to fail with an unhandled IOException (exit 134) after the run.
+            string file = Path.Combine(folder, "passwd");
+            File.WriteAllText(file, "");
+            string output = kind == "a-folder" ? folder : Path.Combine(file, "r.html");
+
+            (int exitCode, string printed, string errors) = await RunDemo("--duration", "60", "--scenario", "events", "--output", output);
+
+            Assert.Equal(2, exitCode);
+            Assert.StartsWith($"--output '{output}'", errors, StringComparison.Ordinal);
+            Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Empty(printed); // no step of the run was printed: nothing ran
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Help_ListsTheOptions()
     {
@@ -73,6 +99,87 @@ public sealed class ProgramTests
         finally
         {
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task MetricsPort_ListsTheEndpoints_AndEachVariantServesItsMeterAsPrometheusNamesIt()
+    {
+        string folder = Directory.CreateTempSubdirectory("safemem-lab-").FullName;
+        int port = FreePortPair();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "SafeMem.Demo.dll"), "--duration", "60", "--scenario", "events", "--metrics-port", $"{port}", "--output", Path.Combine(folder, "r.html") })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(start)!;
+        try
+        {
+            Assert.Equal("Prometheus endpoints, one per variant, serving its SafeMem meter while it runs:", await process.StandardOutput.ReadLineAsync());
+            Assert.Equal($"  events       naive    http://127.0.0.1:{port}/metrics", await process.StandardOutput.ReadLineAsync());
+            Assert.Equal($"  events       safemem  http://127.0.0.1:{port + 1}/metrics", await process.StandardOutput.ReadLineAsync());
+            _ = process.StandardOutput.ReadToEndAsync();
+            _ = process.StandardError.ReadToEndAsync();
+
+            // The SafeMem variant's child serves once it has started (slow on a loaded machine: poll, within the run).
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            string scrape = "";
+            var deadline = DateTime.UtcNow.AddSeconds(50);
+            while (!scrape.Contains("safemem_event_subscription_count{", StringComparison.Ordinal) && DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                try
+                {
+                    scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port + 1}/metrics"));
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(250);
+                }
+            }
+
+            // The names the alerting rules (docs/operations/safemem-alerts.yml) are written against.
+            Assert.Matches("(?m)^safemem_event_subscription_count\\{[^}]*safemem_name=\"lab\\.prices\"[^}]*\\} [0-9]+", scrape);
+            Assert.Matches("(?m)^safemem_event_reclamations_total\\{[^}]*safemem_name=\"lab\\.prices\"", scrape);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static int FreePortPair()
+    {
+        // Two consecutive ports nobody listens on now (a later bind by another process is unlikely within the test).
+        for (int attempt = 0; ; attempt++)
+        {
+            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            if (port < ushort.MaxValue && IsFree(port) && IsFree(port + 1))
+            {
+                return port;
+            }
+
+            Assert.True(attempt < 20, "no two free consecutive ports");
+        }
+
+        static bool IsFree(int port)
+        {
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
         }
     }
 

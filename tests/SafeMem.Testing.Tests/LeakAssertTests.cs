@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using SafeMem.Diagnostics.Heap;
 using Xunit.Abstractions;
 
 namespace SafeMem.Testing.Tests;

@@ -15,6 +15,7 @@ public sealed partial class DocsTests
     [InlineData("attachments.md", "AttachmentsSnippets.cs")]
     [InlineData("registries.md", "RegistriesSnippets.cs")]
     [InlineData("production.md", "ProductionSnippets.cs")]
+    [InlineData("leak-watcher.md", "LeakWatcherSnippets.cs")]
     public void DocCSharpBlocks_AppearInCompiledSnippets(string page, string snippets)
     {
         string markdown = File.ReadAllText(RepositoryPaths.Combine("docs", page));

@@ -3,6 +3,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using SafeMem.Diagnostics.Heap;
 using SafeMem.Testing;
 
 namespace SafeMem.Benchmarks.Testing;

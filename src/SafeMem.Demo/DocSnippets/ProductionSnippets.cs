@@ -6,10 +6,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using SafeMem.Diagnostics.Heap;
 using SafeMem.Disposal;
 using SafeMem.Pooling;
 using SafeMem.Telemetry;
-using SafeMem.Testing;
 
 namespace SafeMem.Demo.DocSnippets;
 
@@ -66,8 +66,12 @@ internal static partial class ProductionSnippets
     }
 
     private static void LogLeaks(LeakTracker tracker, ILogger logger) =>
-        tracker.LeakDetected += (_, report) => LogLeak(logger, report.ResourceTypeName, report.TrackerName, report.Details, report.Age, report.CreationStackTrace);
+        tracker.LeakDetected += (_, report) => LogLeak(logger, report.ResourceTypeName, report.TrackerName, report.Details ?? "no details", report.Age,
+            report.CreationStackTrace ?? "not recorded (set LeakTrackerOptions.CaptureStackTrace to record it)");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Leak: a {ResourceType} became unreachable without being disposed (tracker {Tracker}; {Details}; age {Age}). Created at:\n{CreatedAt}")]
-    private static partial void LogLeak(ILogger logger, string resourceType, string tracker, string? details, TimeSpan age, string? createdAt);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leak: {ResourceType} became unreachable without being disposed (tracker {Tracker}; {Details}; age {Age}). Created at:\n{CreatedAt}")]
+    private static partial void LogLeak(ILogger logger, string resourceType, string tracker, string details, TimeSpan age, string createdAt);
+
+    // For the test of a report without details or stack; not shown in the docs.
+    internal static void WireLeakLogging(LeakTracker tracker, ILogger logger) => LogLeaks(tracker, logger);
 }

@@ -11,11 +11,14 @@ internal sealed class ChildProcessRunner : IVariantRunner
 {
     private readonly string _fileName;
     private readonly string[] _prefix;
+    private readonly Func<Scenario, VariantKind, int?>? _metricsPort;
 
     /// <param name="processPath">This process's executable (<see cref="Environment.ProcessPath"/>).</param>
     /// <param name="demoAssembly">The demo's entry assembly; run through <c>dotnet</c> when this process is not its apphost.</param>
-    public ChildProcessRunner(string? processPath, string demoAssembly)
+    /// <param name="metricsPort">The port each child serves its SafeMem meter on for Prometheus, if any (<c>--metrics-port</c>).</param>
+    public ChildProcessRunner(string? processPath, string demoAssembly, Func<Scenario, VariantKind, int?>? metricsPort = null)
     {
+        _metricsPort = metricsPort;
         // Under `dotnet run` and as a published app the process is the demo's own apphost; under `dotnet SafeMem.Demo.dll`
         // (and in tests) it is the dotnet host, which needs the assembly path first.
         bool isHost = processPath is null || Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
@@ -33,7 +36,7 @@ internal sealed class ChildProcessRunner : IVariantRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in _prefix.Concat(ChildProtocol.Arguments(scenario, kind, plan)))
+        foreach (string argument in _prefix.Concat(ChildProtocol.Arguments(scenario, kind, plan, _metricsPort?.Invoke(scenario, kind))))
         {
             start.ArgumentList.Add(argument);
         }
@@ -41,6 +44,7 @@ internal sealed class ChildProcessRunner : IVariantRunner
         var samples = new List<Sample>(plan.Steps + 1);
         string[]? notes = null;
         LeakReportGroup[] leakReports = [];
+        string? leakAnalysis = null;
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {_fileName}.");
         Task<string> errors = process.StandardError.ReadToEndAsync(cancellationToken);
         try
@@ -57,6 +61,7 @@ internal sealed class ChildProcessRunner : IVariantRunner
                 {
                     notes = conclusions;
                     leakReports = message.LeakReports ?? [];
+                    leakAnalysis = message.LeakAnalysis;
                 }
             }
 
@@ -77,6 +82,6 @@ internal sealed class ChildProcessRunner : IVariantRunner
             return VariantResult.Failed(kind, samples, $"child process exited with code {process.ExitCode}: {reason}");
         }
 
-        return new VariantResult(kind, samples, notes, Error: null) { LeakReports = leakReports };
+        return new VariantResult(kind, samples, notes, Error: null) { LeakReports = leakReports, LeakAnalysis = leakAnalysis };
     }
 }

@@ -23,6 +23,12 @@ internal sealed record LabOptions
 
     public bool Help { get; init; }
 
+    /// <summary>
+    /// With <c>--metrics-port</c>: in the lab, the first of the ports its variants serve their SafeMem meter on (see
+    /// <see cref="MetricsPortOf"/>); in a child, the port that child serves on.
+    /// </summary>
+    public int? MetricsPort { get; init; }
+
     /// <summary>Set in a child process: run this one variant and report on standard output.</summary>
     public (Scenario Scenario, VariantKind Kind)? Child { get; init; }
 
@@ -45,9 +51,13 @@ internal sealed record LabOptions
           --scenario <name>      run only this scenario (repeat, or separate with commas); default: all
                                  scenarios: {string.Join(", ", catalog.Select(s => s.Key))}
           --output <path>        where to write the HTML report; default ./{DefaultOutput}
+          --metrics-port <port>  serve each variant's SafeMem meter for Prometheus (OpenTelemetry's exporter) at
+                                 http://127.0.0.1:<port>/metrics and the ports after it, one per variant, while it
+                                 runs; the lab lists them before it starts (see docs/operations/alerts.md)
           --help                 show this help
 
-        Exit code: 0 when no SafeMem variant grew, 1 when one grew or a variant failed, 2 for a bad command line.
+        Exit code: 0 when no SafeMem variant grew, 1 when one grew or a variant failed, 2 for a bad command line
+        (an --output the report cannot be written to included, checked before the run).
         """;
 
     public static LabOptions Parse(IReadOnlyList<string> args, IReadOnlyList<Scenario> catalog)
@@ -114,6 +124,15 @@ internal sealed record LabOptions
 
                     options = options with { Output = output };
                     break;
+                case "--metrics-port":
+                    string? port = Value();
+                    if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int first) || first < 1024 || first > ushort.MaxValue)
+                    {
+                        return Fail($"--metrics-port needs a port number from 1024 to {ushort.MaxValue} (got '{port}').");
+                    }
+
+                    options = options with { MetricsPort = first };
+                    break;
                 case ChildProtocol.Option:
                     Scenario? child = i + 1 < args.Count ? Find(catalog, args[++i]) : null;
                     VariantKind? kind = i + 1 < args.Count ? args[++i] switch { "naive" => VariantKind.Naive, "safemem" => VariantKind.SafeMem, _ => null } : null;
@@ -158,7 +177,23 @@ internal sealed record LabOptions
             return Fail($"--steps and --interval-ms are for {ChildProtocol.Option} only; use --duration.");
         }
 
-        return options with { Scenarios = chosen.Count == 0 ? catalog : [.. chosen.Distinct()] };
+        options = options with { Scenarios = chosen.Count == 0 ? catalog : [.. chosen.Distinct()] };
+        if (options.Child is null && options.MetricsPort + (2 * options.Scenarios.Count) - 1 > ushort.MaxValue)
+        {
+            return Fail($"--metrics-port {options.MetricsPort}: the run needs {2 * options.Scenarios.Count} ports from there, past {ushort.MaxValue}.");
+        }
+
+        return options;
+    }
+
+    /// <summary>
+    /// The port a variant of the lab serves its SafeMem meter on with <c>--metrics-port</c>, or <see langword="null"/>
+    /// without it: two per scenario in the order the run lists them, the naive variant first.
+    /// </summary>
+    public int? MetricsPortOf(Scenario scenario, VariantKind kind)
+    {
+        int index = Scenarios.ToList().IndexOf(scenario);
+        return MetricsPort is not { } first || index < 0 ? null : first + (2 * index) + (kind == VariantKind.Naive ? 0 : 1);
     }
 
     private static Scenario? Find(IReadOnlyList<Scenario> catalog, string name) =>

@@ -18,7 +18,10 @@ internal sealed class LeakReportCollector
     private readonly Dictionary<(string Type, string Tracker, string? Details, string? Stack), Entry> _groups = [];
     private int _total;
 
+    // The tracker and this collector belong to the same variant and die together: no removal needed.
+#pragma warning disable SM1002
     public LeakReportCollector(LeakTracker tracker) => tracker.LeakDetected += OnLeakDetected;
+#pragma warning restore SM1002
 
     /// <summary>The groups, most reports first, once at least <paramref name="expected"/> reports arrived (or after a few seconds).</summary>
     public IReadOnlyList<LeakReportGroup> Groups(double expected)

@@ -33,6 +33,12 @@ internal abstract class Variant : IDisposable
     /// </summary>
     public virtual IReadOnlyList<LeakReportGroup> LeakReports(Sample last) => [];
 
+    /// <summary>
+    /// The report of a <see cref="SafeMem.Diagnostics.LeakWatcher"/> of this variant explaining what it found retained
+    /// (<see cref="SafeMem.Diagnostics.LeakAnalysis.ToString"/>), or <see langword="null"/>; asked once, last.
+    /// </summary>
+    public virtual string? LeakAnalysis() => null;
+
     public void Dispose()
     {
         Dispose(disposing: true);

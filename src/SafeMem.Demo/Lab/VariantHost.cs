@@ -59,6 +59,6 @@ internal static class VariantHost
         }
 
         string[] notes = [.. variant.Conclude(first, samples[^1])];
-        return new VariantResult(kind, samples, notes, Error: null) { LeakReports = variant.LeakReports(samples[^1]) };
+        return new VariantResult(kind, samples, notes, Error: null) { LeakReports = variant.LeakReports(samples[^1]), LeakAnalysis = variant.LeakAnalysis() };
     }
 }

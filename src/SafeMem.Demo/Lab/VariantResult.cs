@@ -6,6 +6,9 @@ internal sealed record VariantResult(VariantKind Kind, IReadOnlyList<Sample> Sam
     /// <summary>The leak reports the variant's trackers raised, grouped by creation stack; empty for a variant without a tracker.</summary>
     public IReadOnlyList<LeakReportGroup> LeakReports { get; init; } = [];
 
+    /// <summary>What a leak watcher of the variant explained at the end of the run (its analysis report), or <see langword="null"/>.</summary>
+    public string? LeakAnalysis { get; init; }
+
     /// <summary>The number of leak reports in all groups.</summary>
     public int LeakReportCount => LeakReports.Sum(g => g.Count);
 

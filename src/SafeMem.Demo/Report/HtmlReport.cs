@@ -94,6 +94,41 @@ internal static class HtmlReport
         return html.ToString();
     }
 
+    /// <summary>
+    /// Checks, before a run, that the report can be written at <paramref name="path"/> (the folders can be created and the
+    /// file opened for writing), so that a bad <c>--output</c> fails in a second rather than after the whole run.
+    /// </summary>
+    /// <returns>Why the report cannot be written there, as a line for the user; <see langword="null"/> when it can.</returns>
+    /// <remarks>Leaves an existing file as it was (opened, not truncated) and deletes the file when the check created it.</remarks>
+    public static string? CannotWrite(string path)
+    {
+        try
+        {
+            string full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+            {
+                return $"--output '{path}' is a folder: give a file path, such as '{Path.Combine(path, LabOptions.DefaultOutput)}'.";
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            bool existed = File.Exists(full);
+            using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            {
+            }
+
+            if (!existed)
+            {
+                File.Delete(full);
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return $"--output '{path}': the report cannot be written there ({e.Message}).";
+        }
+    }
+
     public static string Write(LabResult result, string path)
     {
         string full = Path.GetFullPath(path);
@@ -196,6 +231,15 @@ internal static class HtmlReport
             }
 
             html.Append("</div>");
+        }
+
+        foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakAnalysis is not null))
+        {
+            // A leak watcher's explanation: the retained objects grouped by retention path, as LeakAnalysis.ToString writes it.
+            bool naive = variant.Kind == VariantKind.Naive;
+            html.Append(Invariant($"<div class=\"leaks analysis\" data-variant=\"{(naive ? "naive" : "safemem")}\">"));
+            html.Append(Invariant($"<p class=\"leak-intro\"><span class=\"{(naive ? "naive-text" : "safemem-text")}\">{(naive ? "naive" : "SafeMem")}:</span> LeakWatcher.AnalyzeAsync explained what holds the retained objects:</p>"));
+            html.Append("<pre class=\"leak-report\">").Append(Html.Escape(variant.LeakAnalysis!)).Append("</pre></div>");
         }
 
         html.Append("</section>");

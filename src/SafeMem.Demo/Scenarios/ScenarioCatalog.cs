@@ -13,5 +13,6 @@ internal static class ScenarioCatalog
         new RegistryScenario(),
         new DisposalScenario(),
         new PoolScenario(),
+        new WatcherScenario(),
     ];
 }

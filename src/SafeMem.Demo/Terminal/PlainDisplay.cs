@@ -75,6 +75,15 @@ internal sealed class PlainDisplay(TextWriter output) : ILabDisplay
                     }
                 }
             }
+
+            foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakAnalysis is not null))
+            {
+                output.WriteLine($"  {Name(variant.Kind)}: LeakWatcher.AnalyzeAsync explained what holds the retained objects:");
+                foreach (string line in variant.LeakAnalysis!.Split('\n'))
+                {
+                    output.WriteLine($"    {line}");
+                }
+            }
         }
 
         output.WriteLine($"Report: {reportPath}");

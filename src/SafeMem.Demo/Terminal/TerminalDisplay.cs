@@ -79,6 +79,16 @@ internal sealed class TerminalDisplay(IAnsiConsole console) : ILabDisplay
                     }
                 }
             }
+
+            foreach (VariantResult variant in new[] { scenario.Naive, scenario.SafeMem }.Where(v => v.LeakAnalysis is not null))
+            {
+                string label = variant.Kind == VariantKind.Naive ? "[red]naive:[/]" : "[green]SafeMem:[/]";
+                console.MarkupLine($"  {label} LeakWatcher.AnalyzeAsync explained what holds the retained objects:");
+                foreach (string line in variant.LeakAnalysis!.Split('\n'))
+                {
+                    console.MarkupLine($"    [grey]{Markup.Escape(line)}[/]");
+                }
+            }
         }
 
         console.WriteLine();

@@ -29,6 +29,7 @@ public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistrib
     private int _minimumThroughput = 10;
     private TimeSpan _samplingDuration = TimeSpan.FromSeconds(2);
     private TimeSpan _breakDuration = TimeSpan.FromSeconds(5);
+    private int _maximumOperationsInFlight = 1_000;
     private TimeProvider _timeProvider = TimeProvider.System;
     private string? _name;
 
@@ -57,6 +58,30 @@ public sealed class ResilientDistributedCacheOptions : IOptions<ResilientDistrib
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
             _timeout = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets how many asynchronous operations may be in flight at once: started and not yet finished by the
+    /// distributed cache, those abandoned after <see cref="Timeout"/> and still running there included. An operation
+    /// beyond the limit fails at once with <see cref="DistributedCacheThrottledException"/> (outcome <c>throttled</c>)
+    /// without calling the distributed cache, and counts neither as a failure nor as a success for the circuit
+    /// breaker. The limit bounds the operations queued in front of a client that blocks its callers, and the memory
+    /// that abandoned operations hold (each keeps a copy of its value, or a buffer for its answer, until it finishes).
+    /// </summary>
+    /// <value>
+    /// At least 1; defaults to 1,000 (the default permit limit of Polly's concurrency limiter). A healthy Redis answers
+    /// in about a millisecond, so a node reaches the default only past hundreds of thousands of operations per second,
+    /// or when the distributed cache stops answering.
+    /// </value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int MaximumOperationsInFlight
+    {
+        get => _maximumOperationsInFlight;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maximumOperationsInFlight = value;
         }
     }
 

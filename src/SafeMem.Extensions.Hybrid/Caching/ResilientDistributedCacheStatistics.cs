@@ -29,12 +29,27 @@ public sealed class ResilientDistributedCacheStatistics
     /// <summary>Gets the number of operations the caller cancelled.</summary>
     public long Cancelled { get; init; }
 
+    /// <summary>
+    /// Gets the number of operations refused at once because <see cref="MaximumOperationsInFlight"/> operations were
+    /// in flight: the distributed cache was not called.
+    /// </summary>
+    public long Throttled { get; init; }
+
     /// <summary>Gets the number of finished operations: the sum of the outcomes above.</summary>
-    public long Operations => Succeeded + Failed + TimedOut + Rejected + Cancelled;
+    public long Operations => Succeeded + Failed + TimedOut + Rejected + Throttled + Cancelled;
 
     /// <summary>Gets the number of times the circuit opened.</summary>
     public long CircuitOpenings { get; init; }
 
     /// <summary>Gets whether the circuit was open (or half-open, one trial under way) when the snapshot was taken.</summary>
     public bool IsCircuitOpen { get; init; }
+
+    /// <summary>
+    /// Gets the number of operations in flight when the snapshot was taken: started and not yet finished by the
+    /// distributed cache, those abandoned after the timeout and still running there included.
+    /// </summary>
+    public int OperationsInFlight { get; init; }
+
+    /// <summary>Gets the most operations the cache lets be in flight (<see cref="ResilientDistributedCacheOptions.MaximumOperationsInFlight"/>).</summary>
+    public int MaximumOperationsInFlight { get; init; }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SafeMem.Extensions.Backplane;
 using SafeMem.Extensions.Caching;
 
 // The namespace breaks the folder = namespace rule on purpose: registration extensions live in the namespace of
@@ -67,7 +68,8 @@ public static class SafeMemHybridCacheServiceCollectionExtensions
             provider.GetService<IDistributedCache>() ?? throw new InvalidOperationException(
                 $"HybridCache was pointed at the key '{DistributedCacheServiceKey}' but no IDistributedCache is registered to wrap."),
             provider.GetRequiredService<IOptions<ResilientDistributedCacheOptions>>(),
-            provider.GetService<IMeterFactory>()));
+            provider.GetService<IMeterFactory>(),
+            provider.GetService<RedisBackplane>()));
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HybridCacheOptions>, UseResilientDistributedCache>());
         return services.AddHybridCache();

@@ -36,7 +36,14 @@ namespace SafeMem.Extensions.Caching;
 /// <see cref="EvictionReason.Replaced"/> and its own callbacks see <see cref="EvictionReason.Expired"/> (or
 /// <see cref="EvictionReason.TokenExpired"/>), as with <c>MemoryCache</c>. <see cref="Remove"/> reports
 /// <see cref="EvictionReason.Removed"/> even for an entry that had expired but was not purged yet, as
-/// <c>MemoryCache</c> does.</para>
+/// <c>MemoryCache</c> does. As with <c>MemoryCache</c>, committing an entry that set
+/// <see cref="ICacheEntry.AbsoluteExpirationRelativeToNow"/> fills in its <see cref="ICacheEntry.AbsoluteExpiration"/>
+/// with the instant it expires.</para>
+/// <para><b>Statistics.</b> <see cref="GetCurrentStatistics"/> returns <see langword="null"/> unless
+/// <see cref="BoundedMemoryCacheOptions.TrackStatistics"/> is set, as with <c>MemoryCache</c>; the engine counts
+/// either way, and <see cref="GetStatistics"/> and the <c>safemem.cache.*</c> instruments always report. Every
+/// <see cref="TryGetValue"/> counts one lookup, by what it returned: a read that finds an entry whose polling change
+/// token has fired is a miss, as with <c>MemoryCache</c>.</para>
 /// <para><b>Priority</b> is stored but does not change eviction order, and <see cref="CacheItemPriority.NeverRemove"/>
 /// entries are evicted like any other: a cache that could refuse to evict would no longer be bounded. Nested
 /// <see cref="CreateEntry"/> scopes do not propagate expiration to the outer entry as <c>MemoryCache</c>'s
@@ -69,6 +76,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
     private readonly BoundedCache<object, BoundedMemoryCacheEntry> _cache;
     private readonly TimeProvider _timeProvider;
     private readonly long _defaultEntryWeight;
+    private readonly bool _trackStatistics;
     private volatile bool _disposed;
 
     /// <summary>Creates a cache from <paramref name="optionsAccessor"/> (a <see cref="BoundedMemoryCacheOptions"/> itself will do).</summary>
@@ -89,6 +97,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
         _timeProvider = options.TimeProvider;
         _defaultEntryWeight = options.DefaultEntryWeight;
+        _trackStatistics = options.TrackStatistics;
         _cache = new BoundedCache<object, BoundedMemoryCacheEntry>(new BoundedCacheOptions<object, BoundedMemoryCacheEntry>
         {
             Name = options.Name,
@@ -132,13 +141,16 @@ public sealed class BoundedMemoryCache : IMemoryCache
         ArgumentNullException.ThrowIfNull(key);
         if (_cache.TryGet(key, out BoundedMemoryCacheEntry? entry))
         {
-            // Tokens that call back remove their entry when they fire; polling tokens can only be checked here. The
-            // engine has counted this lookup as a hit already: a polling token's expiry is seen only now.
+            // Tokens that call back remove their entry when they fire; polling tokens can only be checked here.
             if (!entry.HasExpirationTokens || !entry.CheckTokensChanged())
             {
                 value = entry.Value;
                 return true;
             }
+
+            // The engine counted this lookup as a hit when it found the entry; the caller sees a miss, and MemoryCache
+            // counts one.
+            _cache.CountHitAsMiss();
 
             // Only this entry: a newer one written under the key since the read above stays.
             _cache.TryRemove(key, entry, RemovalReason.Expired);
@@ -173,18 +185,33 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _cache.Remove(key, RemovalReason.Removed);
     }
 
+    /// <summary>As <see cref="Remove"/>, and says whether an entry was there to remove (the backplane counts those).</summary>
+    internal bool TryRemove(object key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return _cache.Remove(key, RemovalReason.Removed);
+    }
+
     /// <summary>Removes every entry (their callbacks see <see cref="EvictionReason.Removed"/>, as with <c>MemoryCache.Clear</c>).</summary>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public void Clear() => _cache.Clear();
 
     /// <summary>
     /// Returns hits, misses, entry count and weight (as the estimated size, reported only under a weight bound, as
-    /// <c>MemoryCache</c> reports it only with a <c>SizeLimit</c>): the figures <c>MemoryCache</c> reports.
+    /// <c>MemoryCache</c> reports it only with a <c>SizeLimit</c>): the figures <c>MemoryCache</c> reports. As with
+    /// <c>MemoryCache</c>, returns <see langword="null"/> unless <see cref="BoundedMemoryCacheOptions.TrackStatistics"/>
+    /// is set; <see cref="GetStatistics"/> always reports.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
-    public MemoryCacheStatistics GetCurrentStatistics()
+    public MemoryCacheStatistics? GetCurrentStatistics()
     {
         CacheStatistics statistics = _cache.GetStatistics();
+        if (!_trackStatistics)
+        {
+            // After GetStatistics, so a disposed cache throws whether or not statistics are tracked.
+            return null;
+        }
+
         return new MemoryCacheStatistics
         {
             TotalHits = statistics.Hits,
@@ -242,6 +269,9 @@ public sealed class BoundedMemoryCache : IMemoryCache
         {
             DateTimeOffset fromNow = _timeProvider.GetUtcNow() + relative;
             absolute = absolute is { } given && given < fromNow ? given : fromNow;
+
+            // As MemoryCache does on commit: the entry's AbsoluteExpiration reads the instant it expires.
+            entry.AbsoluteExpiration = absolute;
         }
 
         if (entry.HasExpirationTokens && entry.CheckTokensChanged())

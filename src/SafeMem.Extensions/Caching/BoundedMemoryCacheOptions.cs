@@ -152,6 +152,17 @@ public sealed class BoundedMemoryCacheOptions : IOptions<BoundedMemoryCacheOptio
     }
 
     /// <summary>
+    /// Gets or sets whether <see cref="BoundedMemoryCache.GetCurrentStatistics"/> returns figures, as
+    /// <c>MemoryCacheOptions.TrackStatistics</c> does for <c>MemoryCache</c>: code written against
+    /// <see cref="Microsoft.Extensions.Caching.Memory.IMemoryCache"/> may read a <see langword="null"/> there as
+    /// "statistics were not asked for". Only that method is affected: the engine counts its hits and misses either way
+    /// (as part of each lookup's recency bookkeeping, at no extra cost), and <see cref="BoundedMemoryCache.GetStatistics"/>
+    /// and the <c>safemem.cache.*</c> instruments always report.
+    /// </summary>
+    /// <value>Defaults to <see langword="false"/>, as with <c>MemoryCache</c>: <c>GetCurrentStatistics</c> returns <see langword="null"/>.</value>
+    public bool TrackStatistics { get; set; }
+
+    /// <summary>
     /// Gets or sets the factory of the meter the cache publishes its <c>safemem.cache.*</c> instruments on.
     /// <see cref="Microsoft.Extensions.DependencyInjection.SafeMemServiceCollectionExtensions.AddSafeMemCache"/> sets it to the container's factory when
     /// one is registered and this is left null.

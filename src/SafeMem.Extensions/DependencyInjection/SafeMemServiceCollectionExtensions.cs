@@ -117,8 +117,16 @@ public static class SafeMemServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the pools' options (sampling rate, stack capture, maximum retained, name prefix), or null for the defaults.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
-    /// <remarks>When <see cref="TrackedObjectPoolOptions.MeterFactory"/> is left null and the container has an
-    /// <see cref="IMeterFactory"/> (e.g. from <c>AddMetrics()</c>), the pools' instruments are created on that factory's meter.</remarks>
+    /// <remarks>
+    /// <para>Names, as dashboards and leak reports show them: the provider and its tracker are named by
+    /// <see cref="TrackedObjectPoolOptions.Name"/>, or <c>object-pools-1</c> when it is left unset (<c>-2</c>, <c>-3</c>... for
+    /// further unnamed providers in the process, such as a second host's), and each pool
+    /// <c>&lt;provider&gt;/&lt;object type&gt;</c>, with <c>-2</c>, <c>-3</c>... for further pools of one type
+    /// (<see cref="TrackedObjectPoolProvider"/> has the rules). Set a name when several hosts share a process, so each
+    /// keeps the same one from run to run.</para>
+    /// <para>When <see cref="TrackedObjectPoolOptions.MeterFactory"/> is left null and the container has an
+    /// <see cref="IMeterFactory"/> (e.g. from <c>AddMetrics()</c>), the pools' instruments are created on that factory's meter.</para>
+    /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
     public static IServiceCollection AddSafeMemObjectPools(this IServiceCollection services, Action<TrackedObjectPoolOptions>? configure = null)
     {

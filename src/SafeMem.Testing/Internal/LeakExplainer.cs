@@ -1,11 +1,15 @@
 using System.Text;
-using Microsoft.Diagnostics.Runtime;
+using SafeMem.Diagnostics.Heap;
 
 namespace SafeMem.Testing.Internal;
 
-/// <summary>Builds the <see cref="LeakException"/> for an object or objects found alive: dump, paths, message.</summary>
+/// <summary>Builds the <see cref="LeakException"/> for an object or objects found alive: snapshot, paths, message.</summary>
 internal static class LeakExplainer
 {
+    /// <summary>Options of a snapshot taken to explain: no collection of its own (the assertion already collected), paths only.</summary>
+    public static HeapSnapshotOptions SnapshotOptions(LeakAssertOptions options, bool collect)
+        => new() { DumpDirectory = options.DumpDirectory, CollectGarbage = collect, SummarizeTypes = false };
+
     /// <summary>
     /// Explains why the object behind a weak handle is alive, or returns <see langword="null"/> when the dump shows it
     /// died after all (it was collected between the last check and the dump).
@@ -18,47 +22,34 @@ internal static class LeakExplainer
             return Unavailable(headline, typeName, 1, "explaining failures is turned off (LeakAssertOptions.ExplainFailures)", null);
         }
 
-        using InspectionGate.Releaser gate = InspectionGate.Enter();
-        HeapDump dump;
+        HeapSnapshot snapshot;
         try
         {
-            dump = HeapDump.Create(options.DumpDirectory);
+            snapshot = HeapSnapshot.Take(SnapshotOptions(options, collect: false));
         }
-        catch (HeapDumpUnavailableException exception)
+        catch (HeapSnapshotUnavailableException exception)
         {
-            return Unavailable(headline, typeName, 1, exception.Message, exception);
+            return Unavailable(headline, typeName, 1, exception.Reason, exception);
         }
 
-        using (dump)
+        using (snapshot)
         {
-            ulong target = 0;
-            foreach (ClrHandle handle in dump.Runtime.EnumerateHandles())
-            {
-                if (handle.Address == (ulong)weakHandle)
-                {
-                    target = handle.Object.Address;
-                    break;
-                }
-            }
-
-            if (target == 0)
+            if (!snapshot.TryGetHandleTarget(weakHandle, out ulong target))
             {
                 // The weak handle is cleared in the dump: the object died after the last check. Not a leak.
                 return null;
             }
 
-            var graph = new RetentionGraph(dump.Runtime);
-            List<RetentionPath> paths = graph.FindPaths(new HashSet<ulong> { target }, options.MaxPaths, alternativesPerTarget: true);
-            return Explained(headline, typeName, 1, paths, graph.InspectionNotes);
+            IReadOnlyList<RetentionPath> paths = snapshot.FindRetentionPathsTo(target, options.MaxPaths);
+            return Explained(headline, typeName, 1, paths, snapshot.InspectionNotes);
         }
     }
 
-    /// <summary>Explains why objects found in an already open dump are alive.</summary>
-    public static LeakException ExplainObjects(HeapDump dump, IReadOnlyCollection<ulong> survivors, string headline, string typeName, int survivorCount, LeakAssertOptions options)
+    /// <summary>Explains why objects found in an open snapshot are alive.</summary>
+    public static LeakException ExplainObjects(HeapSnapshot snapshot, IEnumerable<ulong> survivors, string headline, string typeName, int survivorCount, LeakAssertOptions options)
     {
-        var graph = new RetentionGraph(dump.Runtime);
-        List<RetentionPath> paths = graph.FindPaths(new HashSet<ulong>(survivors), options.MaxPaths, alternativesPerTarget: false);
-        return Explained(headline, typeName, survivorCount, paths, graph.InspectionNotes);
+        IReadOnlyList<RetentionPath> paths = snapshot.FindRetentionPaths(survivors, options.MaxPaths);
+        return Explained(headline, typeName, survivorCount, paths, snapshot.InspectionNotes);
     }
 
     public static LeakException Unavailable(string headline, string typeName, int survivorCount, string reason, Exception? inner)
@@ -68,9 +59,9 @@ internal static class LeakExplainer
         return new LeakException(message, typeName, survivorCount, [], reason, [], inner);
     }
 
-    private static LeakException Explained(string headline, string typeName, int survivorCount, List<RetentionPath> paths, IReadOnlyList<string> notes)
+    private static LeakException Explained(string headline, string typeName, int survivorCount, IReadOnlyList<RetentionPath> found, IReadOnlyList<string> notes)
     {
-        paths.Sort((a, b) => a.Length.CompareTo(b.Length));
+        List<RetentionPath> paths = [.. found.OrderBy(p => p.Length)];
         var message = new StringBuilder(headline);
         if (paths.Count == 0)
         {

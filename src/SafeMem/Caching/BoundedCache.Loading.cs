@@ -31,9 +31,10 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// With <see cref="BoundedCacheOptions{TKey, TValue}.DisposeRemovedValues"/>, the value returned is not leased: any
     /// removal may dispose it as soon as no entry holds it, so a caller that uses it while other threads write should
     /// call <see cref="GetOrAddLease(TKey, Func{TKey, TValue})"/> instead. What this method does guarantee: a value it
-    /// loaded is held from its store until just before it is returned, and if it left the cache and was disposed
-    /// meanwhile (another thread's write evicted it), the call looks again and loads again rather than return it; so
-    /// one call may run the factory more than once, though never concurrently for one key. A hit returns the value
+    /// loaded is held from its store until just before it is returned, and if it left the cache meanwhile (another
+    /// thread's write evicted it) and nothing but that removal holds it, so that it is disposed or about to be, the
+    /// call looks again and loads again rather than return it; so one call may run the factory more than once, though
+    /// never concurrently for one key. It counts as one lookup however often it looks. A hit returns the value
     /// found, like <see cref="TryGet"/>. A loaded value heavier than <see cref="MaximumWeight"/> is not stored; without
     /// DisposeRemovedValues it is returned, with it it is disposed and the call throws.
     /// </remarks>
@@ -191,23 +192,37 @@ public sealed partial class BoundedCache<TKey, TValue>
         while (true)
         {
             Loaded loaded = Load(key, factory, factoryArgument);
-            if (!loaded.Held || !ReleaseLease(loaded.Value))
+            if (!loaded.Held || !GiveBackLoadHold(loaded.Value))
             {
                 return loaded.Value;
             }
 
-            // This call was the value's last holder: it left the cache before the call could return it.
-            DisposeValue(loaded.Value);
             if (loaded.Rejected)
             {
                 ThrowRejected(key, loaded.Weight);
             }
 
-            if (TryGet(key, out TValue? value))
+            // Not counted as a lookup: this call's lookup was counted once already, as the miss that started the load.
+            if (TryPeekLive(key, out TValue? value))
             {
                 return value;
             }
         }
+    }
+
+    /// <summary>
+    /// Gives back the hold a plain <c>GetOrAdd</c> took on the value it loaded, disposing the value if that was its last
+    /// holder. True when the value left the cache before the call could return it: disposed here, or held only by
+    /// removals whose handlers are still running (they dispose it after them), so the call looks again instead.
+    /// </summary>
+    private bool GiveBackLoadHold(TValue value)
+    {
+        if (ReleaseLease(value, out bool left))
+        {
+            DisposeValue(value);
+        }
+
+        return left;
     }
 
     private CacheLease<TValue> LoadLease<TArg>(TKey key, Func<TKey, TArg, TValue> factory, TArg factoryArgument)
@@ -221,18 +236,17 @@ public sealed partial class BoundedCache<TKey, TValue>
         while (true)
         {
             Loaded loaded = await LoadAsync(key, factory, cancellationToken).ConfigureAwait(false);
-            if (!loaded.Held || !ReleaseLease(loaded.Value))
+            if (!loaded.Held || !GiveBackLoadHold(loaded.Value))
             {
                 return loaded.Value;
             }
 
-            DisposeValue(loaded.Value);
             if (loaded.Rejected)
             {
                 ThrowRejected(key, loaded.Weight);
             }
 
-            if (TryGet(key, out TValue? value))
+            if (TryPeekLive(key, out TValue? value))
             {
                 return value;
             }

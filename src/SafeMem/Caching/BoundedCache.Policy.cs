@@ -131,6 +131,12 @@ public sealed partial class BoundedCache<TKey, TValue>
         return removed;
     }
 
+    /// <summary>
+    /// The <c>IMemoryCache</c> adapter's hook: a lookup this thread just counted as a hit found an entry that must not be
+    /// returned after all (a polling change token had fired), so it is counted as a miss instead.
+    /// </summary>
+    internal void CountHitAsMiss() => _counters.RetractHit();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool SameValue(TValue current, TValue expected)
         => typeof(TValue).IsValueType
@@ -233,8 +239,12 @@ public sealed partial class BoundedCache<TKey, TValue>
             CountRemoval(reason);
 
             // The cache owns what it is given, so a refused value is disposed once nothing else holds that instance
-            // (another key, a lease, the load that produced it), unless it was the stored instance handed back above.
-            AddPending(ref removals, node, reason, dispose: !sameInstance && TakeRefusedLocked(node.Value));
+            // (another key, a lease, the load that produced it, a removal still publishing), unless it was the stored
+            // instance handed back above.
+            bool publishing = HasHandlers();
+            bool held = false;
+            bool dispose = !sameInstance && TakeRefusedLocked(node.Value, publishing, out held);
+            AddPending(ref removals, node, reason, dispose, held, publishing);
             return reason;
         }
 
@@ -349,16 +359,28 @@ public sealed partial class BoundedCache<TKey, TValue>
         _counters.EntryCount--;
         _counters.Weight -= node.Weight;
         CountRemoval(reason);
-        AddPending(ref removals, node, reason, dispose: ReleaseEntryLocked(node.Value, handOver));
+
+        // With handlers to run, the removal holds its value until they have run (see BoundedCache.Ownership.cs).
+        bool publishing = HasHandlers();
+        bool dispose = ReleaseEntryLocked(node.Value, handOver, publishing, out bool held);
+        AddPending(ref removals, node, reason, dispose, held, publishing);
     }
 
     private void CountRemoval(RemovalReason reason) => _counters.Removals[(int)reason]++;
 
-    private void AddPending(ref List<PendingRemoval>? removals, CacheNode<TKey, TValue> node, RemovalReason reason, bool dispose)
+    private bool HasHandlers() => Volatile.Read(ref _handlers).Length > 0;
+
+    private static void AddPending(
+        ref List<PendingRemoval>? removals,
+        CacheNode<TKey, TValue> node,
+        RemovalReason reason,
+        bool dispose,
+        bool held,
+        bool publishing)
     {
-        if (dispose || Volatile.Read(ref _handlers).Length > 0)
+        if (dispose || publishing)
         {
-            (removals ??= []).Add(new PendingRemoval(node, reason, dispose));
+            (removals ??= []).Add(new PendingRemoval(node, reason, dispose, held));
         }
     }
 
@@ -435,7 +457,10 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
     }
 
-    /// <summary>Raises <see cref="EntryRemoved"/> and disposes values, outside every lock; runs all, then throws what they threw.</summary>
+    /// <summary>
+    /// Raises <see cref="EntryRemoved"/> for every removal, then ends the holds the removals took on their values and
+    /// disposes the values nothing holds any more, outside every lock; runs all, then throws what they threw.
+    /// </summary>
     private void Publish(List<PendingRemoval>? removals, bool raiseEvents = true)
     {
         if (removals is null)
@@ -444,9 +469,11 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
 
         List<Exception>? errors = null;
+        bool anyHeld = false;
         EventHandler<CacheEntryRemovedEventArgs<TKey, TValue>>[] handlers = raiseEvents ? Volatile.Read(ref _handlers) : [];
         foreach (PendingRemoval removal in removals)
         {
+            anyHeld |= removal.Held;
             if (handlers.Length > 0)
             {
                 var args = new CacheEntryRemovedEventArgs<TKey, TValue>(removal.Node.Key, removal.Node.Value, removal.Reason);
@@ -462,12 +489,22 @@ public sealed partial class BoundedCache<TKey, TValue>
                     }
                 }
             }
+        }
 
+        // Every handler has run (the held values stayed undisposed meanwhile, whatever other threads released). One
+        // lock for the whole batch: the holds end together, and each value whose hold was its last is disposed below.
+        if (anyHeld)
+        {
+            EndPublication(removals);
+        }
+
+        foreach (PendingRemoval removal in removals)
+        {
             if (removal.Dispose && removal.Node.Value is IDisposable disposable)
             {
                 try
                 {
-                    // Decided under the lock: no entry and no lease holds the value any more.
+                    // Decided under the lock: no entry, lease or publishing removal holds the value any more.
                     disposable.Dispose();
                 }
                 catch (Exception ex)
@@ -537,5 +574,26 @@ public sealed partial class BoundedCache<TKey, TValue>
     private static void ThrowWeightOverflow(TKey key, long weight)
         => throw new OverflowException($"Adding the entry for key '{key}' (weight {weight}) would overflow the cache's total weight. Nothing was stored.");
 
-    private readonly record struct PendingRemoval(CacheNode<TKey, TValue> Node, RemovalReason Reason, bool Dispose);
+    /// <summary>Ends the holds of the held removals in <paramref name="removals"/>, marking those whose value is now to be disposed.</summary>
+    private void EndPublication(List<PendingRemoval> removals)
+    {
+        lock (_lock)
+        {
+            for (int i = 0; i < removals.Count; i++)
+            {
+                PendingRemoval removal = removals[i];
+                if (removal.Held)
+                {
+                    removals[i] = removal with { Dispose = EndPublicationLocked(removal.Node.Value), Held = false };
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A removal to publish: its handlers run, then its value is disposed if <see cref="Dispose"/> (decided under the lock
+    /// when it was removed), or, if <see cref="Held"/> (the removal holds the value while its handlers run), when ending
+    /// that hold finds no other holder.
+    /// </summary>
+    private readonly record struct PendingRemoval(CacheNode<TKey, TValue> Node, RemovalReason Reason, bool Dispose, bool Held = false);
 }

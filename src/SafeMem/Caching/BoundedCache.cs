@@ -57,7 +57,8 @@ namespace SafeMem.Caching;
 /// each exactly once, when no entry and no lease holds that instance any more: when its last entry leaves for any
 /// reason (evicted, expired, replaced, removed, cleared, the cache disposed, or a write refused for weight) and its
 /// last <see cref="CacheLease{TValue}"/> is disposed, whichever comes last, after the <see cref="EntryRemoved"/>
-/// handlers. Holders are counted per instance (reference equality): one instance stored under two keys, or written
+/// handlers: a removal whose handlers have not run yet holds the value too, so a lease released on another thread
+/// while they run never disposes it under them. Holders are counted per instance (reference equality): one instance stored under two keys, or written
 /// again under its key, is disposed once, after the last of them. Two ways hand an instance back to the caller
 /// instead, who then owns it and the cache never disposes it (until a write gives it to the cache again):
 /// <see cref="TryRemove(TKey, out TValue)"/> of its last entry, and a write of the very instance stored under the key
@@ -385,7 +386,8 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
                     timed.WriteNext = null;
                 }
 
-                if (ReleaseEntryLocked(node.Value, handOver: false))
+                // Dispose raises no handlers, so nothing is published that would need to hold the value.
+                if (ReleaseEntryLocked(node.Value, handOver: false, publishing: false, out _))
                 {
                     (removals ??= []).Add(new PendingRemoval(node, RemovalReason.Cleared, Dispose: true));
                 }

@@ -8,7 +8,7 @@ namespace SafeMem.Caching;
 /// </summary>
 /// <remarks>
 /// Hits are counted by the recency clock that stamps them (a plain store in the reading thread's own slot), misses by
-/// a striped counter. Every other figure changes only under the cache's policy lock; those fields are written there
+/// a striped counter; the rare lookup counted as a hit that then fails is retracted from the hits and counted as a miss. Every other figure changes only under the cache's policy lock; those fields are written there
 /// and read with <see cref="Volatile"/> by observers. Removals are counted per <see cref="RemovalReason"/>, and the
 /// <c>safemem.cache.removals</c> instrument reports each as one reading tagged with the reason, so the instrument and
 /// <see cref="CacheStatistics.RemovalsByReason"/> use one vocabulary.
@@ -27,6 +27,11 @@ internal sealed class CacheCounters
     public long FactoryFailures;
     public long AdmissionRejections;
 
+    // Lookups the clock counted as hits that then failed (a lease that lost its race with a removal, an IMemoryCache
+    // read that found a fired polling token): taken off the hits and counted as misses, so that hits + misses is the
+    // number of lookups callers saw. Rare, so one interlocked field rather than a striped counter.
+    private long _retractedHits;
+
     public CacheCounters(int? maximumCount, long? maximumWeight, string weightUnit, EvictionPolicy policy = EvictionPolicy.Lru)
     {
         MaximumCount = maximumCount;
@@ -43,6 +48,25 @@ internal sealed class CacheCounters
     public long? MaximumWeight { get; }
 
     public string WeightUnit { get; }
+
+    /// <summary>Gets the lookups that found their entry: the clock's count, less the hits retracted since.</summary>
+    public long Hits
+    {
+        get
+        {
+            // Retractions first: a hit is counted before it is retracted (on one thread, the retraction fences), so a
+            // retraction seen here has its hit in the clock's count read after it, and the figure never dips.
+            long retracted = Volatile.Read(ref _retractedHits);
+            return Clock.Hits - retracted;
+        }
+    }
+
+    /// <summary>A lookup already counted as a hit by this thread turned out to be a miss: counts it as one.</summary>
+    public void RetractHit()
+    {
+        Interlocked.Increment(ref _retractedHits);
+        Misses.Increment();
+    }
 
     /// <summary>
     /// Starts publishing these figures under <paramref name="name"/>; dispose the result to stop. The weight instruments
@@ -69,7 +93,7 @@ internal sealed class CacheCounters
         return new CacheStatistics
         {
             Name = name,
-            Hits = Clock.Hits,
+            Hits = Hits,
             Misses = Misses.Sum(),
             EntryCount = Volatile.Read(ref EntryCount),
             Weight = Volatile.Read(ref Weight),
@@ -90,7 +114,7 @@ internal sealed class CacheCounters
             InstrumentNames.For("cache", "requests"),
             InstrumentUnits.Requests,
             "Lookups of a bounded cache, by result (hit or miss).",
-            new InstrumentRegistry<CacheCounters>.Reading(static c => c.Clock.Hits, new(SafeMemTags.CacheResult, "hit")),
+            new InstrumentRegistry<CacheCounters>.Reading(static c => c.Hits, new(SafeMemTags.CacheResult, "hit")),
             new InstrumentRegistry<CacheCounters>.Reading(static c => c.Misses.Sum(), new(SafeMemTags.CacheResult, "miss")));
         registry.CreateObservableCounter(
             InstrumentNames.For("cache", "removals"),

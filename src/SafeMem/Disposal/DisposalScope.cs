@@ -10,8 +10,10 @@ namespace SafeMem.Disposal;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>Held strongly:</b> every item, until the scope is disposed or the item is removed; after disposal the scope holds
-/// nothing (its item list is cleared, and a disposed child lets go of its parent and vice versa). <b>Held weakly:</b>
+/// <b>Held strongly:</b> every item, until the scope is disposed or the item is removed, and its
+/// <see cref="DisposalScopeOptions.LeakTracker"/> (for its children) until disposal begins; after disposal the scope
+/// holds nothing (its item list is cleared, it lets go of its tracker, and a disposed child lets go of its parent and
+/// vice versa). <b>Held weakly:</b>
 /// nothing. A scope that is dropped without being disposed never disposes its items; give it a
 /// <see cref="DisposalScopeOptions.LeakTracker"/> to have that reported.
 /// </para>
@@ -52,7 +54,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
 
     private readonly ScopeGroup _group;
     private readonly ItemList _items;
-    private readonly LeakTracker? _tracker;
+    private LeakTracker? _tracker;
     private readonly IMeterFactory? _meterFactory;
     private readonly LeakHandle _leak;
     private DisposalScope? _parent;
@@ -177,7 +179,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        var child = new DisposalScope(name, _tracker, _meterFactory, this);
+        var child = new DisposalScope(name, Volatile.Read(ref _tracker), _meterFactory, this);
         if (!TryAppend(child))
         {
             // Disposal began between the check and the append.
@@ -218,7 +220,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
     /// <exception cref="AggregateException">More than one item threw (all of them, in disposal order).</exception>
     public void Dispose()
     {
-        if (!TryBeginDispose())
+        if (!TryBeginDispose(out int count))
         {
             return;
         }
@@ -227,7 +229,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         int ran = 0;
         try
         {
-            for (int i = _items.Count - 1; i >= 0; i--)
+            for (int i = count - 1; i >= 0; i--)
             {
                 object item = _items.Take(i);
                 ran++;
@@ -257,7 +259,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
     /// <exception cref="AggregateException">More than one item threw (all of them, in disposal order).</exception>
     public async ValueTask DisposeAsync()
     {
-        if (!TryBeginDispose())
+        if (!TryBeginDispose(out int count))
         {
             return;
         }
@@ -266,7 +268,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         int ran = 0;
         try
         {
-            for (int i = _items.Count - 1; i >= 0; i--)
+            for (int i = count - 1; i >= 0; i--)
             {
                 object item = _items.Take(i);
                 ran++;
@@ -407,7 +409,7 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
         }
     }
 
-    private bool TryBeginDispose()
+    private bool TryBeginDispose(out int count)
     {
         Enter();
         try
@@ -415,18 +417,25 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
             // Exactly once: the first caller moves the state on; concurrent and re-entrant callers see it moved.
             if (_state != StateOpen)
             {
+                count = 0;
                 return false;
             }
 
             _state = StateDisposing;
+
+            // In the same step: from now on the scope owns nothing (Count reads 0, also from inside an item's
+            // disposal), and the disposing thread owns the items it is about to dispose.
+            count = _items.BeginDisposal();
         }
         finally
         {
             Exit();
         }
 
-        // Disposal began, so the scope is not a leak, whatever its items do.
+        // Disposal began, so the scope is not a leak, whatever its items do; and it creates no more children, so it
+        // lets go of its tracker (a disposed scope must not keep a tracker alive).
         _leak.Dispose();
+        _tracker = null;
         return true;
     }
 
@@ -541,6 +550,14 @@ public sealed class DisposalScope : IDisposable, IAsyncDisposable
             }
 
             return false;
+        }
+
+        /// <summary>Disposal begins (under the scope's lock): returns how many items there are, and counts none from now on.</summary>
+        public int BeginDisposal()
+        {
+            int count = Count;
+            Volatile.Write(ref Count, 0);
+            return count;
         }
 
         public object Take(int index)

@@ -12,7 +12,8 @@ namespace SafeMem.Disposal;
 /// </para>
 /// <para>
 /// Do not keep the handle anywhere that outlives the tracked object: it refers to the tracker's record of the object,
-/// which refers to the tracker (not to the object), so a stray handle keeps only the record and the tracker alive.
+/// which refers to the tracker (not to the object) while it is open, so a stray handle of an undisposed object keeps the
+/// record and the tracker alive. Disposing the handle closes the record, which then lets go of the tracker.
 /// </para>
 /// </remarks>
 public readonly struct LeakHandle : IDisposable, IEquatable<LeakHandle>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace SafeMem.Disposal;
 
@@ -10,9 +11,11 @@ namespace SafeMem.Disposal;
 /// </summary>
 /// <remarks>
 /// The finalizer belongs to this small object, never to the user's type: the user's type is not made finalizable, and
-/// a closed sentinel suppresses its own finalization, so a disposed object costs the finalizer thread nothing. The
+/// a closed sentinel suppresses its own finalization, so a disposed object costs the finalizer thread nothing. An open
 /// sentinel holds the tracker strongly (the tracker must outlive its open records to report them) and the object not
-/// at all.
+/// at all, or, when the tracker hands disposed objects to a <see cref="Diagnostics.LeakWatcher"/>, through a weak GC
+/// handle that the closing or the finalizer frees. Closing lets go of the tracker and of the creation stack, so a
+/// disposed object that lives on (with its closed record attached, its handle in a field) keeps neither alive.
 /// </remarks>
 internal sealed class LeakSentinel
 {
@@ -20,11 +23,13 @@ internal sealed class LeakSentinel
     private const int Closed = 1;
     private const int Leaked = 2;
 
-    private readonly LeakTracker _tracker;
+    // Cleared by Close: only an open record reports, so only an open record needs them.
+    private LeakTracker? _tracker;
     private readonly long _createdAt;
-    private readonly StackTrace? _stack;
+    private StackTrace? _stack;
     private readonly ILeakDetail? _detail;
     private int _state;
+    private nint _resource;
 
     public LeakSentinel(LeakTracker tracker, Type resourceType, StackTrace? stack, ILeakDetail? detail)
     {
@@ -44,9 +49,11 @@ internal sealed class LeakSentinel
             return;
         }
 
+        FreeResourceHandle();
         try
         {
-            _tracker.OnUnreachable(this);
+            // Won the exchange from Open: Close never ran, so the tracker is still here.
+            _tracker!.OnUnreachable(this);
         }
         catch (Exception)
         {
@@ -64,6 +71,9 @@ internal sealed class LeakSentinel
 
     public TimeSpan Age => Stopwatch.GetElapsedTime(_createdAt);
 
+    /// <summary>Remembers the object weakly, to hand it to the tracker's watcher when it is closed. Before the record is published.</summary>
+    public void WatchOnClose(object resource) => _resource = GCHandle.ToIntPtr(GCHandle.Alloc(resource, GCHandleType.Weak));
+
     /// <summary>Marks the object closed (not leaked); true for the call that closed it, false if it was closed already.</summary>
     public bool Close()
     {
@@ -73,7 +83,30 @@ internal sealed class LeakSentinel
         }
 
         GC.SuppressFinalize(this);
-        _tracker.OnClosed();
+
+        // Only the caller that moved the state from Open gets here, and the finalizer reads the tracker only if it moved
+        // it (to Leaked), so nothing reads these after they are cleared.
+        LeakTracker tracker = _tracker!;
+        _tracker = null;
+        _stack = null;
+        tracker.OnClosed();
+        if (_resource != 0 && GCHandle.FromIntPtr(_resource).Target is { } resource)
+        {
+            // Disposed, so it should die soon: from here on it is the watcher's to judge.
+            tracker.HandOff(resource);
+        }
+
+        FreeResourceHandle();
         return true;
+    }
+
+    // Called once: by the Close that won the exchange, or by the finalizer that won it.
+    private void FreeResourceHandle()
+    {
+        if (_resource != 0)
+        {
+            GCHandle.FromIntPtr(_resource).Free();
+            _resource = 0;
+        }
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using SafeMem.Diagnostics;
 using SafeMem.Telemetry;
 
 namespace SafeMem.Disposal;
@@ -26,7 +27,9 @@ namespace SafeMem.Disposal;
 /// <para>
 /// <b>Held weakly:</b> every tracked object (the tracker never extends an object's life). <b>Held strongly:</b> by
 /// each open record, this tracker (a record must be able to report), so a tracker lives at least as long as the
-/// objects it tracks; by the tracker, nothing but its counters and the leak count per type.
+/// objects it tracks and has not seen disposed; a closed record lets go of it (and of its creation stack), so a
+/// disposed object that lives on does not keep the tracker alive; by the tracker, nothing but its counters and the leak
+/// count per type.
 /// </para>
 /// <para>
 /// <b>Limits, honestly:</b> a leak is found only after a garbage collection has found the object unreachable and the
@@ -53,6 +56,8 @@ public sealed class LeakTracker
     private readonly StripedCounter _additions = new();
     private readonly StripedCounter _disposals = new();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _leaksByType = new(StringComparer.Ordinal);
+    private readonly LeakWatcher? _watcher;
+    private readonly string? _watchDescription;
     private long _leaks;
     private long _failures;
 
@@ -95,6 +100,8 @@ public sealed class LeakTracker
         SamplingRate = options.SamplingRate;
         CaptureStackTrace = options.CaptureStackTrace;
         _sampler = new Sampler(options.SamplingRate);
+        _watcher = options.LeakWatcher;
+        _watchDescription = _watcher is null ? null : $"disposed, tracked by leak tracker '{Name}'";
         Meter meter = SafeMemMeter.Resolve(options.MeterFactory);
         // Not kept: the registration ends when this tracker is collected.
         _ = InstrumentRegistry<LeakTracker>.For(meter, static registry => DefineInstruments(registry)).Register(this, Name);
@@ -114,6 +121,9 @@ public sealed class LeakTracker
 
     /// <summary>Gets a value indicating whether tracked objects record the stack that created them.</summary>
     public bool CaptureStackTrace { get; }
+
+    /// <summary>Gets the watcher that tracked objects are handed to when they are disposed (<see cref="LeakTrackerOptions.LeakWatcher"/>), or <see langword="null"/>.</summary>
+    public LeakWatcher? LeakWatcher => _watcher;
 
     internal Sampler Sampler => _sampler;
 
@@ -192,6 +202,21 @@ public sealed class LeakTracker
     internal bool Sample() => _sampler.Next();
 
     internal void OnClosed() => _disposals.Increment();
+
+    /// <summary>
+    /// Hands a disposed tracked object to the watcher. Never throws into the caller's <c>Dispose</c>: a watcher disposed
+    /// meanwhile (the application is shutting down) and a boxed value type (which a watcher refuses) are skipped.
+    /// </summary>
+    internal void HandOff(object resource)
+    {
+        try
+        {
+            _watcher?.Watch(resource, _watchDescription!);
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or ArgumentException)
+        {
+        }
+    }
 
     /// <summary>Called on the finalizer thread by a record that was never closed.</summary>
     internal void OnUnreachable(LeakSentinel record)
@@ -306,6 +331,11 @@ public sealed class LeakTracker
             }
 
             LeakSentinel record = CreateRecord(resource.GetType(), detail: null);
+            if (_watcher is not null)
+            {
+                record.WatchOnClose(resource);
+            }
+
             _records.AddOrUpdate(resource, record);
             return new LeakHandle(record);
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SafeMem.Diagnostics;
 using SafeMem.Telemetry;
 
 namespace SafeMem.Disposal;
@@ -56,6 +57,21 @@ public sealed class LeakTrackerOptions
     /// hunting a leak, or combine it with a low <see cref="SamplingRate"/> in production.
     /// </value>
     public bool CaptureStackTrace { get; set; }
+
+    /// <summary>
+    /// Gets or sets the watcher that tracked objects are handed to when they are disposed, so that an object disposed but
+    /// still reachable is found as well as one unreachable but never disposed.
+    /// </summary>
+    /// <value>
+    /// <see langword="null"/> (the default) for no hand-off. With a watcher, each object tracked through
+    /// <see cref="LeakTracker.Track"/> (and so each <see cref="TrackedDisposable"/>) that the sampler picked is watched
+    /// (<see cref="LeakWatcher.Watch"/>) when its handle is disposed, described as disposed and tracked by this tracker;
+    /// if it is still alive several full collections later, the watcher reports it retained. The tracker then keeps a
+    /// weak GC handle to each tracked object until it is disposed or found leaked. Scopes and pool rentals are not
+    /// handed off: a returned rental lives on in its pool by design. Do not combine a watcher with objects that are
+    /// tracked again after disposal (reused): the watcher would report the reused object.
+    /// </value>
+    public LeakWatcher? LeakWatcher { get; set; }
 
     /// <summary>Gets or sets the factory of the meter the instruments are created on.</summary>
     /// <value>Defaults to <see langword="null"/>: the process-wide <c>SafeMem</c> meter.</value>

@@ -17,6 +17,10 @@ namespace SafeMem.Disposal;
 /// constructor in a <see cref="LeakHandle"/> field and call <c>_leak.Dispose();</c> from <c>Dispose</c>.
 /// </para>
 /// <para>
+/// A tracker with a <see cref="LeakTrackerOptions.LeakWatcher"/> hands the object to that watcher when it is disposed, so
+/// an instance disposed but still reachable (kept in a list, held by an event) is reported retained as well.
+/// </para>
+/// <para>
 /// <b>Thread-safety:</b> <see cref="Dispose()"/> may be called concurrently and repeatedly; <see cref="Dispose(bool)"/>
 /// runs once.
 /// </para>

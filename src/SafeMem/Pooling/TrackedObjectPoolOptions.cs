@@ -19,8 +19,9 @@ public sealed class TrackedObjectPoolOptions
     /// <summary>Gets or sets the pool's name: the <c>safemem.name</c> tag of its measurements.</summary>
     /// <value>
     /// <see langword="null"/> (the default) for a generated unique name (<c>pool-1</c>, <c>pool-2</c>, ...); otherwise
-    /// not empty or white space. For a <see cref="TrackedObjectPoolProvider"/>, the prefix of its pools' names
-    /// (<c>name/System.Text.StringBuilder</c>); unset, its pools are named after their object type alone.
+    /// not empty or white space. For a <see cref="TrackedObjectPoolProvider"/>, its own name: the prefix of its pools'
+    /// names (<c>name/System.Text.StringBuilder</c>) and the name of its tracker; unset, a generated
+    /// <c>object-pools-1</c>, <c>object-pools-2</c>, ... takes its place.
     /// </value>
     /// <exception cref="ArgumentException">The value is empty or white space.</exception>
     public string? Name

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.ObjectPool;
 using SafeMem.Disposal;
+using SafeMem.Telemetry;
 
 namespace SafeMem.Pooling;
 
@@ -13,11 +14,17 @@ namespace SafeMem.Pooling;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each pool gets the provider's options, a name of its own (the object type's name, after the provider's
-/// <see cref="TrackedObjectPoolOptions.Name"/> and a slash when one is set; <c>-2</c>, <c>-3</c>... for a second and
-/// third pool of one type), and the provider's one <see cref="LeakTracker"/> (named like the provider, or
-/// <c>tracker-N</c> when the provider is unnamed), so a single
-/// <see cref="LeakTracker.LeakDetected"/> subscription hears of every pool's leaks.
+/// Each pool gets the provider's options, a name of its own, and the provider's one <see cref="LeakTracker"/>, so a
+/// single <see cref="LeakTracker.LeakDetected"/> subscription hears of every pool's leaks.
+/// </para>
+/// <para>
+/// <b>Names</b> are what a dashboard and a leak report show, so they say what they belong to and never repeat in a
+/// process: the provider is named by <see cref="TrackedObjectPoolOptions.Name"/>, or, left unnamed,
+/// <c>object-pools-1</c>, <c>object-pools-2</c>... in creation order (one unnamed provider per process, the usual
+/// <c>AddSafeMemObjectPools</c> case, is always <c>object-pools-1</c>); its tracker carries the same name; each pool is
+/// named <c>&lt;provider&gt;/&lt;object type&gt;</c> (<c>object-pools-1/System.Text.StringBuilder</c>), and a second
+/// and third pool of one type get <c>-2</c>, <c>-3</c> in creation order. Two providers (two hosts in one process)
+/// therefore never name two pools alike, unless they were given one name.
 /// </para>
 /// <para>
 /// <b>Held strongly:</b> the options (copied at construction), the shared tracker, and one counter per pooled type name
@@ -28,6 +35,10 @@ namespace SafeMem.Pooling;
 /// </remarks>
 public sealed class TrackedObjectPoolProvider : ObjectPoolProvider
 {
+    // The block kind in a generated provider name: the pools of AddSafeMemObjectPools, whose tracker would otherwise be
+    // a "tracker-N" nobody could connect to the pools it watches.
+    private const string UnnamedBlock = "object-pools";
+
     private readonly TrackedObjectPoolOptions _options;
     private readonly ConcurrentDictionary<string, int> _namesInUse = new(StringComparer.Ordinal);
 
@@ -50,9 +61,10 @@ public sealed class TrackedObjectPoolProvider : ObjectPoolProvider
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
         _options.MeterFactory ??= fallbackMeterFactory;
+        Name = InstanceNames.Resolve(_options.Name, UnnamedBlock);
         if (_options.LeakTracker is null && _options.SamplingRate > 0)
         {
-            _options.LeakTracker = new LeakTracker(_options.Name, new LeakTrackerOptions
+            _options.LeakTracker = new LeakTracker(Name, new LeakTrackerOptions
             {
                 SamplingRate = _options.SamplingRate,
                 CaptureStackTrace = _options.CaptureStackTrace,
@@ -62,6 +74,12 @@ public sealed class TrackedObjectPoolProvider : ObjectPoolProvider
 
         LeakTracker = _options.LeakTracker;
     }
+
+    /// <summary>
+    /// Gets the provider's name: <see cref="TrackedObjectPoolOptions.Name"/>, or a generated <c>object-pools-N</c> when it
+    /// was left unset. It prefixes every pool's name and names the provider's tracker.
+    /// </summary>
+    public string Name { get; }
 
     /// <summary>Gets the tracker every pool of this provider tracks its rentals with, or <see langword="null"/> when tracking is off.</summary>
     public LeakTracker? LeakTracker { get; }
@@ -74,7 +92,7 @@ public sealed class TrackedObjectPoolProvider : ObjectPoolProvider
     public override ObjectPool<T> Create<T>(IPooledObjectPolicy<T> policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        string baseName = _options.Name is null ? TypeNames.Of(typeof(T)) : _options.Name + "/" + TypeNames.Of(typeof(T));
+        string baseName = Name + "/" + TypeNames.Of(typeof(T));
         int ordinal = _namesInUse.AddOrUpdate(baseName, 1, static (_, n) => n + 1);
         TrackedObjectPoolOptions options = _options.Clone();
         options.Name = ordinal == 1 ? baseName : baseName + "-" + ordinal.ToString(CultureInfo.InvariantCulture);

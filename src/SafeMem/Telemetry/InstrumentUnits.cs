@@ -16,4 +16,9 @@ internal static class InstrumentUnits
     public const string Operations = "{operation}";
     public const string Openings = "{opening}";
     public const string Circuits = "{circuit}";
+    public const string Messages = "{message}";
+    public const string Reconnections = "{reconnection}";
+    public const string Connections = "{connection}";
+    public const string Changes = "{change}";
+    public const string Analyses = "{analysis}";
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
 using SafeMem.Demo.DocSnippets;
+using SafeMem.Disposal;
 
 namespace SafeMem.Demo.Tests.DocSnippets;
 
@@ -41,10 +42,43 @@ public sealed class ProductionSnippetsTests
             entry = Assert.Single(logged);
         }
 
-        Assert.StartsWith("Warning SafeMem.Leaks: Leak: a System.Text.StringBuilder became unreachable without being disposed (tracker docs; rented from object pool 'docs/System.Text.StringBuilder' and never returned; age ", entry, StringComparison.Ordinal);
+        Assert.StartsWith("Warning SafeMem.Leaks: Leak: System.Text.StringBuilder became unreachable without being disposed (tracker docs; rented from object pool 'docs/System.Text.StringBuilder' and never returned; age ", entry, StringComparison.Ordinal);
         Assert.Contains("). Created at:\n   at SafeMem.Demo.Tests.DocSnippets.ProductionSnippetsTests.RentAndForget(", entry, StringComparison.Ordinal);
         GC.KeepAlive(pool);
     }
+
+    [Fact]
+    public void WireLeakLogging_AReportWithoutDetailsOrStack_IsLoggedWithoutNulls()
+    {
+        // A plain tracker without stack capture: its reports have neither details nor a creation stack, which the
+        // template used to print as "(null)".
+        var logged = new List<string>();
+        using var factory = LoggerFactory.Create(logging => logging.AddProvider(new ListLoggerProvider(logged)));
+        var tracker = new LeakTracker("bare", new LeakTrackerOptions { SamplingRate = 1 });
+        ProductionSnippets.WireLeakLogging(tracker, factory.CreateLogger("SafeMem.Leaks"));
+
+        TrackAndForget(tracker);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Count(logged) == 0 && DateTime.UtcNow < deadline)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Thread.Sleep(20);
+        }
+
+        string entry;
+        lock (logged)
+        {
+            entry = Assert.Single(logged);
+        }
+
+        Assert.StartsWith("Warning SafeMem.Leaks: Leak: object became unreachable without being disposed (tracker bare; no details; age ", entry, StringComparison.Ordinal);
+        Assert.EndsWith("). Created at:\nnot recorded (set LeakTrackerOptions.CaptureStackTrace to record it)", entry, StringComparison.Ordinal);
+        Assert.DoesNotContain("(null)", entry, StringComparison.Ordinal);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void TrackAndForget(LeakTracker tracker) => tracker.Track(new object());
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RentAndForget(ObjectPool<StringBuilder> pool) => pool.Get().Append("never returned");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SafeMem.Demo.Lab;
 using SafeMem.Demo.Scenarios;
 
@@ -87,11 +88,57 @@ public sealed class LabOptionsTests
     }
 
     [Fact]
+    public void Parse_MetricsPort_GivesTwoPortsPerScenario_InRunOrder_NaiveFirst()
+    {
+        LabOptions options = LabOptions.Parse(["--scenario", "events,cache", "--metrics-port", "19500"], s_catalog);
+
+        Assert.Null(options.Error);
+        Scenario events = options.Scenarios[0];
+        Scenario cache = options.Scenarios[1];
+        Assert.Equal(19500, options.MetricsPortOf(events, VariantKind.Naive));
+        Assert.Equal(19501, options.MetricsPortOf(events, VariantKind.SafeMem));
+        Assert.Equal(19502, options.MetricsPortOf(cache, VariantKind.Naive));
+        Assert.Equal(19503, options.MetricsPortOf(cache, VariantKind.SafeMem));
+        Assert.Null(options.MetricsPortOf(s_catalog.Single(s => s.Key == "registries"), VariantKind.Naive)); // not in this run
+        Assert.Null(LabOptions.Parse([], s_catalog).MetricsPortOf(events, VariantKind.Naive));
+    }
+
+    [Theory]
+    [InlineData("80", "--metrics-port needs a port number from 1024 to 65535 (got '80').")]
+    [InlineData("http", "--metrics-port needs a port number from 1024 to 65535 (got 'http').")]
+    public void Parse_MetricsPort_OutOfRange_SaysWhy(string port, string error)
+    {
+        Assert.Equal(error, LabOptions.Parse(["--metrics-port", port], s_catalog).Error);
+    }
+
+    [Fact]
+    public void Parse_MetricsPort_TooHighForEveryVariant_SaysHowManyItNeeds()
+    {
+        // One port per variant: naive and SafeMem of every scenario in the catalog.
+        int needed = 2 * s_catalog.Count;
+
+        Assert.Equal($"--metrics-port 65535: the run needs {needed} ports from there, past 65535.", LabOptions.Parse(["--metrics-port", "65535"], s_catalog).Error);
+        Assert.Null(LabOptions.Parse(["--metrics-port", (65536 - needed).ToString(CultureInfo.InvariantCulture)], s_catalog).Error);
+    }
+
+    [Fact]
+    public void ChildArguments_WithAMetricsPort_ParseBackToThatPort()
+    {
+        var plan = new LabPlan(33, TimeSpan.FromMilliseconds(75));
+
+        LabOptions options = LabOptions.Parse([.. ChildProtocol.Arguments(s_catalog[0], VariantKind.SafeMem, plan, 20001)], s_catalog);
+
+        Assert.Null(options.Error);
+        Assert.Equal(20001, options.MetricsPort);
+        Assert.Null(LabOptions.Parse([.. ChildProtocol.Arguments(s_catalog[0], VariantKind.SafeMem, plan)], s_catalog).MetricsPort);
+    }
+
+    [Fact]
     public void Usage_NamesEveryOptionAndScenario()
     {
         string usage = LabOptions.Usage(s_catalog);
 
-        foreach (string word in new[] { "--duration", "--quick", "--scenario", "--output", "--help" }.Concat(s_catalog.Select(s => s.Key)))
+        foreach (string word in new[] { "--duration", "--quick", "--scenario", "--output", "--metrics-port", "--help" }.Concat(s_catalog.Select(s => s.Key)))
         {
             Assert.Contains(word, usage);
         }

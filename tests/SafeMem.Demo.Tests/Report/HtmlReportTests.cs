@@ -91,6 +91,19 @@ public sealed class HtmlReportTests(LabRunFixture run)
     }
 
     [Fact]
+    public void Render_LeakAnalysis_ShowsTheWatchersReportForTheVariantThatHasOne()
+    {
+        ScenarioResult watcher = run.Result.Scenarios.Single(s => s.Scenario.Key == "watcher");
+
+        XElement analysis = Assert.Single(Section(watcher).Descendants("div"), d => (string?)d.Attribute("class") == "leaks analysis");
+
+        Assert.Equal("naive", (string)analysis.Attribute("data-variant")!);
+        Assert.Equal(watcher.Naive.LeakAnalysis, analysis.Element("pre")!.Value);
+        Assert.Contains("LeakWatcher.AnalyzeAsync explained", analysis.Element("p")!.Value, StringComparison.Ordinal);
+        Assert.All(run.Result.Scenarios.Where(s => s != watcher), s => Assert.DoesNotContain(Section(s).Descendants("div"), d => (string?)d.Attribute("class") == "leaks analysis"));
+    }
+
+    [Fact]
     public void Render_LeakReports_OneBlockPerVariantThatHasThem_EveryLeakTheTelemetryCountedIsReported()
     {
         int blocks = 0;

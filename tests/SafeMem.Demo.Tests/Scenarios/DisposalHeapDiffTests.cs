@@ -1,6 +1,6 @@
 using SafeMem.Demo.Lab;
 using SafeMem.Demo.Scenarios;
-using SafeMem.Testing;
+using SafeMem.Diagnostics.Heap;
 using Xunit.Abstractions;
 
 namespace SafeMem.Demo.Tests.Scenarios;
@@ -31,7 +31,7 @@ public sealed class DisposalHeapDiffTests(ITestOutputHelper output)
         // Largest growth first: the abandoned buffers (other, small byte arrays come and go, so the bytes tell, not the
         // count), then one stopping-token registration per buffer, and the path from one to the other.
         HeapTypeDelta buffers = diff.Grown[0];
-        Assert.Equal("System.Byte[]", buffers.TypeName);
+        Assert.Equal("byte[]", buffers.TypeName);
         Assert.InRange(buffers.BytesDelta, Abandoned * 48 * 1024, (Abandoned * 48 * 1024) + (512 * 1024));
         Assert.Equal(Abandoned, Assert.Single(diff.Grown, d => d.TypeName == CallbackNode).CountDelta);
         Assert.Contains("-> CancellationTokenSource.CallbackNode.CallbackState\n", paths, StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public sealed class DisposalHeapDiffTests(ITestOutputHelper output)
             HeapSnapshotDiff diff = HeapSnapshot.Diff(before, after);
             output.WriteLine(diff.ToString(maxRows: 8));
 
-            paths = string.Join("\n", after.FindRetentionPaths(o => o.TypeName == "System.Byte[]" && o.Bytes > 48 * 1024, maxPaths: 1));
+            paths = string.Join("\n", after.FindRetentionPaths(o => o.TypeName == "byte[]" && o.Bytes > 48 * 1024, maxPaths: 1));
             output.WriteLine(paths);
             return diff;
         }

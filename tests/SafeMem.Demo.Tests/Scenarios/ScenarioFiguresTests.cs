@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using SafeMem.Demo.Lab;
 using SafeMem.Demo.Scenarios;
 
@@ -144,6 +146,35 @@ public sealed class ScenarioFiguresTests(LabRunFixture run)
         Assert.Contains("   at SafeMem.Demo.Scenarios.DisposalScenario.NaiveExports.ExportCsv(Int32 request)", disposal.Naive.LeakReports[0].Report, StringComparison.Ordinal);
         Assert.Contains("   at SafeMem.Demo.Scenarios.DisposalScenario.NaiveExports.ExportPdf(Int32 step, Int32 request)", disposal.Naive.LeakReports[1].Report, StringComparison.Ordinal);
         Assert.Empty(disposal.SafeMem.LeakReports);
+    }
+
+    [Fact]
+    public void Watcher_TheCapturedContextsAreRetained_AndTheAnalysisNamesTheSingletonsField()
+    {
+        ScenarioResult watcher = run.Scenario("watcher");
+
+        foreach (Sample sample in watcher.SafeMem.Samples.Concat(watcher.Naive.Samples))
+        {
+            // Two scoped services a request (the context and the handler), twenty requests a step: every one is judged or
+            // waiting.
+            Assert.Equal(
+                40 * sample.Step,
+                (sample.Value("safemem.watcher.reclamations") ?? 0) + (sample.Value("safemem.watcher.retentions") ?? 0) + (sample.Value("safemem.watcher.pending_object.count") ?? 0));
+        }
+
+        Assert.All(watcher.SafeMem.Samples, sample => Assert.Equal(0, sample.Value("safemem.watcher.retentions")));
+        Assert.Null(watcher.SafeMem.LeakAnalysis);
+
+        // Two failed requests a step; the lab's collections between steps judge all but the last steps' contexts.
+        int steps = LabRunFixture.Plan.Steps;
+        double retained = watcher.Naive.Samples[^1].Value("safemem.watcher.retentions")!.Value;
+        Assert.InRange(retained, 2 * (steps - 2), 2 * steps);
+        string analysis = Assert.IsType<string>(watcher.Naive.LeakAnalysis);
+        // Asked after the last sample, when a later collection may have judged the last step's contexts too.
+        int explained = int.Parse(Regex.Match(analysis, @"^LeakWatcher 'lab\.requests': (\d+) retained objects in 1 group").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(explained, retained, 2 * steps);
+        Assert.Contains($"#1  {explained} x SafeMem.Demo.Scenarios.WatcherScenario.CheckoutContext", analysis, StringComparison.Ordinal);
+        Assert.Contains("-> WatcherScenario.CapturingFailureLog._failures", analysis, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public sealed class ResilientDistributedCacheOptionsTests
         Assert.Equal(10, options.MinimumThroughput);
         Assert.Equal(TimeSpan.FromSeconds(2), options.SamplingDuration);
         Assert.Equal(TimeSpan.FromSeconds(5), options.BreakDuration);
+        Assert.Equal(1_000, options.MaximumOperationsInFlight);
         Assert.Same(TimeProvider.System, options.TimeProvider);
         Assert.Same(options, ((IOptions<ResilientDistributedCacheOptions>)options).Value);
     }
@@ -32,12 +33,14 @@ public sealed class ResilientDistributedCacheOptionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => options.SamplingDuration = TimeSpan.FromMilliseconds(499));
         Assert.Throws<ArgumentOutOfRangeException>(() => options.BreakDuration = TimeSpan.FromMilliseconds(499));
         Assert.Throws<ArgumentNullException>(() => options.TimeProvider = null!);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.MaximumOperationsInFlight = 0);
 
         options.Timeout = TimeSpan.FromMilliseconds(1);
         options.FailureRatio = 1;
         options.MinimumThroughput = 2;
         options.SamplingDuration = TimeSpan.FromMilliseconds(500);
         options.BreakDuration = TimeSpan.FromMilliseconds(500);
+        options.MaximumOperationsInFlight = 1;
         Assert.Equal(TimeSpan.FromMilliseconds(1), options.Timeout);
     }
 }

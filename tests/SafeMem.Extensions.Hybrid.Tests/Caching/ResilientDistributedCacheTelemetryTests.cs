@@ -21,6 +21,8 @@ public sealed class ResilientDistributedCacheTelemetryTests : IDisposable
     private const string Operations = "safemem.distributed_cache.operations";
     private const string Openings = "safemem.distributed_cache.circuit.openings";
     private const string OpenCircuits = "safemem.distributed_cache.open_circuit.count";
+    private const string OperationCount = "safemem.distributed_cache.operation.count";
+    private const string OperationLimit = "safemem.distributed_cache.operation.limit";
 
     private static readonly DistributedCacheEntryOptions s_entry = new() { AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) };
 
@@ -43,7 +45,11 @@ public sealed class ResilientDistributedCacheTelemetryTests : IDisposable
     [Fact]
     public async Task EveryOutcome_IsCountedOnce_InTheSnapshotAndOnTheInstrument()
     {
-        ResilientDistributedCache cache = Create("l2", o => o.MinimumThroughput = 100);
+        ResilientDistributedCache cache = Create("l2", o =>
+        {
+            o.MinimumThroughput = 100;
+            o.MaximumOperationsInFlight = 2;
+        });
 
         // Succeeded: a write, a hit and a miss (a miss is an answer, not a failure).
         await cache.SetAsync("k", [1], s_entry);
@@ -66,13 +72,17 @@ public sealed class ResilientDistributedCacheTelemetryTests : IDisposable
         {
             Task<byte[]?> cancelled = cache.GetAsync("k", cancellation.Token);
             await _inner.WaitForCallsAsync(6);
+
+            // Throttled: the abandoned read and this one are in flight, the limit is 2.
+            await Assert.ThrowsAsync<DistributedCacheThrottledException>(() => cache.GetAsync("over"));
+            Assert.Equal((2L, 2L), (_recorder.ObserveValue(OperationCount, "l2"), _recorder.ObserveValue(OperationLimit, "l2")));
             cancellation.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         }
 
         _inner.ReleaseHung();
         ResilientDistributedCacheStatistics statistics = cache.GetStatistics();
-        Assert.Equal(("l2", 3L, 1L, 1L, 0L, 1L, 6L), (statistics.Name, statistics.Succeeded, statistics.Failed, statistics.TimedOut, statistics.Rejected, statistics.Cancelled, statistics.Operations));
+        Assert.Equal(("l2", 3L, 1L, 1L, 0L, 1L, 1L, 7L), (statistics.Name, statistics.Succeeded, statistics.Failed, statistics.TimedOut, statistics.Rejected, statistics.Throttled, statistics.Cancelled, statistics.Operations));
         Assert.Equal(0, statistics.CircuitOpenings);
         Assert.False(statistics.IsCircuitOpen);
         AssertInstrumentsMatch(statistics);
@@ -229,6 +239,7 @@ public sealed class ResilientDistributedCacheTelemetryTests : IDisposable
             ("failed", statistics.Failed),
             ("timed_out", statistics.TimedOut),
             ("rejected", statistics.Rejected),
+            ("throttled", statistics.Throttled),
             ("cancelled", statistics.Cancelled),
         })
         {
@@ -237,6 +248,7 @@ public sealed class ResilientDistributedCacheTelemetryTests : IDisposable
 
         Assert.Equal(statistics.CircuitOpenings, _recorder.ObserveValue(Openings, statistics.Name));
         Assert.Equal(statistics.IsCircuitOpen ? 1 : 0, _recorder.ObserveValue(OpenCircuits, statistics.Name));
+        Assert.Equal(statistics.MaximumOperationsInFlight, _recorder.ObserveValue(OperationLimit, statistics.Name));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -260,6 +260,143 @@ public sealed class ResilientDistributedCacheTests
         await Assert.ThrowsAsync<BrokenCircuitException>(() => cache.GetAsync("k"));
     }
 
+    [Fact]
+    public async Task Operations_BeyondTheLimitInFlight_FailAtOnceWithoutReachingTheInnerCache_AndLeaveTheCircuitAlone()
+    {
+        ResilientDistributedCache cache = Create(o =>
+        {
+            o.MaximumOperationsInFlight = 3;
+            o.MinimumThroughput = 100;
+        });
+        _inner.Behavior = ScriptedBehavior.Hang;
+        Task<byte[]?>[] hung = [.. Enumerable.Range(0, 3).Select(i => cache.GetAsync("k" + i))];
+        await _inner.WaitForCallsAsync(3);
+
+        await Assert.ThrowsAsync<DistributedCacheThrottledException>(() => cache.GetAsync("over"));
+        await Assert.ThrowsAsync<DistributedCacheThrottledException>(() => cache.SetAsync("over", new ReadOnlySequence<byte>([1]), s_entry).AsTask());
+        await Assert.ThrowsAsync<DistributedCacheThrottledException>(() => cache.TryGetAsync("over", new ArrayBufferWriter<byte>()).AsTask());
+        Assert.Equal(3, _inner.Calls);
+        ResilientDistributedCacheStatistics full = cache.GetStatistics();
+        Assert.Equal((3L, 3, 3), (full.Throttled, full.OperationsInFlight, full.MaximumOperationsInFlight));
+
+        // Timed out, the hung operations still run in the inner cache: they stay in flight, and keep others out.
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+        foreach (Task<byte[]?> read in hung)
+        {
+            await Assert.ThrowsAsync<TimeoutException>(() => read);
+        }
+
+        Assert.Equal(3, cache.GetStatistics().OperationsInFlight);
+        await Assert.ThrowsAsync<DistributedCacheThrottledException>(() => cache.RemoveAsync("over"));
+
+        // The inner cache answers at last: the slots free up, and operations reach it again.
+        _inner.ReleaseHung();
+        await WaitUntilAsync(() => cache.GetStatistics().OperationsInFlight == 0);
+        _inner.Behavior = ScriptedBehavior.Answer;
+        Assert.Null(await cache.GetAsync("after"));
+        Assert.Equal(CircuitState.Closed, cache.CircuitState);
+        Assert.Equal(4L, cache.GetStatistics().Throttled);
+    }
+
+    [Fact]
+    public async Task Throttled_WhileTheCircuitCouldOpen_CountsNeitherAsAFailureNorAsASuccess()
+    {
+        // Two failures with MinimumThroughput 2 open the circuit; throttled operations in between must not dilute them.
+        ResilientDistributedCache cache = Create(o =>
+        {
+            o.MaximumOperationsInFlight = 1;
+            o.MinimumThroughput = 3;
+            o.FailureRatio = 0.6;
+        });
+        _inner.Behavior = ScriptedBehavior.Hang;
+        Task<byte[]?> hung = cache.GetAsync("hung");
+        await _inner.WaitForCallsAsync(1);
+        for (int i = 0; i < 10; i++)
+        {
+            await Assert.ThrowsAsync<DistributedCacheThrottledException>(() => cache.GetAsync("over"));
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+        await Assert.ThrowsAsync<TimeoutException>(() => hung);
+        _inner.ReleaseHung();
+        await WaitUntilAsync(() => cache.GetStatistics().OperationsInFlight == 0);
+        _inner.Behavior = ScriptedBehavior.Throw;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("k"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("k"));
+
+        // Three failures of three: open. Had the ten throttled operations counted as successes, 3 of 13 would not.
+        Assert.Equal(CircuitState.Open, cache.CircuitState);
+    }
+
+    [Fact]
+    public async Task AnOperationAbandonedBeforeAThreadCouldStartIt_IsNeverStarted()
+    {
+        using var gate = new ManualResetEventSlim();
+        var inner = new BlockingDistributedCache { Gate = gate };
+        var cache = new ResilientDistributedCache(inner, new ResilientDistributedCacheOptions { Timeout = TimeSpan.FromMinutes(1) });
+        int threads = InnerOperationRunner.MaximumThreads;
+        Task<byte[]?>[] blocked = [.. Enumerable.Range(0, threads).Select(i => cache.GetAsync("b" + i))];
+        await inner.WaitUntilBlockedAsync(threads);
+
+        // Every runner thread is held by the client: this one waits in the queue, and its caller gives up.
+        using var cancellation = new CancellationTokenSource();
+        Task<byte[]?> queued = cache.GetAsync("queued", cancellation.Token);
+        cancellation.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued);
+        Assert.Equal(threads + 1, cache.GetStatistics().OperationsInFlight);
+
+        gate.Set();
+        await Task.WhenAll(blocked);
+        await WaitUntilAsync(() => cache.GetStatistics().OperationsInFlight == 0);
+        Assert.Equal(threads, inner.Calls);
+        Assert.Equal(1L, cache.GetStatistics().Cancelled);
+    }
+
+    [Fact]
+    public async Task InnerCalls_RunInTheCallersExecutionContext_AndTheirContinuationsNeverOnARunnerThread()
+    {
+        var local = new AsyncLocal<string>();
+        string? seen = null;
+        var inner = new ObservingDistributedCache(() => seen = local.Value);
+        var cache = new ResilientDistributedCache(inner, Options());
+        local.Value = "caller's";
+
+        // The inner cache answers synchronously, on the runner thread; what follows the await must not run there.
+        Assert.Equal((false, false), await ContinuationsOnARunnerThreadAsync(cache));
+        Assert.Equal("caller's", seen);
+
+        static async Task<(bool AfterRead, bool AfterWrite)> ContinuationsOnARunnerThreadAsync(ResilientDistributedCache cache)
+        {
+            // ConfigureAwait(false): continue wherever the wrapper completes, as library code (HybridCache) does.
+            await cache.GetAsync("k").ConfigureAwait(false);
+            bool afterRead = InnerOperationRunner.IsRunnerThread;
+            await cache.SetAsync("k", new ReadOnlySequence<byte>([1]), s_entry).ConfigureAwait(false);
+            return (afterRead, InnerOperationRunner.IsRunnerThread);
+        }
+    }
+
+    [Fact]
+    public async Task RunnerThreads_AreStartedOnDemand_AndEndOnceIdle()
+    {
+        ResilientDistributedCache cache = Create();
+        Assert.Equal(0, cache.Runner.Threads);
+
+        await cache.SetAsync("k", [1], s_entry);
+        Assert.InRange(cache.Runner.Threads, 1, InnerOperationRunner.MaximumThreads);
+
+        await WaitUntilAsync(() => cache.Runner.Threads == 0);
+        Assert.Equal([1], await cache.GetAsync("k")); // and a new one starts when needed
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (int i = 0; !condition(); i++)
+        {
+            Assert.True(i < 2_000, "The condition did not hold within 20 s.");
+            await Task.Delay(10);
+        }
+    }
+
     private ResilientDistributedCache Create(Action<ResilientDistributedCacheOptions>? configure = null)
         => new(_inner, Options(configure));
 
@@ -268,5 +405,39 @@ public sealed class ResilientDistributedCacheTests
         var options = new ResilientDistributedCacheOptions { TimeProvider = _time, FailureRatio = 1.0 };
         configure?.Invoke(options);
         return options;
+    }
+
+    /// <summary>Answers every asynchronous call at once, after calling <c>observe</c> on the thread the call came on.</summary>
+    private sealed class ObservingDistributedCache(Action observe) : IDistributedCache
+    {
+        public byte[]? Get(string key) => null;
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken token = default)
+        {
+            observe();
+            return Task.FromResult<byte[]?>(null);
+        }
+
+        public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
+        {
+        }
+
+        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+        {
+            observe();
+            return Task.CompletedTask;
+        }
+
+        public void Refresh(string key)
+        {
+        }
+
+        public Task RefreshAsync(string key, CancellationToken token = default) => Task.CompletedTask;
+
+        public void Remove(string key)
+        {
+        }
+
+        public Task RemoveAsync(string key, CancellationToken token = default) => Task.CompletedTask;
     }
 }

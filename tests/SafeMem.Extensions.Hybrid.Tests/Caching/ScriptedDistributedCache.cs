@@ -42,12 +42,25 @@ public sealed class ScriptedDistributedCache : IBufferDistributedCache
 
     public IReadOnlyDictionary<string, byte[]> Store => _store;
 
-    /// <summary>Waits until <paramref name="count"/> asynchronous operations have reached this cache (they start on the thread pool).</summary>
+    /// <summary>Waits until <paramref name="count"/> asynchronous operations have reached this cache (they start on threads of the wrapper).</summary>
     public async Task WaitForCallsAsync(int count)
     {
         for (int i = 0; Calls < count; i++)
         {
             Assert.True(i < 10_000, $"Only {Calls} of {count} operations reached the inner cache.");
+            await Task.Delay(1);
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="key"/> is stored. HybridCache writes a value its factory produced to the distributed
+    /// cache in the background, after it has handed the value to the caller: a test must wait for that write.
+    /// </summary>
+    public async Task WaitForKeyAsync(string key)
+    {
+        for (int i = 0; !_store.ContainsKey(key); i++)
+        {
+            Assert.True(i < 10_000, $"HybridCache did not write '{key}' to the distributed cache within 10 s.");
             await Task.Delay(1);
         }
     }

@@ -53,4 +53,42 @@ public static class ScalingOutSnippets
             LocalCacheExpiration = TimeSpan.FromMinutes(1), // in each node's L1: bounds what another node may serve after a removal
         });
     }
+
+    /// <summary>The recommended registration plus the Redis backplane: a change on one node reaches every node's L1.</summary>
+    public static void RecommendedWithBackplane(IServiceCollection services, string redisEndPoint)
+    {
+        services.AddStackExchangeRedisCache(options =>
+        {
+            options.InstanceName = "app:";
+            options.ConfigurationOptions = new ConfigurationOptions
+            {
+                EndPoints = { redisEndPoint },
+                AbortOnConnectFail = false,             // start without Redis; reconnect in the background
+                BacklogPolicy = BacklogPolicy.FailFast, // while disconnected, fail commands at once rather than queue them
+                ConnectTimeout = 2_000,
+                AsyncTimeout = 2_000,
+                SyncTimeout = 2_000,
+            };
+        });
+
+        services.AddSafeMemHybridCache(
+            local =>
+            {
+                local.Name = "hybrid-l1";
+                local.MaximumWeight = 256 * 1024 * 1024; // bytes of serialized payload
+                local.MaximumCount = 1_000_000;          // bounds entries whose payload weighs (next to) nothing
+            },
+            distributed => distributed.BreakDuration = TimeSpan.FromSeconds(5))
+            .AddSafeMemRedisBackplane(backplane =>
+            {
+                backplane.Configuration = redisEndPoint; // its own connection: AbortOnConnectFail off, FailFast
+                backplane.ChannelPrefix = "app:";        // one per application sharing this Redis, like InstanceName
+            });
+
+        services.Configure<HybridCacheOptions>(options => options.DefaultEntryOptions = new HybridCacheEntryOptions
+        {
+            Expiration = TimeSpan.FromMinutes(30),         // in Redis
+            LocalCacheExpiration = TimeSpan.FromMinutes(1), // in each node's L1: bounds what another node may serve after a removal
+        });
+    }
 }

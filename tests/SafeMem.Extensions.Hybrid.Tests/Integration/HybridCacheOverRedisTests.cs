@@ -31,6 +31,14 @@ public sealed class HybridCacheOverRedisTests
             await a.GetAsync(Payloads.Key(i), ValueSize);
         }
 
+        // A writes each value to Redis in the background, after its factory's value was returned: B must not read
+        // before the writes have landed, or it runs its factory for a value A has not shared yet.
+        for (int i = 0; i < 2_000; i++)
+        {
+            string key = Payloads.Key(i);
+            await WaitUntilAsync(async () => await a.L2.InnerCache.GetAsync(key) is not null);
+        }
+
         for (int i = 0; i < 2_000; i++)
         {
             await b.GetAsync(Payloads.Key(i), ValueSize);
@@ -88,7 +96,11 @@ public sealed class HybridCacheOverRedisTests
         string version = "v1";
 
         Assert.Equal("v1", await a.Cache.GetOrCreateAsync("price", _ => ValueTask.FromResult(version)));
-        Assert.Equal("v1", await b.Cache.GetOrCreateAsync("price", _ => ValueTask.FromResult(version)));
+
+        // A writes v1 to Redis in the background: B must read it there, or B's factory runs and B's own background
+        // write of v1 may land after A's removal below.
+        await WaitUntilAsync(async () => await a.L2.InnerCache.GetAsync("price") is not null);
+        Assert.Equal("v1", await b.Cache.GetOrCreateAsync("price", _ => ValueTask.FromResult("not from Redis")));
         version = "v2";
         await a.Cache.RemoveAsync("price");
 
@@ -116,6 +128,7 @@ public sealed class HybridCacheOverRedisTests
         ValueTask<string> Read(RedisNode node) => node.Cache.GetOrCreateAsync("price", _ => ValueTask.FromResult(version), tags: tags);
 
         Assert.Equal("v1", await Read(a));
+        await WaitUntilAsync(async () => await a.L2.InnerCache.GetAsync("price") is not null); // A writes Redis in the background
         Assert.Equal("v1", await Read(b));
         version = "v2";
         await a.Cache.RemoveByTagAsync("prices");

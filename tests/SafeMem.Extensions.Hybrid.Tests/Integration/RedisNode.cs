@@ -82,6 +82,17 @@ internal sealed class RedisNode : IDisposable
         }
     }
 
+    /// <summary>Waits until no operation of this node's L2 wrapper is in flight (HybridCache's background writes have landed), twice 20 ms apart.</summary>
+    public async Task WaitForL2IdleAsync()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int idle = 0; idle < 2; idle = L2.GetStatistics().OperationsInFlight == 0 ? idle + 1 : 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{L2.GetStatistics().OperationsInFlight} L2 operations were still in flight after 30 s.");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Reads <paramref name="key"/>'s payload through HybridCache (running the factory on a miss) and checks it.</summary>
     public async Task<byte[]> GetAsync(string key, int length, IEnumerable<string>? tags = null)
     {

@@ -17,6 +17,7 @@ public sealed class BoundedMemoryCacheOptionsTests
         Assert.Equal(1, options.DefaultEntryWeight);
         Assert.Same(TimeProvider.System, options.TimeProvider);
         Assert.Null(options.MeterFactory);
+        Assert.False(options.TrackStatistics);
     }
 
     [Fact]

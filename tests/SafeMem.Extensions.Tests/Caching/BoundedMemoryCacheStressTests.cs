@@ -18,8 +18,15 @@ public sealed class BoundedMemoryCacheStressTests
             Name = "stress",
             MaximumCount = MaximumCount,
             MaximumWeight = MaximumWeight,
+            TrackStatistics = true,
         });
-        long writes = 0, callbacks = 0, lookups = 0;
+        long writes = 0, callbacks = 0, lookups = 0, hitsSeen = 0;
+        var polling = new BoundedMemoryCacheTests.PollingToken[4];
+        for (int i = 0; i < polling.Length; i++)
+        {
+            polling[i] = new BoundedMemoryCacheTests.PollingToken();
+        }
+
         var sources = new CancellationTokenSource[4];
         for (int i = 0; i < sources.Length; i++)
         {
@@ -35,7 +42,11 @@ public sealed class BoundedMemoryCacheStressTests
             {
                 case < 4:
                     Interlocked.Increment(ref lookups);
-                    cache.TryGetValue(key, out _);
+                    if (cache.TryGetValue(key, out _))
+                    {
+                        Interlocked.Increment(ref hitsSeen);
+                    }
+
                     break;
                 case < 7:
                     using (ICacheEntry entry = cache.CreateEntry(key))
@@ -46,6 +57,11 @@ public sealed class BoundedMemoryCacheStressTests
                         {
                             CancellationTokenSource source = Volatile.Read(ref sources[random.Next(sources.Length)]);
                             entry.AddExpirationToken(new CancellationChangeToken(source.Token));
+                        }
+                        else if (random.Next(3) == 0)
+                        {
+                            // A token that cannot call back: a read that finds it fired sees a miss.
+                            entry.AddExpirationToken(Volatile.Read(ref polling[random.Next(polling.Length)]));
                         }
 
                         entry.Value = key;
@@ -64,6 +80,10 @@ public sealed class BoundedMemoryCacheStressTests
                         CancellationTokenSource old = Interlocked.Exchange(ref sources[index], new CancellationTokenSource());
                         old.Cancel();
                     }
+                    else if (thread == 1 && random.Next(50) == 0)
+                    {
+                        Interlocked.Exchange(ref polling[random.Next(polling.Length)], new BoundedMemoryCacheTests.PollingToken()).HasChanged = true;
+                    }
 
                     break;
             }
@@ -71,8 +91,8 @@ public sealed class BoundedMemoryCacheStressTests
 
         Assert.InRange(cache.Count, 0, MaximumCount);
         Assert.InRange(cache.Weight, 0, MaximumWeight);
-        MemoryCacheStatistics statistics = cache.GetCurrentStatistics();
-        Assert.Equal(lookups, statistics.TotalHits + statistics.TotalMisses);
+        MemoryCacheStatistics statistics = cache.GetCurrentStatistics()!;
+        Assert.Equal((hitsSeen, lookups - hitsSeen), (statistics.TotalHits, statistics.TotalMisses));
 
         cache.Clear();
 

@@ -119,7 +119,7 @@ public sealed class BoundedMemoryCacheTests
         cache.Set("b", 1);
 
         Assert.Equal(41, cache.Weight);
-        Assert.Equal(41, cache.GetCurrentStatistics().CurrentEstimatedSize);
+        Assert.Equal(41, cache.GetCurrentStatistics()!.CurrentEstimatedSize);
     }
 
     // ---- Expiration ----
@@ -289,6 +289,31 @@ public sealed class BoundedMemoryCacheTests
     }
 
     [Fact]
+    public void GetCurrentStatistics_TrackStatisticsNotSet_ReturnsNullAsMemoryCacheDoes()
+    {
+        // Issue 20.12: MemoryCache reports statistics only when asked to (TrackStatistics); so does the adapter, while
+        // the engine's own figures stay available.
+        using var memoryCache = new MemoryCache(new MemoryCacheOptions());
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { MaximumCount = 10, TimeProvider = _clock });
+        cache.Set("a", 1);
+        cache.TryGetValue("a", out _);
+        cache.TryGetValue("b", out _);
+
+        Assert.Null(memoryCache.GetCurrentStatistics());
+        Assert.Null(cache.GetCurrentStatistics());
+        Assert.Equal((1L, 1L), (cache.GetStatistics().Hits, cache.GetStatistics().Misses));
+    }
+
+    [Fact]
+    public void GetCurrentStatistics_TrackStatisticsNotSetAndDisposed_Throws()
+    {
+        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { MaximumCount = 10 });
+        cache.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => cache.GetCurrentStatistics());
+    }
+
+    [Fact]
     public void GetCurrentStatistics_AfterEviction_ReportsCountWeightHitsMisses()
     {
         using BoundedMemoryCache cache = Create(maximumCount: 2, maximumWeight: 10);
@@ -298,7 +323,7 @@ public sealed class BoundedMemoryCacheTests
         cache.TryGetValue("c", out _);
         cache.TryGetValue("a", out _);
 
-        MemoryCacheStatistics statistics = cache.GetCurrentStatistics();
+        MemoryCacheStatistics statistics = cache.GetCurrentStatistics()!;
 
         Assert.Equal((1L, 1L, 2L, 2L), (statistics.TotalHits, statistics.TotalMisses, statistics.CurrentEntryCount, statistics.CurrentEstimatedSize ?? -1));
     }
@@ -423,6 +448,7 @@ public sealed class BoundedMemoryCacheTests
             MaximumWeight = maximumWeight,
             DefaultEntryWeight = defaultEntryWeight,
             TimeProvider = _clock,
+            TrackStatistics = true,
         });
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -453,7 +479,7 @@ public sealed class BoundedMemoryCacheTests
     }
 
     /// <summary>A token that cannot call back: caches must poll <see cref="HasChanged"/>.</summary>
-    private sealed class PollingToken : IChangeToken
+    internal sealed class PollingToken : IChangeToken
     {
         public bool HasChanged { get; set; }
 

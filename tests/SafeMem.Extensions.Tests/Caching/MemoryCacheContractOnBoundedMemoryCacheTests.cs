@@ -12,5 +12,6 @@ public sealed class MemoryCacheContractOnBoundedMemoryCacheTests : MemoryCacheCo
         TimeProvider = Clock,
         MaximumWeight = sizeLimit,
         MaximumCount = sizeLimit is null ? 10_000 : null,
+        TrackStatistics = true,
     });
 }

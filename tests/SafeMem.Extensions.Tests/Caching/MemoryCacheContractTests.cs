@@ -403,6 +403,57 @@ public abstract class MemoryCacheContractTests : IDisposable
         Assert.Null(cache.GetCurrentStatistics()!.CurrentEstimatedSize);
     }
 
+    [Fact]
+    public void TryGetValue_PollingTokenFired_ReturnsFalseAndCountsAMiss()
+    {
+        // Issue 20.3 (the adapter's twin): the engine had counted this lookup as a hit before the token was checked.
+        IMemoryCache cache = Create();
+        var token = new BoundedMemoryCacheTests.PollingToken();
+        cache.Set("k", 1, new MemoryCacheEntryOptions().AddExpirationToken(token));
+        Assert.True(cache.TryGetValue("k", out _));
+
+        token.HasChanged = true;
+
+        Assert.False(cache.TryGetValue("k", out _));
+        MemoryCacheStatistics statistics = cache.GetCurrentStatistics()!;
+        Assert.Equal((1L, 1L), (statistics.TotalHits, statistics.TotalMisses));
+    }
+
+    [Fact]
+    public void CreateEntry_RelativeExpirationOnly_AbsoluteExpirationIsFilledInOnCommit()
+    {
+        // Issue 20.12: MemoryCache turns the relative expiration into the entry's AbsoluteExpiration when it commits.
+        IMemoryCache cache = Create();
+        DateTimeOffset now = Clock.GetUtcNow();
+        ICacheEntry entry = cache.CreateEntry("k");
+        entry.Value = 1;
+        entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5);
+        Assert.Null(entry.AbsoluteExpiration);
+
+        entry.Dispose();
+
+        Assert.Equal(now.AddMinutes(5), entry.AbsoluteExpiration);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(10, 5)]
+    public void CreateEntry_AbsoluteAndRelativeExpiration_AbsoluteExpirationReadsTheEarlierOnCommit(int absoluteMinutes, int expectedMinutes)
+    {
+        IMemoryCache cache = Create();
+        DateTimeOffset now = Clock.GetUtcNow();
+        ICacheEntry entry = cache.CreateEntry("k");
+        entry.Value = 1;
+        entry.AbsoluteExpiration = now.AddMinutes(absoluteMinutes);
+        entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5);
+
+        entry.Dispose();
+
+        Assert.Equal(now.AddMinutes(expectedMinutes), entry.AbsoluteExpiration);
+        Clock.Advance(TimeSpan.FromMinutes(expectedMinutes));
+        Assert.False(cache.TryGetValue("k", out _));
+    }
+
     /// <summary>Creates the cache under test on <see cref="Clock"/>; with <paramref name="sizeLimit"/>, bounded by total size.</summary>
     protected abstract IMemoryCache CreateCache(long? sizeLimit);
 

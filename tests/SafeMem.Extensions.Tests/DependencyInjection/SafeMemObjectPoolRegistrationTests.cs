@@ -58,6 +58,27 @@ public sealed class SafeMemObjectPoolRegistrationTests
     }
 
     [Fact]
+    public void AddSafeMemObjectPools_Unnamed_TheTrackerAndThePoolsCarryAnObjectPoolsName_DistinctPerContainer()
+    {
+        // Two hosts in one process: the tracker used to be "tracker-1" and both hosts' pools "System.Text.StringBuilder".
+        using ServiceProvider first = new ServiceCollection().AddSafeMemObjectPools(options => options.SamplingRate = 1).BuildServiceProvider();
+        using ServiceProvider second = new ServiceCollection().AddSafeMemObjectPools(options => options.SamplingRate = 1).BuildServiceProvider();
+        TrackedObjectPoolProvider[] providers = [first.GetRequiredService<TrackedObjectPoolProvider>(), second.GetRequiredService<TrackedObjectPoolProvider>()];
+        var pools = providers.Select(p => Assert.IsType<TrackedObjectPool<System.Text.StringBuilder>>(p.CreateStringBuilderPool())).ToList();
+
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Matches("^object-pools-[0-9]+$", providers[i].Name);
+            Assert.Equal(providers[i].Name, providers[i].LeakTracker!.Name);
+            Assert.Equal(providers[i].Name + "/System.Text.StringBuilder", pools[i].Name);
+        }
+
+        Assert.NotEqual(providers[0].Name, providers[1].Name);
+        Assert.NotEqual(pools[0].Name, pools[1].Name);
+        pools.ForEach(p => p.Dispose());
+    }
+
+    [Fact]
     public void AddSafeMemObjectPools_UsesTheContainersMeterFactory()
     {
         var services = new ServiceCollection();

@@ -1,3 +1,4 @@
+using SafeMem.Diagnostics.Heap;
 using Xunit.Abstractions;
 
 namespace SafeMem.Testing.Tests.Samples;
@@ -102,5 +103,34 @@ public sealed class TestingSamples(ITestOutputHelper output)
     public sealed class Parser
     {
         public string[] Parse(string text) => text.Split(',');
+    }
+}
+
+/// <summary>The NoGrowth snippet of docs/testing.md, run alone (NoGrowth counts every type process-wide).</summary>
+[Collection(nameof(NoGrowthTests))]
+public sealed class NoGrowthSamples
+{
+    [Fact]
+    public void HandleMessage_DoesNotGrowTheHeap()
+    {
+        var dispatcher = new Dispatcher();
+
+        LeakAssert.NoGrowth(() => dispatcher.Handle("order-42"));
+    }
+
+    [Fact]
+    public void HandleMessage_WithMoreRuns()
+    {
+        var dispatcher = new Dispatcher();
+
+        LeakAssert.NoGrowth(() => dispatcher.Handle("order-42"), new NoGrowthOptions { Iterations = 200, WarmupIterations = 100 });
+    }
+
+    public sealed class Dispatcher
+    {
+        private readonly Dictionary<string, int> _handled = [];
+
+        // Counts messages per key: one entry per distinct key, filled on first use, so not growth.
+        public void Handle(string key) => _handled[key] = _handled.GetValueOrDefault(key) + 1;
     }
 }

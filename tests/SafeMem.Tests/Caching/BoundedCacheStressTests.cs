@@ -294,8 +294,12 @@ public abstract class BoundedCacheStressTests(EvictionPolicy policy)
         long removalEvents = 0;
         cache.EntryRemoved += (_, e) =>
         {
+            // Issue 20.1: a removal whose handlers run holds its value; no release on another thread disposes it
+            // under them.
             Interlocked.Increment(ref removalEvents);
-            Assert.NotNull(e.Value);
+            Assert.Equal(0, e.Value.DisposeCount);
+            Thread.SpinWait(20);
+            Assert.Equal(0, e.Value.DisposeCount);
         };
         long leasesTaken = 0;
 
@@ -410,6 +414,133 @@ public abstract class BoundedCacheStressTests(EvictionPolicy policy)
 
         cache.Dispose();
         Assert.All(all, r => Assert.Equal(1, r.DisposeCount));
+    }
+
+    [Fact]
+    public void Lookups_TwoThreadsRacingRemovals_HitsAndMissesAreWhatCallersSaw()
+    {
+        // Issue 20.3: a TryLease that lost its race with a removal counted a hit and returned false (hundreds to
+        // thousands per run under two threads). Every kind of lookup, each counted once as what its caller saw.
+        var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 8,
+            DisposeRemovedValues = true,
+        });
+        cache.EntryRemoved += (_, e) => Assert.Equal(0, e.Value.DisposeCount);
+        long lookups = 0, hitsSeen = 0;
+
+        StressRunner.RunFor(2, s_duration, (thread, random) =>
+        {
+            int key = random.Next(12);
+            switch (random.Next(10))
+            {
+                case < 3:
+                    cache.Set(key, new Resource());
+                    break;
+                case < 5:
+                    cache.TryRemove(key);
+                    break;
+                case < 7:
+                    Interlocked.Increment(ref lookups);
+                    if (cache.TryLease(key, out CacheLease<Resource>? lease))
+                    {
+                        Interlocked.Increment(ref hitsSeen);
+                        Assert.Equal(0, lease.Value.DisposeCount);
+                        lease.Dispose();
+                    }
+
+                    break;
+                case 7:
+                    Interlocked.Increment(ref lookups);
+                    if (cache.TryGet(key, out _))
+                    {
+                        Interlocked.Increment(ref hitsSeen);
+                    }
+
+                    break;
+                case 8:
+                    // A GetOrAdd* call is one lookup whatever happens inside it (a lost lease, a reload of a value that
+                    // left before the call returned): a hit when it ran no factory and joined no load, else a miss.
+                    Interlocked.Increment(ref lookups);
+                    if (random.Next(2) == 0)
+                    {
+                        cache.GetOrAdd(key, static _ => new Resource());
+                    }
+                    else
+                    {
+                        cache.GetOrAddLease(key, static _ => new Resource()).Dispose();
+                    }
+
+                    break;
+                default:
+                    Interlocked.Increment(ref lookups);
+                    if (random.Next(2) == 0)
+                    {
+                        cache.GetOrAddAsync(key, static (_, _) => new ValueTask<Resource>(new Resource())).AsTask().GetAwaiter().GetResult();
+                    }
+                    else
+                    {
+                        cache.GetOrAddLeaseAsync(key, static (_, _) => new ValueTask<Resource>(new Resource())).AsTask().GetAwaiter().GetResult().Dispose();
+                    }
+
+                    break;
+            }
+        });
+
+        CacheStatistics statistics = cache.GetStatistics();
+        Assert.Equal(lookups, statistics.Hits + statistics.Misses);
+        Assert.True(statistics.Hits >= hitsSeen, $"{statistics.Hits} hits counted, {hitsSeen} seen by TryGet and TryLease alone");
+        Assert.Null(cache.FindInconsistency());
+        Assert.Equal(0, cache.CountLeases());
+        cache.Dispose();
+    }
+
+    [Fact]
+    public void TryLeaseAndTryGet_TwoThreadsRacingRemovals_EveryHitCountedIsOneCallersSaw()
+    {
+        var cache = new BoundedCache<int, Resource>(new BoundedCacheOptions<int, Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 8,
+            DisposeRemovedValues = true,
+        });
+        long lookups = 0, hitsSeen = 0;
+
+        StressRunner.RunFor(2, s_duration, (thread, random) =>
+        {
+            int key = random.Next(12);
+            switch (random.Next(8))
+            {
+                case < 2:
+                    cache.Set(key, new Resource());
+                    break;
+                case < 4:
+                    cache.TryRemove(key);
+                    break;
+                case < 7:
+                    Interlocked.Increment(ref lookups);
+                    if (cache.TryLease(key, out CacheLease<Resource>? lease))
+                    {
+                        Interlocked.Increment(ref hitsSeen);
+                        lease.Dispose();
+                    }
+
+                    break;
+                default:
+                    Interlocked.Increment(ref lookups);
+                    if (cache.TryGet(key, out _))
+                    {
+                        Interlocked.Increment(ref hitsSeen);
+                    }
+
+                    break;
+            }
+        });
+
+        CacheStatistics statistics = cache.GetStatistics();
+        Assert.Equal((hitsSeen, lookups - hitsSeen), (statistics.Hits, statistics.Misses));
+        cache.Dispose();
     }
 
     /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>

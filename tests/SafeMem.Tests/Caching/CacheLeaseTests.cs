@@ -177,6 +177,61 @@ public abstract class CacheLeaseTests(EvictionPolicy policy)
         Assert.Equal(1, cache.GetStatistics().Misses);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TryLease_LosesItsRaceWithARemoval_ReturnsFalseAndCountsAMissNotAHit(bool throughGetOrAddLease)
+    {
+        // Issue 20.3: the lookup was counted as a hit when it found the node, then the lease found it removed.
+        using BoundedCache<int, Resource> cache = NewCache();
+        cache.Set(1, new Resource());
+        Resource? loaded = null;
+        CacheLease<Resource>? result = null;
+        bool leased = true;
+        Thread lookup;
+        lock (cache.PolicyLock)
+        {
+            lookup = new Thread(() =>
+            {
+                if (throughGetOrAddLease)
+                {
+                    result = cache.GetOrAddLease(1, _ => loaded = new Resource());
+                }
+                else
+                {
+                    leased = cache.TryLease(1, out result);
+                }
+            });
+            lookup.Start();
+
+            // The lookup found the node (and counted it) and now waits for the lock this thread holds.
+            SpinWait.SpinUntil(() => cache.GetStatistics().Hits == 1, s_deadlockGuard);
+            Assert.Equal(1, cache.GetStatistics().Hits);
+
+            // The lock is re-entrant: the removal completes before the lookup can take its lease.
+            Assert.True(cache.TryRemove(1));
+        }
+
+        Assert.True(lookup.Join(s_deadlockGuard));
+        CacheStatistics statistics = cache.GetStatistics();
+        Assert.Equal((0L, 1L), (statistics.Hits, statistics.Misses));
+        if (throughGetOrAddLease)
+        {
+            // The miss made it load: one lookup, one factory run, a lease on the loaded value.
+            Assert.NotNull(loaded);
+            Assert.Same(loaded, result!.Value);
+            Assert.Equal(1, statistics.FactoryCalls);
+            result.Dispose();
+        }
+        else
+        {
+            Assert.False(leased);
+            Assert.Null(result);
+        }
+
+        Assert.Equal(0, cache.CountLeases());
+    }
+
     [Fact]
     public void TryLease_WithoutDisposal_StillReturnsValue()
     {

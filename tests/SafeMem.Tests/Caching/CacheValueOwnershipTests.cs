@@ -252,8 +252,198 @@ public abstract class CacheValueOwnershipTests(EvictionPolicy policy)
         Assert.Equal(2, created.Count);
         Assert.Same(created[1], value);
         Assert.Equal(1, created[0].DisposeCount);
+
+        // One call, one lookup (issue 20.3): looking again after the value left is not another lookup.
+        CacheStatistics statistics = cache.GetStatistics();
+        Assert.Equal((0L, 1L), (statistics.Hits, statistics.Misses));
         Assert.True(cache.TryGet(1, out Resource? stored));
         Assert.Same(value, stored);
+    }
+
+    public enum RemovalAction
+    {
+        Evicted,
+        ExpiredOnWrite,
+        ExpiredOnRead,
+        Replaced,
+        Removed,
+        Cleared,
+    }
+
+    public enum LeaseSource
+    {
+        TryLease,
+        GetOrAddLease,
+        GetOrAddLeaseAsync,
+    }
+
+    public static TheoryData<RemovalAction, LeaseSource> RemovalsAndLeases()
+    {
+        var data = new TheoryData<RemovalAction, LeaseSource>();
+        foreach (RemovalAction action in Enum.GetValues<RemovalAction>())
+        {
+            foreach (LeaseSource source in Enum.GetValues<LeaseSource>())
+            {
+                data.Add(action, source);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(RemovalsAndLeases))]
+    public async Task LeaseReleased_WhileTheRemovalsHandlerRuns_ValueDisposedOnlyAfterTheHandler(RemovalAction action, LeaseSource source)
+    {
+        // Issue 20.1: the release used to find no entry and no other lease, and disposed the value under the handler.
+        var clock = new FakeTimeProvider();
+        using BoundedCache<int, Resource> cache = new(new BoundedCacheOptions<int, Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 4,
+            ExpireAfterWrite = TimeSpan.FromMinutes(1),
+            TimeProvider = clock,
+            DisposeRemovedValues = true,
+        });
+        var value = new Resource();
+        cache.Set(1, value);
+        CacheLease<Resource> lease = source switch
+        {
+            LeaseSource.TryLease => cache.TryLease(1, out CacheLease<Resource>? found) ? found : throw new InvalidOperationException("no lease"),
+            LeaseSource.GetOrAddLease => cache.GetOrAddLease(1, static _ => new Resource()),
+            _ => await cache.GetOrAddLeaseAsync(1, static (_, _) => new ValueTask<Resource>(new Resource())),
+        };
+        Assert.Same(value, lease.Value);
+
+        using var handlerRuns = new ManualResetEventSlim();
+        using var released = new ManualResetEventSlim();
+        int disposedAtHandlerEnd = -1;
+        cache.EntryRemoved += (_, e) =>
+        {
+            if (ReferenceEquals(e.Value, value))
+            {
+                handlerRuns.Set();
+                Assert.True(released.Wait(TimeSpan.FromSeconds(30)));
+                disposedAtHandlerEnd = e.Value.DisposeCount;
+            }
+        };
+
+        Task removal = Task.Factory.StartNew(() => Remove(cache, action, clock), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(handlerRuns.Wait(TimeSpan.FromSeconds(30)), "the removal's handler did not run");
+
+        lease.Dispose();
+        Assert.Equal(0, value.DisposeCount);
+        released.Set();
+        await removal.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, disposedAtHandlerEnd);
+        Assert.Equal(1, value.DisposeCount);
+        Assert.Null(cache.FindInconsistency());
+        Assert.Equal(0, cache.CountLeases());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task GetOrAdd_LoadHoldGivenBackWhileARemovalsHandlerRuns_ValueDisposedOnlyAfterTheHandlerAndNotReturned(bool async)
+    {
+        // Issue 20.1, the load's hold: GetOrAdd gives its hold back just before returning; if a removal of the loaded
+        // value is publishing meanwhile, that release must not dispose the value under the removal's handler.
+        var clock = new FakeTimeProvider();
+        using BoundedCache<int, Resource> cache = new(new BoundedCacheOptions<int, Resource>
+        {
+            EvictionPolicy = Policy,
+            MaximumCount = 4,
+            ExpireAfterWrite = TimeSpan.FromMinutes(1),
+            TimeProvider = clock,
+            DisposeRemovedValues = true,
+        });
+        cache.Set(0, new Resource());
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var loaded = new List<Resource>();
+        using var removerInHandler = new ManualResetEventSlim();
+        using var loaderDone = new ManualResetEventSlim();
+        int disposedAtHandlerEnd = -1;
+        Task? remover = null;
+        cache.EntryRemoved += (_, e) =>
+        {
+            if (e.Key == 0)
+            {
+                // On the loading thread: the store of key 1 purged key 0 and publishes it before GetOrAdd returns.
+                remover = Task.Factory.StartNew(() => cache.TryRemove(1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                Assert.True(removerInHandler.Wait(TimeSpan.FromSeconds(30)));
+            }
+            else if (e.Key == 1 && e.Reason == RemovalReason.Removed && ReferenceEquals(e.Value, loaded[0]))
+            {
+                removerInHandler.Set();
+                Assert.True(loaderDone.Wait(TimeSpan.FromSeconds(30)));
+                disposedAtHandlerEnd = e.Value.DisposeCount;
+            }
+        };
+
+        Resource Create()
+        {
+            var resource = new Resource();
+            lock (loaded)
+            {
+                loaded.Add(resource);
+            }
+
+            return resource;
+        }
+
+        Resource result = async
+            ? await cache.GetOrAddAsync(1, (_, _) => new ValueTask<Resource>(Create()))
+            : cache.GetOrAdd(1, _ => Create());
+        Assert.Equal(0, loaded[0].DisposeCount);
+        loaderDone.Set();
+        await remover!.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, disposedAtHandlerEnd);
+        Assert.Equal(1, loaded[0].DisposeCount);
+
+        // The value had left the cache and was on its way to disposal: the call loaded again rather than return it.
+        Assert.NotSame(loaded[0], result);
+        Assert.Equal(0, result.DisposeCount);
+        Assert.Equal(0, cache.CountLeases());
+        Assert.Null(cache.FindInconsistency());
+    }
+
+    private static void Remove(BoundedCache<int, Resource> cache, RemovalAction action, FakeTimeProvider clock)
+    {
+        switch (action)
+        {
+            case RemovalAction.Evicted:
+                // Hot newcomers, so that either policy evicts key 1 (TinyLfu admits what was read more often).
+                for (int key = 2; cache.ContainsKey(1) && key < 1_000; key++)
+                {
+                    cache.Set(key, new Resource());
+                    for (int i = 0; i < 8; i++)
+                    {
+                        cache.TryGet(key, out _);
+                    }
+                }
+
+                Assert.False(cache.ContainsKey(1));
+                break;
+            case RemovalAction.ExpiredOnWrite:
+                clock.Advance(TimeSpan.FromMinutes(2));
+                cache.Set(2, new Resource());
+                break;
+            case RemovalAction.ExpiredOnRead:
+                clock.Advance(TimeSpan.FromMinutes(2));
+                Assert.False(cache.TryGet(1, out _));
+                break;
+            case RemovalAction.Replaced:
+                cache.Set(1, new Resource());
+                break;
+            case RemovalAction.Removed:
+                Assert.True(cache.TryRemove(1));
+                break;
+            case RemovalAction.Cleared:
+                cache.Clear();
+                break;
+        }
     }
 
     /// <summary>Runs these tests under <see cref="EvictionPolicy.Lru"/>.</summary>

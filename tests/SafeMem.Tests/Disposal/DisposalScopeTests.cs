@@ -21,6 +21,34 @@ public sealed class DisposalScopeTests
         Assert.True(scope.IsDisposed);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Count_ReadFromInsideAnItemsDisposal_IsZero(bool async)
+    {
+        // Issue 20.9: the XML docs promise 0 once disposal began; an item's disposal read the old count.
+        var scope = new DisposalScope("count-inside");
+        var seen = new List<int>();
+        scope.Add(new Probe("a", []));
+        scope.Add(() => seen.Add(scope.Count));
+        scope.Add(() => new ValueTask(Task.Run(() => seen.Add(scope.Count))));
+        scope.Add(new Probe("b", []));
+        Assert.Equal(4, scope.Count);
+
+        if (async)
+        {
+            await scope.DisposeAsync();
+        }
+        else
+        {
+            scope.Dispose();
+        }
+
+        Assert.Equal([0, 0], seen);
+        Assert.Equal(0, scope.Count);
+        Assert.Contains("0 items", scope.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Add_ReturnsTheItem()
     {

@@ -42,6 +42,29 @@ public sealed class LeakTrackerGcTests
     }
 
     [Fact]
+    public void Tracker_WhoseTrackedObjectsWereDisposedButStayAlive_IsCollected()
+    {
+        // Issue 20.11: a disposed object (its closed record attached to it, its handle in its field) kept the tracker
+        // alive for as long as the object lived.
+        var alive = new List<object>();
+        WeakReference tracker = CreateTrackerAndTrack(alive, dispose: true);
+
+        GcAssert.Collected(tracker);
+        GC.KeepAlive(alive);
+    }
+
+    [Fact]
+    public void Tracker_WithOpenRecordsOfLiveObjects_StaysAlive_Control()
+    {
+        // The control: the same objects left undisposed keep their open records, and the records their tracker.
+        var alive = new List<object>();
+        WeakReference tracker = CreateTrackerAndTrack(alive, dispose: false);
+
+        GcAssert.Alive(tracker);
+        GC.KeepAlive(alive);
+    }
+
+    [Fact]
     public void TrackedDisposable_DisposedAndDropped_IsCollectedAndNotReported()
     {
         var tracker = new LeakTracker("base-class");
@@ -87,6 +110,28 @@ public sealed class LeakTrackerGcTests
         return new WeakReference(tracker);
     }
 
+    /// <summary>Tracks one object of each kind (a handle in its own field, a base-class object, a scope) and keeps them in <paramref name="alive"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CreateTrackerAndTrack(List<object> alive, bool dispose)
+    {
+        var tracker = new LeakTracker("let-go", new LeakTrackerOptions { CaptureStackTrace = true });
+        var handleInField = new HandleInField(tracker);
+        var connection = new Connection(tracker);
+        var scope = new DisposalScope(new DisposalScopeOptions { Name = "let-go", LeakTracker = tracker });
+        scope.Add(new MemoryStream());
+        if (dispose)
+        {
+            handleInField.Dispose();
+            connection.Dispose();
+            scope.Dispose();
+        }
+
+        alive.Add(handleInField);
+        alive.Add(connection);
+        alive.Add(scope);
+        return new WeakReference(tracker);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference CreateConnection(LeakTracker tracker, bool dispose)
     {
@@ -98,6 +143,16 @@ public sealed class LeakTrackerGcTests
         }
 
         return new WeakReference(connection);
+    }
+
+    /// <summary>The hand-written pattern: the handle in a field of the tracked object.</summary>
+    private sealed class HandleInField : IDisposable
+    {
+        private readonly LeakHandle _leak;
+
+        public HandleInField(LeakTracker tracker) => _leak = tracker.Track(this);
+
+        public void Dispose() => _leak.Dispose();
     }
 
     private sealed class Connection(LeakTracker tracker) : TrackedDisposable(tracker)

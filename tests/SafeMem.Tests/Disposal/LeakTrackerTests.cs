@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using SafeMem.Disposal;
+using SafeMem.Telemetry;
+using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Tests.Disposal;
 
@@ -199,7 +201,26 @@ public sealed class LeakTrackerTests
 
         IReadOnlyDictionary<string, long> byType = tracker.GetStatistics().LeaksByType;
         Assert.Equal(2, byType["SafeMem.Tests.Disposal.LeakTrackerTests.Resource"]);
-        Assert.Equal(1, byType["System.Collections.Generic.List<System.Int32>"]);
+        Assert.Equal(1, byType["System.Collections.Generic.List<int>"]);
+    }
+
+    [Fact]
+    public void Leak_OfANestedTypeOfAGenericType_IsNamedAsCSharpWritesItInReportStatisticsAndTag()
+    {
+        // Issue 20.10: Outer<int>.Inner was reported as Outer.Inner<System.Int32>.
+        using var factory = new TestMeterFactory();
+        var tracker = new LeakTracker("nested-generic", new LeakTrackerOptions { MeterFactory = factory });
+        using var metrics = new MetricRecorder(SafeMemMeter.Resolve(factory));
+        using var recorder = new LeakRecorder(tracker);
+        const string Expected = "SafeMem.Tests.Disposal.TypeNamesTests.Outer<int>.Inner";
+
+        CreateAndDropNested(tracker);
+        LeakReport report = Assert.Single(recorder.CollectUntil(1));
+
+        Assert.Equal(Expected, report.ResourceTypeName);
+        Assert.Contains(Expected, report.ToString(), StringComparison.Ordinal);
+        Assert.Equal(1, tracker.GetStatistics().LeaksByType[Expected]);
+        Assert.Equal(1, metrics.ObserveValue("safemem.tracker.leaks", "nested-generic", (SafeMemTags.TrackerResourceType, Expected)));
     }
 
     [Fact]
@@ -228,6 +249,9 @@ public sealed class LeakTrackerTests
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void CreateAndDropList(LeakTracker tracker) => _ = tracker.Track(new List<int>());
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CreateAndDropNested(LeakTracker tracker) => _ = tracker.Track(new TypeNamesTests.Outer<int>.Inner());
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void CreateAndDispose(LeakTracker tracker, int count)

@@ -805,7 +805,10 @@ public sealed class WeakEventSourceTests
         return new WeakReference(source);
     }
 
+    // Keeps the subscribers of the dropped-source tests alive for the whole run, on purpose.
+#pragma warning disable SM1001
     private static readonly List<PriceSubscriber> s_keptSubscribers = [];
+#pragma warning restore SM1001
 
     private sealed class WeakPublisher
     {

@@ -1,6 +1,10 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.ObjectPool;
+using SafeMem.Disposal;
 using SafeMem.Pooling;
+using SafeMem.Telemetry;
 using SafeMem.Tests.Disposal;
+using SafeMem.Tests.Infrastructure;
 
 namespace SafeMem.Tests.Pooling;
 
@@ -35,10 +39,80 @@ public sealed class TrackedObjectPoolProviderTests
 
         Assert.Same(provider.LeakTracker, pool.LeakTracker);
         Assert.Same(provider.LeakTracker, other.LeakTracker);
-        Assert.Equal("SafeMem.Tests.Pooling.PooledThing", pool.Name);
+        Assert.Equal(provider.Name + "/SafeMem.Tests.Pooling.PooledThing", pool.Name);
+        Assert.Equal(provider.Name + "/SafeMem.Tests.Pooling.PooledThing-2", other.Name);
         pool.Dispose();
         other.Dispose();
     }
+
+    [Fact]
+    public void Name_Unnamed_IsAGeneratedObjectPoolsName_ThatNamesTheTrackerAndPrefixesThePools()
+    {
+        var provider = new TrackedObjectPoolProvider(new TrackedObjectPoolOptions { SamplingRate = 1 });
+
+        var pool = (TrackedObjectPool<System.Text.StringBuilder>)provider.CreateStringBuilderPool();
+
+        Assert.Matches("^object-pools-[0-9]+$", provider.Name);
+        Assert.Equal(provider.Name, provider.LeakTracker!.Name);
+        Assert.Equal(provider.Name + "/System.Text.StringBuilder", pool.Name);
+        pool.Dispose();
+    }
+
+    [Fact]
+    public void Name_Given_NamesTheTrackerAndPrefixesThePools()
+    {
+        var provider = new TrackedObjectPoolProvider(new TrackedObjectPoolOptions { Name = "app", SamplingRate = 1 });
+
+        var pool = (TrackedObjectPool<System.Text.StringBuilder>)provider.CreateStringBuilderPool();
+
+        Assert.Equal("app", provider.Name);
+        Assert.Equal("app", provider.LeakTracker!.Name);
+        Assert.Equal("app/System.Text.StringBuilder", pool.Name);
+        pool.Dispose();
+    }
+
+    [Fact]
+    public void Create_TwoUnnamedProviders_PoolsOfOneTypeAndTheirTrackers_NeverShareAName()
+    {
+        // Two hosts in one process, each with AddSafeMemObjectPools(): their StringBuilder pools used to both be
+        // "System.Text.StringBuilder", so an exporter merged their figures into one series.
+        using var factory = new TestMeterFactory();
+        var first = new TrackedObjectPoolProvider(new TrackedObjectPoolOptions { SamplingRate = 1, MeterFactory = factory });
+        var second = new TrackedObjectPoolProvider(new TrackedObjectPoolOptions { SamplingRate = 1, MeterFactory = factory });
+        using var recorder = new MetricRecorder(SafeMemMeter.Resolve(factory));
+
+        var a = (TrackedObjectPool<System.Text.StringBuilder>)first.CreateStringBuilderPool();
+        var b = (TrackedObjectPool<System.Text.StringBuilder>)second.CreateStringBuilderPool();
+        a.Return(a.Get());
+        b.Return(b.Get());
+        b.Return(b.Get());
+
+        Assert.NotEqual(first.Name, second.Name);
+        Assert.NotEqual(first.LeakTracker!.Name, second.LeakTracker!.Name);
+        Assert.NotEqual(a.Name, b.Name);
+        Assert.Equal(1, recorder.ObserveValue("safemem.pool.rentals", a.Name));
+        Assert.Equal(2, recorder.ObserveValue("safemem.pool.rentals", b.Name));
+        a.Dispose();
+        b.Dispose();
+    }
+
+    [Fact]
+    public void LeakReport_FromAnUnnamedProvidersPool_NamesTheProviderAndThePool()
+    {
+        var provider = new TrackedObjectPoolProvider(new TrackedObjectPoolOptions { SamplingRate = 1 });
+        using var recorder = new LeakRecorder(provider.LeakTracker!);
+        var pool = (TrackedObjectPool<PooledThing>)provider.Create(new ThingPolicy());
+
+        RentAndDrop(pool);
+        LeakReport report = Assert.Single(recorder.CollectUntil(1));
+
+        Assert.Equal(provider.Name, report.TrackerName);
+        Assert.Equal($"rented from object pool '{provider.Name}/SafeMem.Tests.Pooling.PooledThing' and never returned", report.Details);
+        pool.Dispose();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RentAndDrop(ObjectPool<PooledThing> pool) => pool.Get();
 
     [Fact]
     public void Create_DefaultPolicyOverload_Works()

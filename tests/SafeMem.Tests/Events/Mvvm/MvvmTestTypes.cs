@@ -138,9 +138,12 @@ public sealed class LeakyQuoteViewModel : ObservableObject
 {
     public LeakyQuoteViewModel(MarketService service)
     {
+        // The control leaks on purpose (SM1002 is right about it).
+#pragma warning disable SM1002
         service.PropertyChanged += OnServiceChanged;
         service.Symbols.CollectionChanged += OnSymbolsChanged;
         service.RefreshCommand.CanExecuteChanged += OnCanExecuteChanged;
+#pragma warning restore SM1002
     }
 
     public int Notifications { get; private set; }

@@ -1,0 +1,3 @@
+using SafeMem.Cli.CommandLine;
+
+return await SafeMemCommandLine.RunAsync(args, Console.Out, Console.Error);
