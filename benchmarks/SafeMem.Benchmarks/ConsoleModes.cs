@@ -10,7 +10,7 @@ public static class ConsoleModes
     {
         ["modes"] = ("list the console modes", static _ => List()),
         ["registry-throughput"] = ("multi-threaded WeakValueRegistry hits vs a locked Dictionary: [threads] [seconds]", Registries.WeakValueRegistryThroughput.Run),
-        ["cache-hitrate"] = ("hit ratio of BoundedCache (both policies) vs exact LRU and BitFaster ConcurrentLfu on traces, Zipf and weighted workloads [--traces DIR] [--only TRACE|zipf|weighted] [--seeds N]", Caching.HitRateStudy.Run),
+        ["cache-hitrate"] = ("hit ratio of BoundedCache (both policies) vs exact LRU and BitFaster ConcurrentLfu on traces, Zipf and weighted workloads; --default: TinyLfu as users get it, 1 and 2 threads, beside its synchronous mode and BitFaster's schedulers: " + Caching.HitRateStudy.Usage, Caching.HitRateStudy.Run),
         ["cache-throughput"] = ("Mops/s on 1 and 2 threads: BoundedCache, MemoryCache, BitFaster, naive LRU [--seconds N]", Caching.ThroughputStudy.Run),
         ["events-churn"] = ("subscribe/unsubscribe per operation (min, p25, median): weak sources, WeakEventSubscription, messenger [repetitions]", Events.WeakEventChurnStudy.Run),
         ["events-gc"] = ("gen2 pause and bytes per subscription with 100,000 live weak subscriptions vs none, messenger side by side [count]", Events.WeakEventGcStudy.Run),

@@ -29,7 +29,7 @@ namespace SafeMem.Extensions.Caching;
 /// <para><b>Expiration.</b> Absolute (<see cref="ICacheEntry.AbsoluteExpiration"/> and
 /// <see cref="ICacheEntry.AbsoluteExpirationRelativeToNow"/>; when both are set the earlier instant wins), sliding
 /// (refreshed by every read) and change tokens. An expired entry is never returned; time-expired entries are purged
-/// lazily on reads and, amortized, on writes, never by a timer. A token that fires removes the entry it was given to
+/// lazily, never by a timer: by a read that finds one, and all of them by every write before it evicts anything. A token that fires removes the entry it was given to
 /// (reason <see cref="EvictionReason.TokenExpired"/>), never a newer entry under the same key. Tokens that cannot call
 /// back are checked on every read of their entry. An entry already expired when it is committed (a past absolute
 /// expiration, or a token that has fired) is not stored: the entry it would have replaced leaves with

@@ -6,9 +6,6 @@ namespace SafeMem.Caching;
 /// <summary>The policy side: the recency heap, the write-order list, weights, eviction and expiry, all under one lock.</summary>
 public sealed partial class BoundedCache<TKey, TValue>
 {
-    // How many entries with their own (per-entry) expiry a write examines, beyond the cache-wide purge.
-    private const int OwnExpiryScanBudget = 4;
-
     // Guards the table's links, the heap, the write list, the weights and counts; readers never take it (except to
     // purge an expired entry they found, or to look again after missing while the table grew).
     private readonly object _lock = new();
@@ -21,9 +18,9 @@ public sealed partial class BoundedCache<TKey, TValue>
     private TimedCacheNode<TKey, TValue>? _writeFirst;
     private TimedCacheNode<TKey, TValue>? _writeLast;
 
-    // Where the amortized scan for per-entry expiry resumes in the write list.
-    private TimedCacheNode<TKey, TValue>? _scanHand;
-    private int _ownExpiryCount;
+    // Timed nodes that can expire after access or by their own expiry, by deadline (created with the first of them): the
+    // purge finds every such entry that expired, whatever order the eviction policy keeps.
+    private ExpiryHeap<TKey, TValue>? _expiry;
 
     /// <summary>
     /// Stores <paramref name="value"/> with per-entry settings (the <c>IMemoryCache</c> adapter's hook). The weight
@@ -95,6 +92,9 @@ public sealed partial class BoundedCache<TKey, TValue>
         lock (_lock)
         {
             ThrowIfDisposed();
+
+            // As every other removal does: no ring keeps a record of the node once it is removed.
+            DrainReadsLocked();
             if (FindLocked(key, HashOf(key)) is { } node)
             {
                 RemoveLocked(node, reason, ref removals);
@@ -267,6 +267,10 @@ public sealed partial class BoundedCache<TKey, TValue>
         if (node is TimedCacheNode<TKey, TValue> timedNode)
         {
             AppendToWriteList(timedNode);
+            if (ExpiryHeap<TKey, TValue>.Tracks(timedNode))
+            {
+                (_expiry ??= new ExpiryHeap<TKey, TValue>()).Add(timedNode);
+            }
         }
 
         if (old is not null)
@@ -309,10 +313,11 @@ public sealed partial class BoundedCache<TKey, TValue>
     private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
     /// <summary>
-    /// Removes every entry expired by the cache-wide times to live, at a cost proportional to what it removes:
-    /// write-expired entries form a prefix of the write list (constant time to live), access-expired ones the least
-    /// recently used end of the recency order. Entries with their own expiry do not follow either order; a few of them
-    /// are examined per write, and reads purge any they find.
+    /// Removes every expired entry, at a cost proportional to what it removes: entries expired after write (constant time
+    /// to live) form a prefix of the write list; every entry that can expire after access or by its own expiry sits in
+    /// the expiry heap by deadline, whose keys are brought up to date lazily (O(log n) per entry removed or read since
+    /// it was keyed). The eviction order is not consulted: it is not an order of deadlines under TinyLfu or per-entry
+    /// times to live.
     /// </summary>
     private void PurgeExpiredLocked(long now, ref List<PendingRemoval>? removals)
     {
@@ -326,22 +331,9 @@ public sealed partial class BoundedCache<TKey, TValue>
             RemoveLocked(oldest, RemovalReason.Expired, ref removals);
         }
 
-        while (_recency.ColdestExpired(now) is { } coldest)
+        while (_expiry?.NextExpired(now) is { } expired)
         {
-            RemoveLocked(coldest, RemovalReason.Expired, ref removals);
-        }
-
-        if (_ownExpiryCount > 0)
-        {
-            for (int i = 0; i < OwnExpiryScanBudget && _writeFirst is not null; i++)
-            {
-                TimedCacheNode<TKey, TValue> candidate = _scanHand ?? _writeFirst;
-                _scanHand = candidate.WriteNext;
-                if (candidate.IsExpired(now))
-                {
-                    RemoveLocked(candidate, RemovalReason.Expired, ref removals);
-                }
-            }
+            RemoveLocked(expired, RemovalReason.Expired, ref removals);
         }
     }
 
@@ -356,6 +348,7 @@ public sealed partial class BoundedCache<TKey, TValue>
         if (node is TimedCacheNode<TKey, TValue> timed)
         {
             RemoveFromWriteList(timed);
+            _expiry?.Remove(timed);
         }
 
         if (!keepInTable)
@@ -405,19 +398,10 @@ public sealed partial class BoundedCache<TKey, TValue>
         }
 
         _writeLast = node;
-        if (node.HasOwnExpiry)
-        {
-            _ownExpiryCount++;
-        }
     }
 
     private void RemoveFromWriteList(TimedCacheNode<TKey, TValue> node)
     {
-        if (_scanHand == node)
-        {
-            _scanHand = node.WriteNext;
-        }
-
         if (node.WritePrev is null)
         {
             _writeFirst = node.WriteNext;
@@ -438,10 +422,6 @@ public sealed partial class BoundedCache<TKey, TValue>
 
         node.WritePrev = null;
         node.WriteNext = null;
-        if (node.HasOwnExpiry)
-        {
-            _ownExpiryCount--;
-        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -559,11 +539,17 @@ public sealed partial class BoundedCache<TKey, TValue>
             }
 
             long weight = 0;
-            int timed = 0;
+            int timed = 0, tracked = 0;
             foreach (CacheNode<TKey, TValue> node in _recency.ToList())
             {
                 weight += node.Weight;
                 timed += node is TimedCacheNode<TKey, TValue> ? 1 : 0;
+                tracked += node is TimedCacheNode<TKey, TValue> t && ExpiryHeap<TKey, TValue>.Tracks(t) ? 1 : 0;
+            }
+
+            if (_expiry?.FindInconsistency() is { } brokenHeap)
+            {
+                return brokenHeap;
             }
 
             int written = 0;
@@ -579,6 +565,7 @@ public sealed partial class BoundedCache<TKey, TValue>
             return _recency.Count != _counters.EntryCount ? $"recency order holds {_recency.Count} nodes, EntryCount is {_counters.EntryCount}"
                 : weight != _counters.Weight ? $"nodes weigh {weight}, Weight is {_counters.Weight}"
                 : written != timed ? $"write list holds {written} nodes, {timed} timed nodes are linked"
+                : (_expiry?.Count ?? 0) != tracked ? $"expiry heap holds {_expiry?.Count ?? 0} nodes, {tracked} nodes can expire after access or by their own expiry"
                 : null;
         }
     }

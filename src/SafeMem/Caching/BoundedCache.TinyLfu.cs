@@ -4,8 +4,8 @@ namespace SafeMem.Caching;
 
 /// <summary>
 /// The seam between the engine and its eviction policy: which order the cache keeps (exact LRU or W-TinyLFU), and how
-/// a hit reaches the TinyLfu policy (recorded in the reading thread's ring, drained by writers under the lock, and by a
-/// drain on the thread pool when a reader's ring is full).
+/// a hit reaches the TinyLfu policy (recorded in the reading thread's ring, drained under the lock by every write and by
+/// the reader whose ring is full, never on another thread; see <see cref="RecencyClock"/>).
 /// </summary>
 public sealed partial class BoundedCache<TKey, TValue>
 {
@@ -15,22 +15,15 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>A hit is recorded for the TinyLfu policy instead of stamped.</summary>
     private const int RecordsReadsFlag = 2;
 
-    /// <summary>With <see cref="RecordsReadsFlag"/>: a reader whose ring is full drains it itself (the synchronous mode).</summary>
-    private const int DrainsOnCallerFlag = 4;
+    /// <summary>With <see cref="RecordsReadsFlag"/>: a reader never samples its hits (the synchronous mode, for replays).</summary>
+    private const int AppliesEveryHitFlag = 4;
 
-    private const int DrainIdle = 0;
-    private const int DrainScheduled = 1;
+    /// <summary>Records a reader skips after it found the lock taken with its ring full (default mode): a retry per 16 hits at most.</summary>
+    private const int LockedBackOff = 16;
 
     // Exactly one of these is set; _recency is the same object seen through what both policies share.
     private readonly RecencyOrder<TKey, TValue>? _lru;
     private readonly TinyLfuOrder<TKey, TValue>? _lfu;
-
-    // TinyLfu with background draining: the one work item every scheduled drain queues (queuing it allocates nothing).
-    // It holds the cache strongly, so a queued drain keeps a dropped cache alive until it has run, and no longer.
-    private readonly ReadDrain? _readDrain;
-
-    // DrainScheduled from the reader that won the CAS on a full ring until the drain it queued has finished.
-    private int _drainState;
 
     /// <summary>Gets the eviction policy the cache was built with.</summary>
     public EvictionPolicy EvictionPolicy => _counters.Policy;
@@ -65,45 +58,30 @@ public sealed partial class BoundedCache<TKey, TValue>
         {
             node.Stamp = _clock.Hit();
         }
-        else if ((flags & DrainsOnCallerFlag) == 0)
+        else
         {
-            // The ring was full: the hit is counted, its record dropped. Every hit on a full ring comes here until the
-            // drain has run, so the plain read keeps that to one load of a line that changes once per drain.
-            if (!_clock.RecordOrDrop(node) && Volatile.Read(ref _drainState) == DrainIdle)
+            RecencyClock.RecordResult recorded = _clock.Record(node);
+            if (recorded != RecencyClock.RecordResult.Done)
             {
-                ScheduleDrain();
+                RecordAfterDrain(node, recorded, flags);
             }
-        }
-        else if (!_clock.TryRecord(node))
-        {
-            RecordWhenFull(node);
         }
 
         return true;
     }
 
     /// <summary>
-    /// A ring is full and no drain is scheduled: queue one on the thread pool, so the policy's maintenance never runs on
-    /// a reader's path. The CAS (one per full ring, not per hit) lets exactly one of the readers that saw the flag clear
-    /// queue it. Under read-heavy load the policy thus sees a sample of the hits, as in Caffeine.
+    /// This thread's ring is full, or it is about to start filling it while another thread's may hold older hits: drain
+    /// every ring under the lock if it is free (on one thread, and for threads taking turns, it always is, so the policy
+    /// sees every hit in order whatever other threads do), then record the hit. In the default mode a thread whose ring
+    /// keeps filling with no write between samples its next hits more sparsely. If the lock is taken, a full ring drops
+    /// this hit's record (still counted as a hit) rather than wait on a reader's path, and in the default mode skips a few
+    /// records before it tries again; an empty one records anyway (concurrent readers' order is approximate).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ScheduleDrain()
+    private void RecordAfterDrain(CacheNode<TKey, TValue> node, RecencyClock.RecordResult recorded, int flags)
     {
-        if (Interlocked.CompareExchange(ref _drainState, DrainScheduled, DrainIdle) == DrainIdle)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(_readDrain!, preferLocal: false);
-        }
-    }
-
-    /// <summary>
-    /// This thread's ring is full, in the synchronous mode (<see cref="BoundedCacheOptions{TKey, TValue}.DrainReadsOnCaller"/>):
-    /// drain every ring under the lock if it is free (on one thread it always is, so no hit is lost there), else drop
-    /// this hit's record (still counted as a hit) rather than wait on a reader's path.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RecordWhenFull(CacheNode<TKey, TValue> node)
-    {
+        bool synchronous = (flags & AppliesEveryHitFlag) != 0;
         if (Monitor.TryEnter(_lock))
         {
             try
@@ -111,6 +89,10 @@ public sealed partial class BoundedCache<TKey, TValue>
                 if (!_disposed)
                 {
                     DrainReadsLocked();
+                    if (recorded == RecencyClock.RecordResult.Full && !synchronous)
+                    {
+                        _clock.AfterOwnFullDrain();
+                    }
                 }
             }
             finally
@@ -118,53 +100,17 @@ public sealed partial class BoundedCache<TKey, TValue>
                 Monitor.Exit(_lock);
             }
 
-            if (!_disposed && _clock.TryRecord(node))
+            if (!_disposed && _clock.RecordFirst(node))
             {
                 return;
             }
         }
-
-        _clock.CountDropped();
-    }
-
-    /// <summary>
-    /// The scheduled drain, on a thread-pool thread: applies every ring's hits under the lock (or, once the cache is
-    /// disposed, discards them so no ring keeps a node alive), then lets the next full ring schedule another.
-    /// </summary>
-    private void DrainScheduledReads()
-    {
-        try
+        else if (recorded == RecencyClock.RecordResult.OthersPending && _clock.RecordFirst(node))
         {
-            lock (_lock)
-            {
-                try
-                {
-                    if (_disposed)
-                    {
-                        // A reader that found a node just before Dispose may have recorded it after Dispose emptied the rings.
-                        _clock.DiscardReads();
-                    }
-                    else
-                    {
-                        DrainReadsLocked();
-                    }
-                }
-                catch (Exception)
-                {
-                    // OnRead runs no user code, so this is not expected; but an exception on a thread-pool thread would
-                    // end the process. A ring left half drained would hand cleared slots to the next drain: forget the
-                    // records instead (the hits stay counted; the policy just does not see them).
-                    _clock.DiscardReads();
-                }
-            }
+            return;
         }
-        finally
-        {
-            // Cleared after the drain, not before: while it runs, readers whose rings are full drop records instead of
-            // queuing drains that would only wait on the lock. A ring that fills after the drain passed it finds the flag
-            // clear on its next hit and schedules again.
-            Volatile.Write(ref _drainState, DrainIdle);
-        }
+
+        _clock.CountDropped(synchronous ? 0 : LockedBackOff);
     }
 
     /// <summary>Applies the hits recorded since the last drain to the TinyLfu policy, in each thread's order. Under the lock; nothing to do under LRU.</summary>
@@ -198,15 +144,6 @@ public sealed partial class BoundedCache<TKey, TValue>
     /// <summary>Gets the clock that counts hits and holds the TinyLfu rings, for tests.</summary>
     internal RecencyClock Clock => _clock;
 
-    /// <summary>Gets the policy lock, for tests that hold it while a drain is scheduled.</summary>
+    /// <summary>Gets the policy lock, for tests that hold it while readers fill their rings.</summary>
     internal object PolicyLock => _lock;
-
-    /// <summary>Gets a value indicating whether a drain of the readers' rings is scheduled or running, for tests.</summary>
-    internal bool IsReadDrainScheduled => Volatile.Read(ref _drainState) != DrainIdle;
-
-    /// <summary>The cache's one drain work item; queued without allocating, and without the caller's execution context.</summary>
-    private sealed class ReadDrain(BoundedCache<TKey, TValue> cache) : IThreadPoolWorkItem
-    {
-        public void Execute() => cache.DrainScheduledReads();
-    }
 }

@@ -35,8 +35,10 @@ namespace SafeMem.Caching;
 /// <para><b>Expiry.</b> <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterWrite"/> and
 /// <see cref="BoundedCacheOptions{TKey, TValue}.ExpireAfterAccess"/> hold for every entry; an entry expires when
 /// now &gt;= its deadline. An expired entry is never returned, even before it is purged. Purging is amortized: a read
-/// that finds an expired entry removes it, and every write first removes all entries expired by the cache-wide times to
-/// live (in write order and from the LRU end, so the cost is proportional to what it removes). No timer is used.</para>
+/// that finds an expired entry removes it, and every write first removes every expired entry, whatever the policy and
+/// whether the time to live is cache-wide or the entry's own, before it evicts anything (in write order for expiry after
+/// write, and by deadline from a heap for expiry after access and per-entry expiry, so the cost is proportional to what
+/// it removes plus O(log n) per entry read since it was placed there). No timer is used.</para>
 /// <para><b>Loading.</b> <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/> and its overloads run the factory outside any
 /// lock, at most once per key at a time: concurrent callers for the key wait for that run and share its result. If it
 /// throws, is cancelled or returns null, every waiter sees that exception and nothing is cached; the next call runs the
@@ -69,10 +71,12 @@ namespace SafeMem.Caching;
 /// instruction (a hash lookup and two plain stores: the entry's stamp and the thread's own hit count); writes serialize
 /// on one policy lock held for the table, recency and weight updates. In a cache that disposes values, taking and
 /// releasing a lease also take that lock briefly (the holder counts live under it); a plain hit never does. Under
-/// <see cref="EvictionPolicy.TinyLfu"/>, a hit is recorded in the reading thread's ring of 64; when that ring is full the
-/// reader queues one drain on the thread pool (one interlocked instruction per full ring, not per hit) and drops the
-/// record (the hit still counts): the drain, not the reader, applies the hits under the lock. A queued drain holds the
-/// cache until it has run.</para>
+/// <see cref="EvictionPolicy.TinyLfu"/>, a hit is recorded in the reading thread's ring of 64; the reader whose ring is
+/// full applies every ring's hits to the policy itself if the lock is free (one <c>Monitor.TryEnter</c> per full ring, not
+/// per hit), and drops that hit's record if it is not (the hit still counts). A thread that reads over a thousand times
+/// in a row with no write between samples its further hits at random until a write comes, which bounds what the policy
+/// costs a read-only stretch. No work is handed to another thread, so what reaches the policy on one thread, or on
+/// threads taking turns, does not depend on scheduling.</para>
 /// <para><b>Dispose.</b> Stops the telemetry, lets go of every entry (disposing values if configured, without raising
 /// <see cref="EntryRemoved"/>); afterwards every member throws <see cref="ObjectDisposedException"/>. Dispose is
 /// idempotent.</para>
@@ -116,14 +120,13 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
         _expireAfterAccessTicks = options.ExpireAfterAccess?.Ticks ?? TimedCacheNode<TKey, TValue>.NoLimit;
         _expires = options.ExpireAfterWrite is not null || options.ExpireAfterAccess is not null;
         _hitFlags = (_expires ? MayExpireFlag : 0)
-            | (options.EvictionPolicy == EvictionPolicy.TinyLfu ? RecordsReadsFlag | (options.DrainReadsOnCaller ? DrainsOnCallerFlag : 0) : 0);
+            | (options.EvictionPolicy == EvictionPolicy.TinyLfu ? RecordsReadsFlag | (options.ApplyEveryHit ? AppliesEveryHitFlag : 0) : 0);
 #pragma warning disable CS8714 // See _holds: no key is ever null.
         _holds = options.DisposeRemovedValues ? new Dictionary<TValue, ValueHolds>(InstanceComparer()) : null;
 #pragma warning restore CS8714
         _counters = new CacheCounters(MaximumCount, MaximumWeight, options.ResolveWeightUnit(), options.EvictionPolicy);
         _clock = _counters.Clock;
         _recency = NewOrder(options, out _lru, out _lfu);
-        _readDrain = _lfu is not null && !options.DrainReadsOnCaller ? new ReadDrain(this) : null;
         _registration = _counters.Register(SafeMemMeter.Resolve(options.MeterFactory), Name);
     }
 
@@ -395,8 +398,7 @@ public sealed partial class BoundedCache<TKey, TValue> : IDisposable, IEnumerabl
             ClearTableLocked();
             _writeFirst = null;
             _writeLast = null;
-            _scanHand = null;
-            _ownExpiryCount = 0;
+            _expiry?.Clear();
             _counters.EntryCount = 0;
             _counters.Weight = 0;
             _handlers = [];

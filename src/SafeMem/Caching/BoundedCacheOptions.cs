@@ -180,12 +180,14 @@ public sealed class BoundedCacheOptions<TKey, TValue>
     internal int? PolicySeed { get; set; }
 
     /// <summary>
-    /// Gets or sets a value indicating whether a TinyLfu reader whose ring of recorded hits is full drains every ring
-    /// itself when the policy lock is free (no record is lost on one thread, so a one-thread replay is exact), instead of
-    /// scheduling the drain on the thread pool and dropping that record (the default). For model tests and the hit-rate
-    /// study; it costs the reader the policy's maintenance on every 64th hit.
+    /// Gets or sets a value indicating whether every TinyLfu hit on one thread reaches the policy (the synchronous mode):
+    /// a reader never samples its hits, however long it reads without a write. By default a thread whose ring of recorded
+    /// hits filled 16 times in a row with no write between samples its further hits until a write comes (see
+    /// <see cref="RecencyClock"/>); shorter runs of hits reach the policy whole either way. For model tests and the
+    /// hit-rate study, whose synchronous column is the policy's ceiling; it costs the reader the policy's work for every
+    /// hit, whatever the run.
     /// </summary>
-    internal bool DrainReadsOnCaller { get; set; }
+    internal bool ApplyEveryHit { get; set; }
 
     /// <summary>The unit the weight instruments report in (see <see cref="WeightUnit"/>).</summary>
     internal string ResolveWeightUnit() => _weightUnit ?? (Weigher is null ? "{entry}" : "{weight}");

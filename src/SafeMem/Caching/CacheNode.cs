@@ -99,7 +99,23 @@ internal sealed class TimedCacheNode<TKey, TValue> : CacheNode<TKey, TValue>
     public TimedCacheNode<TKey, TValue>? WritePrev;
     public TimedCacheNode<TKey, TValue>? WriteNext;
 
+    /// <summary>Its position in the cache's <see cref="ExpiryHeap{TKey, TValue}"/>, or -1 when not there (written under the lock).</summary>
+    public int ExpiryPosition = -1;
+
     public bool IsExpired(long now)
         => now >= WriteDeadline
             || (AccessTimeToLive != NoLimit && now - Volatile.Read(ref LastAccess) >= AccessTimeToLive);
+
+    /// <summary>The instant (UTC ticks) at which the entry expires unless it is read before: <see cref="IsExpired"/> is now &gt;= this.</summary>
+    public long Deadline()
+    {
+        if (AccessTimeToLive == NoLimit)
+        {
+            return WriteDeadline;
+        }
+
+        long lastAccess = Volatile.Read(ref LastAccess);
+        long accessDeadline = lastAccess > long.MaxValue - AccessTimeToLive ? long.MaxValue : lastAccess + AccessTimeToLive;
+        return Math.Min(WriteDeadline, accessDeadline);
+    }
 }

@@ -14,12 +14,6 @@ internal abstract class EntryOrder<TKey, TValue>
     /// <summary>Removes <paramref name="node"/>, which must be held here; marks it as not held.</summary>
     public abstract void Remove(CacheNode<TKey, TValue> node);
 
-    /// <summary>
-    /// Returns a node at a least recently used end that expired at <paramref name="now"/>, or null: the purge of entries
-    /// expired after access takes them from there.
-    /// </summary>
-    public abstract CacheNode<TKey, TValue>? ColdestExpired(long now);
-
     /// <summary>Every node held, in no particular order (for snapshots, clearing and checks).</summary>
     public abstract List<CacheNode<TKey, TValue>> ToList();
 

@@ -103,10 +103,6 @@ internal sealed class RecencyOrder<TKey, TValue> : EntryOrder<TKey, TValue>
         return RecencyClock.IsOlder(_heap.OldestKey, tailStamp) ? root : tail;
     }
 
-    /// <inheritdoc/>
-    public override CacheNode<TKey, TValue>? ColdestExpired(long now)
-        => LeastRecent() is TimedCacheNode<TKey, TValue> coldest && coldest.IsExpired(now) ? coldest : null;
-
     /// <summary>Every node held, in no particular order (for snapshots, clearing and checks).</summary>
     public override List<CacheNode<TKey, TValue>> ToList()
     {

@@ -35,7 +35,7 @@ namespace SafeMem.Caching;
 /// of hit ratio on the loop trace (see docs/caching-tinylfu.md) and would make a replay depend on a random sequence.
 /// </para>
 /// <para>Not thread-safe: every member runs under the cache's policy lock. Hits arrive through
-/// <see cref="OnRead"/> when a writer, or the drain a full ring schedules, drains the readers' rings (see
+/// <see cref="OnRead"/> when a writer, or a reader whose ring is full, drains the readers' rings (see
 /// <see cref="RecencyClock"/>).</para>
 /// </remarks>
 internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, RecencyClock.IReadSink
@@ -160,6 +160,9 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         }
     }
 
+    /// <summary>Hits the readers counted but did not record: they count in the climber's hit ratio, not in the sketch.</summary>
+    public void OnUnrecordedReads(long count) => _sampleHits += count;
+
     /// <summary>
     /// Starts the write of <paramref name="node"/>: counts a use of its key, then moves the window's overflow (counting
     /// the new entry, oldest first) to probation as candidates. Then call <see cref="NextEviction"/> until it returns
@@ -269,21 +272,6 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         _weight += node.Weight;
         _window.AddNewest(node, Measure(node));
         Climb();
-    }
-
-    public override CacheNode<TKey, TValue>? ColdestExpired(long now)
-    {
-        // Each segment is in order of use, so an entry expired after access shows at one of the oldest ends first
-        // (probation can hold demoted entries newer than it shows; those are purged when they reach its end or are read).
-        foreach (Segment segment in (ReadOnlySpan<Segment>)[_window, _probation, _protected])
-        {
-            if (segment.Oldest is TimedCacheNode<TKey, TValue> oldest && oldest.IsExpired(now))
-            {
-                return oldest;
-            }
-        }
-
-        return null;
     }
 
     public override List<CacheNode<TKey, TValue>> ToList()

@@ -14,8 +14,7 @@ namespace SafeMem.Tests.Caching;
 /// probation entry to protected (unless heavier than protected's target), demoting protected's oldest entries to
 /// probation's newest end while protected is over its target.</item>
 /// <item>A write replaces (reason Replaced) or rejects (heavier than the weight bound: Rejected, nothing evicted), then
-/// purges expired entries (the expired prefix of the write order, then the oldest ends of window, probation and
-/// protected while one of them is expired), then enters the window as its newest entry and counts a use; the window's
+/// purges every expired entry, then enters the window as its newest entry and counts a use; the window's
 /// overflow (oldest first, never the new entry) moves to probation's newest end as candidates; while a bound is
 /// exceeded, candidates duel victims (probation oldest first, then protected, then the window's older entries).</item>
 /// <item>A duel keeps the candidate only if it is estimated more frequent than the victim and, under an exceeded weight
@@ -35,7 +34,6 @@ public sealed class ReferenceTinyLfu<TKey>
     private readonly LinkedList<Entry> _window = new();
     private readonly LinkedList<Entry> _probation = new();
     private readonly LinkedList<Entry> _protected = new();
-    private readonly LinkedList<Entry> _writeOrder = new();
     private readonly int? _maximumCount;
     private readonly long? _maximumWeight;
     private readonly TimeSpan? _expireAfterWrite;
@@ -148,7 +146,6 @@ public sealed class ReferenceTinyLfu<TKey>
         var entry = new Entry(key, value, weight, now) { LastAccess = now };
         _map.Add(key, entry);
         Weight += weight;
-        entry.WriteNode = _writeOrder.AddLast(entry);
         entry.Tick = ++_tick;
         while (_words < _map.Count)
         {
@@ -418,12 +415,7 @@ public sealed class ReferenceTinyLfu<TKey>
 
     private void PurgeExpired()
     {
-        while (_writeOrder.First is { } oldest && IsExpired(oldest.Value))
-        {
-            Remove(oldest.Value, "Expired");
-        }
-
-        while (new[] { _window, _probation, _protected }.Select(s => s.First?.Value).FirstOrDefault(e => e is not null && IsExpired(e)) is { } expired)
+        foreach (Entry expired in _map.Values.Where(IsExpired).ToList())
         {
             Remove(expired, "Expired");
         }
@@ -450,7 +442,6 @@ public sealed class ReferenceTinyLfu<TKey>
     private void Remove(Entry entry, string reason)
     {
         entry.Segment!.Remove(entry.Node!);
-        _writeOrder.Remove(entry.WriteNode!);
         _map.Remove(entry.Key);
         Weight -= entry.Weight;
         Removals.Add((entry.Key, entry.Value, reason));
@@ -473,7 +464,5 @@ public sealed class ReferenceTinyLfu<TKey>
         public LinkedList<Entry>? Segment { get; set; }
 
         public LinkedListNode<Entry>? Node { get; set; }
-
-        public LinkedListNode<Entry>? WriteNode { get; set; }
     }
 }

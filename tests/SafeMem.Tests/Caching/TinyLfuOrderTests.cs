@@ -15,8 +15,8 @@ public sealed class TinyLfuOrderTests
             EvictionPolicy = policy,
             PolicySeed = 1,
 
-            // Every hit reaches the policy before the next operation (no drain on the thread pool), so outcomes are exact.
-            DrainReadsOnCaller = true,
+            // Every hit reaches the policy however long a test reads without writing (no sampling), so outcomes are exact.
+            ApplyEveryHit = true,
             MaximumCount = maximumCount,
             MaximumWeight = maximumWeight,
             Weigher = weighs ? static (_, v) => v.Length : null,
