@@ -52,6 +52,12 @@ public sealed partial class RedisBackplane
     /// <summary>Whether recovery has work left or is running (for tests: a recovered node has neither).</summary>
     internal bool IsRecovering => HasRecoveryWork || Volatile.Read(ref _recovering) != 0;
 
+    /// <summary>
+    /// Whether the node knows the invalidation time of <paramref name="tag"/> (for tests: it learns it when a read of the
+    /// tag's record by HybridCache is over, a read overlapping a change repeated included).
+    /// </summary>
+    internal bool KnowsTag(string tag) => _knownTags.ContainsKey(tag);
+
     private bool HasRecoveryWork => !_pending.IsEmpty || Volatile.Read(ref _tagRefreshNeeded) != 0 || Volatile.Read(ref _lost) != 0;
 
     void IDistributedCacheObserver.OnChanged(string key, ReadOnlySpan<byte> value)

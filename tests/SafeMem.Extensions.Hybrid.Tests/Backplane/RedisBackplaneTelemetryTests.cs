@@ -45,10 +45,17 @@ public sealed class RedisBackplaneTelemetryTests : IDisposable
         using BackplaneTestNode a = Start("tel-a");
         using BackplaneTestNode b = Start("tel-b", o => o.MaximumPendingChanges = 1);
 
-        // Sent and received, and an L1 entry removed by it.
+        // Sent and received, and an L1 entry removed by it. B's write-back of "k" (HybridCache's, in the background) and
+        // its announcement (the sender's, on the thread pool) must be over before anything else: late, on a busy
+        // machine, that announcement would fail once B is cut off below and be the one change B keeps.
         await b.GetAsync("k", "v1");
+        await _redis.WaitForKeyAsync("k");
+        await WaitUntilAsync(() => b.Backplane.GetStatistics().Sent == 1);
         await a.Cache.RemoveAsync("k");
-        await WaitUntilAsync(() => b.Backplane.GetStatistics().RemovedByInvalidation == 1, () => $"a {Describe(a.Backplane.GetStatistics())} b {Describe(b.Backplane.GetStatistics())} bL1 {b.L1.Count}");
+
+        // A counts the message sent once its publish is over: B has handled it (B counts the removal last).
+        await WaitUntilAsync(() => a.Backplane.GetStatistics().Sent == 1, () => $"a {Describe(a.Backplane.GetStatistics())} b {Describe(b.Backplane.GetStatistics())} bL1 {b.L1.Count}");
+        Assert.Equal(1L, b.Backplane.GetStatistics().RemovedByInvalidation);
 
         // Malformed.
         _bus.Inject(b.Backplane.Channel, [1, 2, 3]);

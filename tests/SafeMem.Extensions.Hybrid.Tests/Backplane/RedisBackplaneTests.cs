@@ -31,10 +31,14 @@ public sealed class RedisBackplaneTests : IDisposable
     {
         (BackplaneTestNode a, BackplaneTestNode b) = await TwoNodesSharingAsync("k", "v1");
         long received = b.Backplane.GetStatistics().Received; // A's write-back of v1 was announced too
+        long sent = a.Backplane.GetStatistics().Sent;
 
         await a.Cache.SetAsync("k", "v2");
 
-        await WaitUntilAsync(() => !b.HasLocal("k"));
+        // A counts a message sent once its publish is over: B has handled it, its figures included (B removes the entry
+        // before it counts the removal, so B's L1 alone would not do).
+        await WaitUntilAsync(() => a.Backplane.GetStatistics().Sent > sent);
+        Assert.False(b.HasLocal("k"));
         Assert.Equal("v2", await b.GetAsync("k", "b's factory"));
         RedisBackplaneStatistics receiver = b.Backplane.GetStatistics();
         Assert.Equal((received + 1, 1L, 0L), (receiver.Received, receiver.RemovedByInvalidation, receiver.Malformed));
@@ -44,10 +48,12 @@ public sealed class RedisBackplaneTests : IDisposable
     public async Task RemoveAsync_OnA_RemovesTheKeyFromBsL1_AndBRunsItsFactory()
     {
         (BackplaneTestNode a, BackplaneTestNode b) = await TwoNodesSharingAsync("k", "v1");
+        long sent = a.Backplane.GetStatistics().Sent;
 
         await a.Cache.RemoveAsync("k");
 
-        await WaitUntilAsync(() => !b.HasLocal("k"));
+        await WaitUntilAsync(() => a.Backplane.GetStatistics().Sent > sent); // B has handled the message, figures included
+        Assert.False(b.HasLocal("k"));
         Assert.Equal("b's factory", await b.GetAsync("k", "b's factory"));
         Assert.Equal(1L, b.Backplane.GetStatistics().RemovedByInvalidation);
     }
@@ -171,8 +177,14 @@ public sealed class RedisBackplaneTests : IDisposable
 
         // B rejects its L1 copy and Redis's (both made before the invalidation), and makes the value again.
         Assert.Equal("v2", await b.GetAsync("k", "v2", tags));
+
+        // B writes v2 back and announces it in the background (its first message: its read of v1 was a hit in Redis).
+        await WaitUntilAsync(() => b.Backplane.GetStatistics().Sent == 1);
         Assert.Equal(record, _redis.Store["__MSFT_HCT__prices"]); // B applied the invalidation locally, it did not rewrite it
-        Assert.Equal(0L, a.Backplane.GetStatistics().Received); // and did not send it back
+        Assert.Equal(1L, a.Backplane.GetStatistics().Received); // and did not send it back: A heard only B's write-back of v2
+        Assert.DoesNotContain(
+            _bus.Published,
+            p => BackplaneMessage.TryDecode(p.Message, out BackplaneMessage m) && m.Sender == b.Backplane.NodeId && m.Kind == BackplaneMessageKind.Tag);
     }
 
     [Fact]
@@ -226,7 +238,9 @@ public sealed class RedisBackplaneTests : IDisposable
         // B misses A's tag invalidation. Its L1 copy is dropped once it hears again, but that alone would not do: Redis
         // still holds the entry, and B's HybridCache still holds the tag's old time, so it would accept the entry again.
         b.Transport.IsCutOff = true;
+        long sent = a.Backplane.GetStatistics().Sent;
         await a.Cache.RemoveByTagAsync("prices");
+        await WaitUntilAsync(() => a.Backplane.GetStatistics().Sent > sent); // published while B could not hear
         b.Transport.IsCutOff = false;
         b.Transport.RaiseConnectionLost();
         b.Tick();
@@ -259,6 +273,7 @@ public sealed class RedisBackplaneTests : IDisposable
     public async Task ARemovalRedisRefused_IsRepeatedOnRecovery_AndAnnounced()
     {
         (BackplaneTestNode a, BackplaneTestNode b) = await TwoNodesSharingAsync("k", "v1");
+        long sent = a.Backplane.GetStatistics().Sent;
 
         // Redis refuses A's removal, and A cannot publish: B hears nothing, Redis still holds v1.
         a.Transport.IsCutOff = true;
@@ -272,8 +287,9 @@ public sealed class RedisBackplaneTests : IDisposable
         a.Transport.IsCutOff = false;
         a.Transport.RaiseConnectionLost();
         a.Tick();
-        await WaitUntilAsync(() => !b.HasLocal("k"));
+        await WaitUntilAsync(() => a.Backplane.GetStatistics().Sent > sent); // B has handled the message, figures included
 
+        Assert.False(b.HasLocal("k"));
         Assert.False(_redis.Store.ContainsKey("k"));
         Assert.Equal("b's factory", await b.GetAsync("k", "b's factory"));
         Assert.Equal((0L, 1L), (b.Backplane.GetStatistics().Reconnections, b.Backplane.GetStatistics().RemovedByInvalidation));
@@ -285,6 +301,8 @@ public sealed class RedisBackplaneTests : IDisposable
     {
         (BackplaneTestNode a, BackplaneTestNode b) = await TwoNodesSharingAsync("k", "v1", o => o.MaximumPendingChanges = 2);
         await b.GetAsync("unrelated", "u");
+        await _redis.WaitForKeyAsync("unrelated");
+        await WaitUntilAsync(() => b.Backplane.GetStatistics().Sent == 1); // B's write-back of it, announced
         a.Transport.IsCutOff = true;
         _redis.Behavior = ScriptedBehavior.Throw;
         for (int i = 0; i < 3; i++)
@@ -336,10 +354,6 @@ public sealed class RedisBackplaneTests : IDisposable
         BackplaneTestNode node = BackplaneTestNode.Start(_bus, _redis, _clock, name, configure);
         _nodes.Add(node);
         Assert.True(node.Backplane.IsConnected);
-
-        // Hearing for the first time, the node re-reads the tags it knows ("*", read when HybridCache was built) in the
-        // background: let that finish, so that it does not count among a test's calls to Redis.
-        Assert.True(SpinWait.SpinUntil(() => !node.Backplane.IsRecovering, TimeSpan.FromSeconds(10)));
         return node;
     }
 

@@ -143,18 +143,26 @@ public sealed class ScriptedDistributedCache : IBufferDistributedCache
 
     private Task<T> Run<T>(Func<T> answer)
     {
-        Interlocked.Increment(ref _calls);
+        // Counted once the operation has done what its behavior says (answered, failed, or been queued to hang): a test
+        // that sees the count and then changes the behavior or releases the hung operations must find this one done.
+        Task<T> result;
         switch (Behavior)
         {
             case ScriptedBehavior.Throw:
-                return Task.FromException<T>(new InvalidOperationException("scripted failure"));
+                result = Task.FromException<T>(new InvalidOperationException("scripted failure"));
+                break;
             case ScriptedBehavior.Hang:
                 var pending = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _hung.Enqueue(() => pending.TrySetResult(answer()));
-                return pending.Task;
+                result = pending.Task;
+                break;
             default:
-                return Task.FromResult(answer());
+                result = Task.FromResult(answer());
+                break;
         }
+
+        Interlocked.Increment(ref _calls);
+        return result;
     }
 }
 
