@@ -378,6 +378,8 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
 
             foreach (var (method, ordinal) in _keyParameters.Keys)
             {
+                // No call seen proves nothing: the method may be reached through a delegate, reflection or a friend assembly.
+                bool called = false;
                 foreach (var tree in compilation.SyntaxTrees)
                 {
                     var root = tree.GetRoot(cancellationToken);
@@ -409,7 +411,14 @@ public sealed class StaticCollectionAnalyzer : DiagnosticAnalyzer
                         {
                             return false;
                         }
+
+                        called = true;
                     }
+                }
+
+                if (!called)
+                {
+                    return false;
                 }
             }
 

@@ -15,8 +15,9 @@ namespace SafeMem.Diagnostics.Heap;
 /// more <see cref="HeapGrowthConfidence.High"/>.
 /// </para>
 /// <para>
-/// <b>The runtime's per-thread state.</b> A new thread-pool thread brings a few objects of its own (its work-queue
-/// locals, its block of [ThreadStatic] fields, array pool buffers kept per thread or per core), which can rise in step
+/// <b>The runtime's per-thread state.</b> A new thread-pool thread brings a few objects of its own (the thread, its
+/// work-queue locals and work-stealing queue, its counters' nodes, its block of [ThreadStatic] fields, array pool
+/// buffers kept per thread or per core), which can rise in step
 /// with a short series. A type that rose by at most 64 instances and whose new instances are held only that way (by
 /// their retention path) is warm-up, with that path as its <see cref="HeapTypeGrowth.NewInstancePath"/>: the thread
 /// pool bounds its threads. This needs an open snapshot or a record for the last sample; rows alone cannot tell.
@@ -46,11 +47,14 @@ public static class HeapGrowthAnalyzer
     private const long PerThreadRiseLimit = 64;
     private const int PerThreadSuspects = 10;
 
-    // Runtime types that hold state per thread or per core (System.Threading, System.Buffers): what they hold is bounded
-    // by the thread count and the pool's buckets.
+    // Runtime types that hold state per thread or per core (System.Threading, System.Buffers), and the thread pool's own
+    // bookkeeping (its hill climbing, created with its threads): what they hold is bounded by the thread count and the
+    // pool's buckets. Work items queued to the pool are not among them.
     private static readonly string[] s_perThreadHolders =
     [
         "ThreadPoolWorkQueueThreadLocals",
+        "ThreadPoolWorkQueue.WorkStealingQueue",
+        "PortableThreadPool",
         "SharedArrayPoolThreadLocalArray",
         "SharedArrayPoolPartitions",
         "ThreadInt64PersistentCounter",
@@ -152,14 +156,17 @@ public static class HeapGrowthAnalyzer
     /// </summary>
     internal static bool IsRuntimePerThreadState(RetentionPath path)
     {
-        if (path.RootKind == RetentionRootKind.GCHandle && path.Hops.Count == 0 && path.Target == "object[]")
+        // A live thread's own object, and its block of [ThreadStatic] fields: each held by a strong handle of the runtime.
+        if (path.RootKind == RetentionRootKind.GCHandle && path.Hops.Count == 0 && path.Target is "object[]" or "Thread")
         {
             return true;
         }
 
         foreach (string holder in s_perThreadHolders)
         {
-            if (path.Root.Contains(holder, StringComparison.Ordinal) || path.Hops.Any(hop => hop.Contains(holder, StringComparison.Ordinal)))
+            if (path.Root.Contains(holder, StringComparison.Ordinal)
+                || path.Target.Contains(holder, StringComparison.Ordinal)
+                || path.Hops.Any(hop => hop.Contains(holder, StringComparison.Ordinal)))
             {
                 return true;
             }

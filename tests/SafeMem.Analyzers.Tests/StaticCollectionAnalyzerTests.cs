@@ -36,6 +36,7 @@ public sealed class StaticCollectionAnalyzerTests
     [InlineData("private static readonly List<Session> {|#0:s_list|} = new(); public Registry2() { } public static void Add(Session s) => s_list.Add(s); public static int Count => s_list.Count;")]
     [InlineData("private static readonly List<string> {|#0:s_lines|} = new(); public static void Mark() => s_lines.Add(\"tick\");")]
     [InlineData("private static readonly ConcurrentDictionary<string, int> {|#0:s_kinds|} = new(); public static int Next(string user) => Count(\"cache\") + Count(user); private static int Count(string kind) => s_kinds.GetOrAdd(kind, 0);")]
+    [InlineData("private static readonly ConcurrentDictionary<string, int> {|#0:s_kinds|} = new(); public static Func<string, int> Counter => Count; private static int Count(string kind) => s_kinds.GetOrAdd(kind, 0);")]
     public Task SM1001_StaticCollectionOnlyAddedTo_IsFlagged(string members)
         => VerifyAsync(Sample(members.Replace("public Registry2() { } ", string.Empty, StringComparison.Ordinal)), Diagnostic("SM1001"));
 

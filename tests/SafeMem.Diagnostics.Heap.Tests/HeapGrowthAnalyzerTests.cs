@@ -105,8 +105,10 @@ public sealed class HeapGrowthAnalyzerTests
         // What a new thread-pool thread brings (seen in an idle process: one more thread per snapshot), beside a slow
         // leak of the same pace from a static list, and a large rise through the same per-thread holder.
         var poolBuffer = new RetentionPath(RetentionRootKind.Other, "[ThreadStatic] System.Buffers.SharedArrayPool<int>.t_tlsBuckets", ["SharedArrayPoolThreadLocalArray[][5]", "SharedArrayPoolThreadLocalArray.Array"], "int[]");
-        var threadLocals = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", ["object[][8]", "ThreadPoolWorkQueueThreadLocals.random"], "Random.XoshiroImpl");
+        var threadLocals = new RetentionPath(RetentionRootKind.StaticField, "static field System.Threading.PortableThreadPool.HillClimbing.ThreadPoolHillClimber", ["PortableThreadPool.HillClimbing._randomIntervalGenerator"], "Random.XoshiroImpl");
         var threadStatics = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "object[]");
+        var thread = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "Thread");
+        var counterNode = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", ["object[][9]"], "ThreadInt64PersistentCounter.ThreadLocalNode");
         var leak = new RetentionPath(RetentionRootKind.StaticField, "static field App.Orders.s_all", ["List<Order>._items", "Order[][3]"], "Order");
         var flood = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", ["object[][8]", "ThreadPoolWorkQueueThreadLocals.workStealingQueue", "WorkItem[][0]"], "App.Job");
         (string Type, RetentionPath Path, long[] Counts)[] rows =
@@ -114,6 +116,8 @@ public sealed class HeapGrowthAnalyzerTests
             ("int[]", poolBuffer, [499, 500, 502]),
             ("System.Random.XoshiroImpl", threadLocals, [2, 3, 4]),
             ("object[]", threadStatics, [9, 10, 11]),
+            ("System.Threading.Thread", thread, [5, 6, 7]),
+            ("System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode", counterNode, [3, 4, 5]),
             ("App.Order", leak, [2, 3, 4]),
             ("App.Job", flood, [0, 100, 200]),
         ];
@@ -130,14 +134,14 @@ public sealed class HeapGrowthAnalyzerTests
         HeapGrowthReport report = HeapGrowthAnalyzer.Analyze(samples, new HeapGrowthOptions { MaxPathTypes = 1 });
 
         Assert.Equal(["App.Job", "App.Order"], report.Growing.Select(t => t.TypeName));
-        Assert.Equal(["System.Random.XoshiroImpl", "int[]", "object[]"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
+        Assert.Equal(["System.Random.XoshiroImpl", "System.Threading.Thread", "System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode", "int[]", "object[]"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
         Assert.All(report.WarmUp, t => Assert.True(HeapGrowthAnalyzer.IsRuntimePerThreadState(t.NewInstancePath!)));
         Assert.Same(flood, report.Growing[0].NewInstancePath);
         Assert.Null(report.Growing[1].NewInstancePath);
 
         // Rows alone (no paths) cannot tell: the small risers stay growth.
         HeapGrowthReport rowsOnly = HeapGrowthAnalyzer.Analyze(samples.Select(s => new HeapGrowthSample(s.Work, s.Types)).ToList());
-        Assert.Equal(5, rowsOnly.Growing.Count);
+        Assert.Equal(7, rowsOnly.Growing.Count);
     }
 
     [Fact]
