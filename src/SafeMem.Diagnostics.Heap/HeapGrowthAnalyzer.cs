@@ -20,7 +20,9 @@ namespace SafeMem.Diagnostics.Heap;
 /// buffers kept per thread or per core), which can rise in step
 /// with a short series. A type that rose by at most 64 instances and whose new instances are held only that way (by
 /// their retention path) is warm-up, with that path as its <see cref="HeapTypeGrowth.NewInstancePath"/>: the thread
-/// pool bounds its threads. This needs an open snapshot or a record for the last sample; rows alone cannot tell.
+/// pool bounds its threads. So is what the series' own open snapshots hold when it samples the process it inspects
+/// (their dump files' buffers). The runtime's internal per-thread types are told by name; the others need an open
+/// snapshot or a record for the last sample (rows alone cannot tell).
 /// </para>
 /// <para>
 /// <b>Limits.</b> A leak slower than one instance per stretch is not seen (one object every 1,000 runs needs stretches
@@ -58,6 +60,10 @@ public static class HeapGrowthAnalyzer
         "SharedArrayPoolThreadLocalArray",
         "SharedArrayPoolPartitions",
         "ThreadInt64PersistentCounter",
+
+        // The inspection's own open snapshots (their dump files' buffers and readers): they rise with the snapshots taken
+        // while a series is sampled in the process it inspects, not with the work.
+        "HeapSnapshot._dump",
     ];
 
     /// <summary>Classifies every type that rose over the series as growth or warm-up.</summary>
@@ -125,7 +131,7 @@ public static class HeapGrowthAnalyzer
         List<HeapTypeGrowth> suspects = [.. growing.Where(t => t.CountRise <= PerThreadRiseLimit).Take(PerThreadSuspects)];
         List<HeapTypeGrowth> pathed = [.. growing.Take(options.MaxPathTypes).Union(suspects)];
         IReadOnlyList<string> notes = FindNewInstancePaths(samples, pathed);
-        foreach (HeapTypeGrowth suspect in suspects.Where(t => t.NewInstancePath is { } path && IsRuntimePerThreadState(path)))
+        foreach (HeapTypeGrowth suspect in suspects.Where(t => IsRuntimePerThreadType(t.TypeName) || (t.NewInstancePath is { } path && IsRuntimeOrInspectionState(path))))
         {
             suspect.Confidence = HeapGrowthConfidence.None;
             growing.Remove(suspect);
@@ -152,9 +158,19 @@ public static class HeapGrowthAnalyzer
     /// <summary>
     /// Whether a new instance is held only by the runtime's per-thread state: a thread-pool thread's locals, the array
     /// pool's per-thread and per-core buffers, or a thread's own block of [ThreadStatic] fields (an <c>object[]</c> held
-    /// by a strong handle). Each new thread brings a few of them and the thread pool bounds the threads.
+    /// by a strong handle). Each new thread brings a few of them and the thread pool bounds the threads. Also what an open
+    /// <see cref="HeapSnapshot"/> of the same process holds (its dump file's buffers), which rises with the snapshots.
     /// </summary>
-    internal static bool IsRuntimePerThreadState(RetentionPath path)
+    /// <summary>
+    /// Whether the type is one the runtime creates only for its per-thread state (internal types of System.Threading and
+    /// System.Buffers, which no program can create): warm-up even when no path reaches its new instances, as when a
+    /// [ThreadStatic] root is not reported.
+    /// </summary>
+    internal static bool IsRuntimePerThreadType(string typeName)
+        => typeName.StartsWith("System.", StringComparison.Ordinal)
+           && s_perThreadHolders.Any(holder => holder.IndexOf('.') < 0 && typeName.Contains(holder, StringComparison.Ordinal));
+
+    internal static bool IsRuntimeOrInspectionState(RetentionPath path)
     {
         // A live thread's own object, and its block of [ThreadStatic] fields: each held by a strong handle of the runtime.
         if (path.RootKind == RetentionRootKind.GCHandle && path.Hops.Count == 0 && path.Target is "object[]" or "Thread")

@@ -108,15 +108,20 @@ public sealed class HeapGrowthAnalyzerTests
         var threadLocals = new RetentionPath(RetentionRootKind.StaticField, "static field System.Threading.PortableThreadPool.HillClimbing.ThreadPoolHillClimber", ["PortableThreadPool.HillClimbing._randomIntervalGenerator"], "Random.XoshiroImpl");
         var threadStatics = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "object[]");
         var thread = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "Thread");
+        RetentionPath? noPath = null;
+        var ownSnapshot = new RetentionPath(RetentionRootKind.StackLocal, "local variable in LeakAssert.GrowthSeries.Sample (thread 12)", ["LeakAssert.GrowthSeries._samples", "List<HeapGrowthSample>._items", "HeapGrowthSample[][0]", "HeapGrowthSample.Snapshot", "HeapSnapshot._dump", "HeapDump._file", "FileStream._strategy", "BufferedFileStreamStrategy._buffer"], "byte[]");
         var counterNode = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", ["object[][9]"], "ThreadInt64PersistentCounter.ThreadLocalNode");
         var leak = new RetentionPath(RetentionRootKind.StaticField, "static field App.Orders.s_all", ["List<Order>._items", "Order[][3]"], "Order");
         var flood = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", ["object[][8]", "ThreadPoolWorkQueueThreadLocals.workStealingQueue", "WorkItem[][0]"], "App.Job");
-        (string Type, RetentionPath Path, long[] Counts)[] rows =
+        (string Type, RetentionPath? Path, long[] Counts)[] rows =
         [
             ("int[]", poolBuffer, [499, 500, 502]),
             ("System.Random.XoshiroImpl", threadLocals, [2, 3, 4]),
             ("object[]", threadStatics, [9, 10, 11]),
             ("System.Threading.Thread", thread, [5, 6, 7]),
+            ("byte[]", ownSnapshot, [615, 617, 623]),
+            ("System.Buffers.SharedArrayPoolThreadLocalArray[]", noPath, [28, 30, 35]),
+            ("App.Buffers.SharedArrayPoolThreadLocalArray", noPath, [2, 4, 6]),
             ("System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode", counterNode, [3, 4, 5]),
             ("App.Order", leak, [2, 3, 4]),
             ("App.Job", flood, [0, 100, 200]),
@@ -128,20 +133,23 @@ public sealed class HeapGrowthAnalyzerTests
                 "app",
                 DateTimeOffset.UnixEpoch,
                 rows.Select(r => new HeapTypeSummary(r.Type, r.Counts[i], r.Counts[i] * 24)),
-                rows.Select(r => new HeapRetentionGroup(r.Type, 0, r.Counts[i], r.Counts[i] * 24, r.Path)),
+                rows.Where(r => r.Path is not null).Select(r => new HeapRetentionGroup(r.Type, 0, r.Counts[i], r.Counts[i] * 24, r.Path!)),
                 []))).ToList();
 
         HeapGrowthReport report = HeapGrowthAnalyzer.Analyze(samples, new HeapGrowthOptions { MaxPathTypes = 1 });
 
-        Assert.Equal(["App.Job", "App.Order"], report.Growing.Select(t => t.TypeName));
-        Assert.Equal(["System.Random.XoshiroImpl", "System.Threading.Thread", "System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode", "int[]", "object[]"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
-        Assert.All(report.WarmUp, t => Assert.True(HeapGrowthAnalyzer.IsRuntimePerThreadState(t.NewInstancePath!)));
+        Assert.Equal(["App.Job", "App.Buffers.SharedArrayPoolThreadLocalArray", "App.Order"], report.Growing.Select(t => t.TypeName));
+        Assert.Equal(["System.Buffers.SharedArrayPoolThreadLocalArray[]", "System.Random.XoshiroImpl", "System.Threading.Thread", "System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode", "byte[]", "int[]", "object[]"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
+        Assert.All(report.WarmUp.Where(t => t.NewInstancePath is not null), t => Assert.True(HeapGrowthAnalyzer.IsRuntimeOrInspectionState(t.NewInstancePath!)));
+        Assert.Null(report.Find("System.Buffers.SharedArrayPoolThreadLocalArray[]")!.NewInstancePath);
         Assert.Same(flood, report.Growing[0].NewInstancePath);
-        Assert.Null(report.Growing[1].NewInstancePath);
+        Assert.Null(report.Growing[2].NewInstancePath);
 
-        // Rows alone (no paths) cannot tell: the small risers stay growth.
+        // Rows alone (no paths): only the runtime's own internal types are told apart, by name; the other small risers
+        // stay growth.
         HeapGrowthReport rowsOnly = HeapGrowthAnalyzer.Analyze(samples.Select(s => new HeapGrowthSample(s.Work, s.Types)).ToList());
-        Assert.Equal(7, rowsOnly.Growing.Count);
+        Assert.Equal(8, rowsOnly.Growing.Count);
+        Assert.Equal(["System.Buffers.SharedArrayPoolThreadLocalArray[]", "System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode"], rowsOnly.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
