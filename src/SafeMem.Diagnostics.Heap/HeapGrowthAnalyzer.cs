@@ -52,7 +52,7 @@ public static class HeapGrowthAnalyzer
     // Runtime types that hold state per thread or per core (System.Threading, System.Buffers), and the thread pool's own
     // bookkeeping (its hill climbing, created with its threads): what they hold is bounded by the thread count and the
     // pool's buckets. Work items queued to the pool are not among them.
-    private static readonly string[] s_perThreadHolders =
+    private static readonly string[] s_runtimePerThreadTypes =
     [
         "ThreadPoolWorkQueueThreadLocals",
         "ThreadPoolWorkQueue.WorkStealingQueue",
@@ -60,11 +60,11 @@ public static class HeapGrowthAnalyzer
         "SharedArrayPoolThreadLocalArray",
         "SharedArrayPoolPartitions",
         "ThreadInt64PersistentCounter",
-
-        // The inspection's own open snapshots (their dump files' buffers and readers): they rise with the snapshots taken
-        // while a series is sampled in the process it inspects, not with the work.
-        "HeapSnapshot._dump",
     ];
+
+    // The inspection's own open snapshots (their dump files' buffers and readers): they rise with the snapshots taken
+    // while a series is sampled in the process it inspects, not with the work.
+    private static readonly string[] s_inspectionHolders = ["HeapSnapshot._dump"];
 
     /// <summary>Classifies every type that rose over the series as growth or warm-up.</summary>
     /// <param name="samples">Two samples or more, in the order taken, with strictly increasing <see cref="HeapGrowthSample.Work"/>.</param>
@@ -168,7 +168,7 @@ public static class HeapGrowthAnalyzer
     /// </summary>
     internal static bool IsRuntimePerThreadType(string typeName)
         => typeName.StartsWith("System.", StringComparison.Ordinal)
-           && s_perThreadHolders.Any(holder => holder.IndexOf('.') < 0 && typeName.Contains(holder, StringComparison.Ordinal));
+           && s_runtimePerThreadTypes.Any(name => typeName.Contains(name, StringComparison.Ordinal));
 
     internal static bool IsRuntimeOrInspectionState(RetentionPath path)
     {
@@ -178,7 +178,7 @@ public static class HeapGrowthAnalyzer
             return true;
         }
 
-        foreach (string holder in s_perThreadHolders)
+        foreach (string holder in s_runtimePerThreadTypes.Concat(s_inspectionHolders))
         {
             if (path.Root.Contains(holder, StringComparison.Ordinal)
                 || path.Target.Contains(holder, StringComparison.Ordinal)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using SafeMem.Demo.DocSnippets;
 
 namespace SafeMem.Demo.Tests.DocSnippets;
@@ -23,8 +24,8 @@ public sealed class LeakWatcherSnippetsTests
     [Fact]
     public void LogRetained_AScopedServiceKeptPastItsScope_IsLogged()
     {
-        var logged = new List<string>();
-        var collection = new ServiceCollection().AddLogging(logging => logging.AddProvider(new ListLoggerProvider(logged)));
+        var logged = new FakeLogCollector();
+        var collection = new ServiceCollection().AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(logged)));
         collection.AddScoped<Cart>();
         LeakWatcherSnippets.Register(collection);
         using ServiceProvider services = collection.BuildServiceProvider();
@@ -32,19 +33,7 @@ public sealed class LeakWatcherSnippetsTests
         try
         {
             ResolveAndKeep(services);
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (Count(logged) == 0 && DateTime.UtcNow < deadline)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                Thread.Sleep(20);
-            }
-
-            string entry;
-            lock (logged)
-            {
-                entry = Assert.Single(logged);
-            }
+            string entry = LeakLog.SingleAfterCollections(logged, TimeSpan.FromSeconds(20));
 
             Assert.StartsWith(
                 "Warning SafeMem.Leaks: Retained: a SafeMem.Demo.Tests.DocSnippets.LeakWatcherSnippetsTests.Cart (scoped service SafeMem.Demo.Tests.DocSnippets.LeakWatcherSnippetsTests.Cart, resolved in a scope that was disposed) is still alive ",
@@ -64,38 +53,5 @@ public sealed class LeakWatcherSnippetsTests
         s_heldByMistake.Add(scope.ServiceProvider.GetRequiredService<Cart>());
     }
 
-    private static int Count(List<string> logged)
-    {
-        lock (logged)
-        {
-            return logged.Count;
-        }
-    }
-
     public sealed class Cart;
-
-    private sealed class ListLoggerProvider(List<string> entries) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(categoryName, entries);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(string category, List<string> entries) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (entries)
-                {
-                    entries.Add($"{logLevel} {category}: {formatter(state, exception)}");
-                }
-            }
-        }
-    }
 }

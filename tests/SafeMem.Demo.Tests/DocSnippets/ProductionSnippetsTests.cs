@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using SafeMem.Demo.DocSnippets;
 using SafeMem.Disposal;
@@ -14,9 +15,9 @@ public sealed class ProductionSnippetsTests
     [Fact]
     public void WireLeakLogging_ARentalNeverReturned_IsLoggedWithTheStackThatRentedIt()
     {
-        var logged = new List<string>();
+        var logged = new FakeLogCollector();
         using ServiceProvider services = new ServiceCollection()
-            .AddLogging(logging => logging.AddProvider(new ListLoggerProvider(logged)))
+            .AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(logged)))
             .AddSafeMemObjectPools(options =>
             {
                 options.Name = "docs";
@@ -28,19 +29,7 @@ public sealed class ProductionSnippetsTests
         ObjectPool<StringBuilder> pool = services.GetRequiredService<ObjectPoolProvider>().CreateStringBuilderPool();
 
         RentAndForget(pool);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (Count(logged) == 0 && DateTime.UtcNow < deadline)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            Thread.Sleep(20);
-        }
-
-        string entry;
-        lock (logged)
-        {
-            entry = Assert.Single(logged);
-        }
+        string entry = LeakLog.SingleAfterCollections(logged, TimeSpan.FromSeconds(10));
 
         Assert.StartsWith("Warning SafeMem.Leaks: Leak: System.Text.StringBuilder became unreachable without being disposed (tracker docs; rented from object pool 'docs/System.Text.StringBuilder' and never returned; age ", entry, StringComparison.Ordinal);
         Assert.Contains("). Created at:\n   at SafeMem.Demo.Tests.DocSnippets.ProductionSnippetsTests.RentAndForget(", entry, StringComparison.Ordinal);
@@ -52,25 +41,13 @@ public sealed class ProductionSnippetsTests
     {
         // A plain tracker without stack capture: its reports have neither details nor a creation stack, which the
         // template used to print as "(null)".
-        var logged = new List<string>();
-        using var factory = LoggerFactory.Create(logging => logging.AddProvider(new ListLoggerProvider(logged)));
+        var logged = new FakeLogCollector();
+        using var factory = LoggerFactory.Create(logging => logging.AddProvider(new FakeLoggerProvider(logged)));
         var tracker = new LeakTracker("bare", new LeakTrackerOptions { SamplingRate = 1 });
         ProductionSnippets.WireLeakLogging(tracker, factory.CreateLogger("SafeMem.Leaks"));
 
         TrackAndForget(tracker);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (Count(logged) == 0 && DateTime.UtcNow < deadline)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            Thread.Sleep(20);
-        }
-
-        string entry;
-        lock (logged)
-        {
-            entry = Assert.Single(logged);
-        }
+        string entry = LeakLog.SingleAfterCollections(logged, TimeSpan.FromSeconds(10));
 
         Assert.StartsWith("Warning SafeMem.Leaks: Leak: object became unreachable without being disposed (tracker bare; no details; age ", entry, StringComparison.Ordinal);
         Assert.EndsWith("). Created at:\nnot recorded (set LeakTrackerOptions.CaptureStackTrace to record it)", entry, StringComparison.Ordinal);
@@ -82,37 +59,4 @@ public sealed class ProductionSnippetsTests
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RentAndForget(ObjectPool<StringBuilder> pool) => pool.Get().Append("never returned");
-
-    private static int Count(List<string> logged)
-    {
-        lock (logged)
-        {
-            return logged.Count;
-        }
-    }
-
-    private sealed class ListLoggerProvider(List<string> entries) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(categoryName, entries);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(string category, List<string> entries) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (entries)
-                {
-                    entries.Add($"{logLevel} {category}: {formatter(state, exception)}");
-                }
-            }
-        }
-    }
 }
