@@ -9,7 +9,6 @@ public sealed class LeakRecorder : IDisposable
 {
     private readonly LeakTracker _tracker;
     private readonly ConcurrentQueue<(LeakReport Report, bool OnFinalizerThread, object? Sender)> _reports = new();
-    private readonly SemaphoreSlim _arrived = new(0);
 
     public LeakRecorder(LeakTracker tracker)
     {
@@ -26,10 +25,12 @@ public sealed class LeakRecorder : IDisposable
     /// <summary>Collects until at least <paramref name="count"/> reports arrived or the attempts are spent; returns the reports.</summary>
     public IReadOnlyList<LeakReport> CollectUntil(int count, int attempts = 20)
     {
+        // Each attempt waits for time to pass, not for one report: reports arrive in bursts on the thread pool, and a
+        // wait that ends at each arrival would spend every attempt at once.
         for (int i = 0; i < attempts && _reports.Count < count; i++)
         {
             GcAssert.FullCollect();
-            _arrived.Wait(TimeSpan.FromMilliseconds(50 + (20 * i)));
+            WaitForReports(count, TimeSpan.FromMilliseconds(50 + (20 * i)));
         }
 
         return Reports;
@@ -41,7 +42,7 @@ public sealed class LeakRecorder : IDisposable
         for (int i = 0; i < rounds; i++)
         {
             GcAssert.FullCollect();
-            _arrived.Wait(TimeSpan.FromMilliseconds(50));
+            Thread.Sleep(50);
         }
 
         return Reports;
@@ -50,13 +51,20 @@ public sealed class LeakRecorder : IDisposable
     public void Dispose()
     {
         _tracker.LeakDetected -= OnLeak;
-        _arrived.Dispose();
+    }
+
+    private void WaitForReports(int count, TimeSpan timeout)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (_reports.Count < count && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(5);
+        }
     }
 
     private void OnLeak(object? sender, LeakReport report)
     {
         // Reports must come on the thread pool, never on the finalizer thread (which is not a pool thread).
         _reports.Enqueue((report, !Thread.CurrentThread.IsThreadPoolThread, sender));
-        _arrived.Release();
     }
 }
