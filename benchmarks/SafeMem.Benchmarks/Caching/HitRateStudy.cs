@@ -186,20 +186,25 @@ internal static class HitRateStudy
             rows.Add(("zipf-0.86", ZipfKeys.Generate(10_000, 200_000)));
         }
 
+        // Seeds drawn at random (from a fixed generator, so the table can be reproduced), as a user's cache draws its own:
+        // consecutive small seeds would only flip the low bits of every key before the sketch's mixing, which on traces
+        // of small consecutive keys maps the key set onto itself and replays nearly one hash function N times.
+        var generator = new Random(42);
+        int[] sketchSeeds = [.. Enumerable.Range(0, seeds).Select(_ => generator.Next())];
         Console.WriteLine($"### Seed spread ({seeds} seeds per policy; count-bound rows)");
         Console.WriteLine();
-        Console.WriteLine("| workload | capacity | TinyLfu mean % | TinyLfu min - max | ConcurrentLfu mean % | ConcurrentLfu min - max | mean difference | TinyLfu seeds at or above ConcurrentLfu's plain-trace figure - 0.5 |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| workload | capacity | TinyLfu mean % | TinyLfu min - max | ConcurrentLfu mean % | ConcurrentLfu min - max | mean difference | TinyLfu seeds at or above ConcurrentLfu's plain-trace figure - 0.5 | worst TinyLfu seed - ConcurrentLfu plain trace |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach ((string name, int[] keys) in rows)
         {
             foreach (int capacity in s_capacities)
             {
-                double[] tinyLfu = Enumerable.Range(0, seeds).Select(i => ReplayCache(keys, capacity, null, null, EvictionPolicy.TinyLfu, 42 + i)).ToArray();
+                double[] tinyLfu = sketchSeeds.Select(seed => ReplayCache(keys, capacity, null, null, EvictionPolicy.TinyLfu, seed)).ToArray();
                 double[] concurrentLfu = Enumerable.Range(0, seeds).Select(i => ReplayConcurrentLfu(Renamed(keys, i), capacity)).ToArray();
                 int within = tinyLfu.Count(t => t >= concurrentLfu[0] - 0.5);
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"| {name} | {capacity} | {tinyLfu.Average():F2} | {tinyLfu.Min():F2} - {tinyLfu.Max():F2} | {concurrentLfu.Average():F2} | {concurrentLfu.Min():F2} - {concurrentLfu.Max():F2} | {tinyLfu.Average() - concurrentLfu.Average():+0.00;-0.00;0.00} | {within} of {seeds} |"));
+                    $"| {name} | {capacity} | {tinyLfu.Average():F2} | {tinyLfu.Min():F2} - {tinyLfu.Max():F2} | {concurrentLfu.Average():F2} | {concurrentLfu.Min():F2} - {concurrentLfu.Max():F2} | {tinyLfu.Average() - concurrentLfu.Average():+0.00;-0.00;0.00} | {within} of {seeds} | {tinyLfu.Min() - concurrentLfu[0]:+0.00;-0.00;0.00} |"));
             }
         }
 

@@ -49,7 +49,7 @@ public sealed class BoundedCacheModelTests
     public void RandomOperations_MatchReferenceModel(EvictionPolicy policy, Bounds bounds, Expiry expiry, int seed)
     {
         // TinyLfu's climber steps every 2,000 requests at the least: a longer run sees it grow and shrink the window.
-        int operations = policy == EvictionPolicy.Lru ? 4000 : 16_000;
+        int operations = policy == EvictionPolicy.Lru ? 4000 : 24_000;
         const int KeySpace = 48;
         int? maximumCount = bounds is Bounds.Count or Bounds.Both ? 16 : null;
         long? maximumWeight = bounds is Bounds.Weight or Bounds.Both ? 40 : null;

@@ -326,10 +326,12 @@ public abstract class BoundedCacheTests(EvictionPolicy policy)
         cache.Set(1, "a");
         cache.Set(2, "b");
         cache.TryGet(2, out _);
+        cache.TryGet(2, out _);
 
         cache.Set(3, "c");
 
-        // 3 evicted 1 (least recent, and less frequent than 2); the handler's write of 101 then evicted another.
+        // 3 evicted 1 (least recent, and less frequent than 2 by more than one use); the handler's write of 101 then
+        // evicted another.
         Assert.Equal(2, cache.Count);
         Assert.True(cache.ContainsKey(101));
         Assert.False(cache.ContainsKey(1));

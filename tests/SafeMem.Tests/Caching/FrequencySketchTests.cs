@@ -70,23 +70,62 @@ public sealed class FrequencySketchTests
         int[] before = Enumerable.Range(0, 300).Select(sketch.Frequency).ToArray();
         sketch.EnsureCapacity(1_000);
 
-        Assert.Equal(1_024, sketch.Length);
+        Assert.Equal(4_096, sketch.Length);
         Assert.Equal(before, Enumerable.Range(0, 300).Select(sketch.Frequency).ToArray());
     }
 
     [Theory]
     [InlineData(null, 16)]
     [InlineData(3, 16)]
-    [InlineData(50, 64)]
-    [InlineData(1_000, 1_024)]
-    [InlineData(4_096, 4_096)]
-    [InlineData(1_000_000, 4_096)]
-    public void Constructor_CountBound_SizesTheFirstTableUpTo4096Words(int? expectedEntries, int length)
+    [InlineData(50, 256)]
+    [InlineData(1_000, 4_096)]
+    [InlineData(4_096, 16_384)]
+    [InlineData(1_000_000, 16_384)]
+    public void Constructor_CountBound_SizesTheFirstTableUpTo16384Words(int? expectedEntries, int length)
     {
         var sketch = new FrequencySketch(seed: 3, sampleEntries: expectedEntries, expectedEntries: expectedEntries);
 
-        // One word per entry the cache may hold (a power of two), from 16 words to 32 KB; beyond that it grows with use.
+        // Four words per entry the cache may hold (a power of two), from 16 words to 128 KB; beyond that it grows with use.
         Assert.Equal(length, sketch.Length);
+    }
+
+    [Theory]
+    [InlineData(100, 512)]
+    [InlineData(4_096, 16_384)]
+    [InlineData(10_000, 16_384)]
+    [InlineData(20_000, 32_768)]
+    public void EnsureCapacity_FourWordsPerEntryUpTo16384Words_ThenOne(long entries, int length)
+    {
+        var sketch = new FrequencySketch(seed: 3);
+
+        sketch.EnsureCapacity(entries);
+
+        Assert.Equal(length, sketch.Length);
+    }
+
+    [Fact]
+    public void SampleSize_WeightBound_FollowsTheMostEntriesHeld()
+    {
+        var sketch = new FrequencySketch(seed: 3);
+        Assert.Equal(160, sketch.SampleSize);
+
+        sketch.EnsureCapacity(100);
+        Assert.Equal(1_280, sketch.SampleSize);
+
+        // Fewer entries later (evictions) keep the sample of the most held, as the table keeps its size.
+        sketch.EnsureCapacity(20);
+        Assert.Equal(1_280, sketch.SampleSize);
+        Assert.Equal(512, sketch.Length);
+    }
+
+    [Fact]
+    public void SampleSize_CountBound_IsTenPerEntryOfTheBound()
+    {
+        var sketch = new FrequencySketch(seed: 3, sampleEntries: 50, expectedEntries: 50);
+
+        sketch.EnsureCapacity(50);
+
+        Assert.Equal(500, sketch.SampleSize);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SafeMem.Tests.Caching;
 
 /// <summary>
@@ -45,6 +47,7 @@ public sealed class ReferenceTinyLfu<TKey>
 
     private int[] _counters;
     private int _words;
+    private int _mostEntries;
     private int _sample;
     private double _windowShare = 0.01;
     private double _step = -0.0625;
@@ -72,9 +75,10 @@ public sealed class ReferenceTinyLfu<TKey>
         _capacity = maximumWeight ?? maximumCount!.Value;
         _sampleEntries = maximumWeight is null ? maximumCount : null;
 
-        // The first table: one word per entry of the count bound (a power of two, 16 to 4,096 words), else 16 words.
+        // The first table: four words per entry of the count bound up to 16,384 words, then one each (a power of two,
+        // 16 to 16,384 words), else 16 words.
         _words = 16;
-        while (maximumCount is int count && _words < Math.Min(count, 4096))
+        while (maximumCount is int count && _words < Math.Min(WordsFor(count), 16_384))
         {
             _words *= 2;
         }
@@ -147,7 +151,8 @@ public sealed class ReferenceTinyLfu<TKey>
         _map.Add(key, entry);
         Weight += weight;
         entry.Tick = ++_tick;
-        while (_words < _map.Count)
+        _mostEntries = Math.Max(_mostEntries, _map.Count);
+        while (_words < WordsFor(_map.Count))
         {
             // Doubling keeps every key's counts: its word under the new mask is its old word or that plus the old length.
             _counters = [.. _counters, .. _counters];
@@ -296,7 +301,8 @@ public sealed class ReferenceTinyLfu<TKey>
         long freed = 0;
         for (LinkedListNode<Entry>? next = victim; ;)
         {
-            if (candidateFrequency <= Frequency(next.Value.Key))
+            // Ahead by more than one: a candidate is counted for its latest use, the victim not yet for its next.
+            if (candidateFrequency <= Frequency(next.Value.Key) + 1)
             {
                 return false;
             }
@@ -364,7 +370,10 @@ public sealed class ReferenceTinyLfu<TKey>
         }
     }
 
-    private int SampleSize => 10 * (_sampleEntries ?? _words);
+    /// <summary>Under a weight bound only, 10 per entry of the most entries held, rounded up to a power of two (at least 16).</summary>
+    private int SampleSize => 10 * (_sampleEntries ?? (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, _mostEntries)));
+
+    private static long WordsFor(long entries) => Math.Max(entries, Math.Min(entries * 4, 16_384));
 
     private void Increment(TKey key)
     {

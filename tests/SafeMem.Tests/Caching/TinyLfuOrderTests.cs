@@ -164,6 +164,40 @@ public sealed class TinyLfuOrderTests
         Assert.True(largest > 20, $"the window never grew past {largest}");
     }
 
+    [Theory]
+    [InlineData(EvictionPolicy.TinyLfu, 46.0)]
+    [InlineData(EvictionPolicy.Lru, 0.0)]
+    public void Loop_ALittleLargerThanTheCache_KeepsAStableSet_WhateverTheSeed(EvictionPolicy policy, double atLeast)
+    {
+        // Every key is used equally often, so a candidate is always one use ahead of the victim it meets (counted for
+        // its latest use, the victim not yet for its next). Winning on that one use evicts what the next round needs:
+        // LRU's 0 %. Default options and random seeds, as users get them; a stable set of the cache's size hits about
+        // 49 % of a loop of 1,000 keys in a cache of 500. Without the admission margin most seeds give 39 to 42 %.
+        for (int run = 0; run < 6; run++)
+        {
+            using var cache = new BoundedCache<int, string>(new BoundedCacheOptions<int, string> { EvictionPolicy = policy, MaximumCount = 500 });
+            long hits = 0;
+            long requests = 0;
+            for (int round = 0; round < 60; round++)
+            {
+                for (int key = 0; key < 1000; key++, requests++)
+                {
+                    if (cache.TryGet(key, out _))
+                    {
+                        hits++;
+                    }
+                    else
+                    {
+                        cache.Set(key, "v");
+                    }
+                }
+            }
+
+            double ratio = 100.0 * hits / requests;
+            Assert.True(policy == EvictionPolicy.Lru ? ratio == atLeast : ratio >= atLeast, $"run {run}: {ratio:F2} % of the loop hit");
+        }
+    }
+
     [Fact]
     public void EvictionPolicy_Default_IsLru()
     {
