@@ -321,9 +321,17 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                     .Add(HandlerKindProperty, handlerKind)
                     .Add(SourceKindProperty, sourceKind)
                     .Add(Descriptors.SafeMemReferencedProperty, safeMemReferenced ? "true" : "false");
+                // A static source lives as long as the process: the subscription is almost always a leak (a warning). An
+                // instance the class was given lives as long as whoever created it decides, out of sight of this class:
+                // the same shape is a view model on an app-wide service (a leak) or a recorder on a watcher made beside
+                // it (none). On real code half of those reports were the latter (docs/analyzers/precision.md), so they
+                // are suggestions (Info) until .editorconfig raises the rule.
+                var severity = origin == ObjectOrigin.Global ? DiagnosticSeverity.Warning : DiagnosticSeverity.Info;
                 context.ReportDiagnostic(Diagnostic.Create(
                     Descriptors.SubscriptionOutlivesSubscriber,
                     add.Syntax.GetLocation(),
+                    severity,
+                    additionalLocations: null,
                     properties,
                     type.Name,
                     @event.ContainingType.Name + "." + @event.Name,

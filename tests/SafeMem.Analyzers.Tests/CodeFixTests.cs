@@ -1,3 +1,4 @@
+using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Testing;
 using SafeMem.Analyzers.Tests.Infrastructure;
 
@@ -196,7 +197,7 @@ public sealed class CodeFixTests
                 }
             }
             """,
-            [Events("SM1002")],
+            [Events("SM1002").WithSeverity(DiagnosticSeverity.Info)],
             """
             using System;
             public interface IPriceFeed { event EventHandler<EventArgs>? PriceChanged; }
@@ -227,7 +228,7 @@ public sealed class CodeFixTests
                 private void OnChanged(object? sender, PropertyChangedEventArgs e) => _count++;
             }
             """,
-            [Events("SM1002")],
+            [Events("SM1002").WithSeverity(DiagnosticSeverity.Info)],
             """
             using System;
             using System.ComponentModel;
@@ -281,7 +282,7 @@ public sealed class CodeFixTests
                 private void OnChanged(object? sender, PropertyChangedEventArgs e) => _count++;
             }
             """,
-            [Events("SM1002")],
+            [Events("SM1002").WithSeverity(DiagnosticSeverity.Info)],
             withSafeMem: false);
 
     [Fact]

@@ -12,6 +12,7 @@ public sealed class EventSubscriptionAnalyzerTests
         public interface IPriceFeed { event EventHandler<EventArgs>? PriceChanged; }
         public sealed class PriceFeed : IPriceFeed { public event EventHandler<EventArgs>? PriceChanged; }
         public static class Settings { public static event EventHandler? Changed; }
+        public static class Hub { public static PriceFeed Feed { get; } = new(); }
 
         """;
 
@@ -31,9 +32,10 @@ public sealed class EventSubscriptionAnalyzerTests
         }
         """;
 
+    // An instance the class was given: whether it outlives the subscriber is decided where both are created, so the
+    // report is a suggestion (Info).
     [Theory]
     [InlineData("public void Start() { {|#0:_feed.PriceChanged += OnPrice|}; }")]
-    [InlineData("public void Start() { {|#0:Settings.Changed += OnSettings|}; }")]
     [InlineData("public void Start() { {|#0:_feed.PriceChanged += (s, e) => _count++|}; }")]
     [InlineData("public void Start() { {|#0:_feed.PriceChanged += delegate { OnPrice(null, EventArgs.Empty); }|}; }")]
     [InlineData("public void Watch(IPriceFeed other) { {|#0:other.PriceChanged += OnPrice|}; }")]
@@ -41,8 +43,27 @@ public sealed class EventSubscriptionAnalyzerTests
     [InlineData("public void Start() { {|#0:_feed.PriceChanged += _handler = OnPrice|}; }")]
     [InlineData("public void Start() { if (_count > 0) { for (var i = 0; i < 2; i++) { {|#0:_feed.PriceChanged += new EventHandler<EventArgs>(OnPrice)|}; } } }")]
     [InlineData("public void Start() { {|#0:_feed.PriceChanged += OnPrice|}; _feed.PriceChanged -= OnSettings; }")]
-    public Task SM1002_HandlerBoundToThisOnForeignSource_IsFlagged(string members)
-        => VerifyAsync(Sample(members), Diagnostic("SM1002"));
+    public Task SM1002_HandlerBoundToThisOnGivenSource_IsASuggestion(string members)
+        => VerifyAsync(Sample(members), Diagnostic("SM1002").WithSeverity(DiagnosticSeverity.Info));
+
+    // A static event, or an instance reached through a static member: it lives as long as the process, so the report is
+    // a warning.
+    [Theory]
+    [InlineData("public void Start() { {|#0:Settings.Changed += OnSettings|}; }")]
+    [InlineData("public void Start() { {|#0:Settings.Changed += (s, e) => _count++|}; }")]
+    [InlineData("public void Start() { {|#0:Hub.Feed.PriceChanged += OnPrice|}; }")]
+    [InlineData("public void Start() { var feed = Hub.Feed; {|#0:feed.PriceChanged += OnPrice|}; }")]
+    [InlineData("public void Start() { {|#0:AppDomain.CurrentDomain.ProcessExit += OnSettings|}; }")]
+    [InlineData("public void Start() { {|#0:Settings.Changed += OnSettings|}; _feed.PriceChanged += OnPrice; } public void Stop() { _feed.PriceChanged -= OnPrice; }")]
+    public Task SM1002_HandlerBoundToThisOnStaticSource_IsAWarning(string members)
+        => VerifyAsync(Sample(members), Diagnostic("SM1002").WithSeverity(DiagnosticSeverity.Warning));
+
+    [Fact]
+    public Task SM1002_EditorConfigRaisesGivenSources_ToWarnings()
+        => VerifyWithConfigAsync(
+            Sample("public void Start() { {|#0:_feed.PriceChanged += OnPrice|}; }"),
+            "is_global = true\ndotnet_diagnostic.SM1002.severity = warning\n",
+            Diagnostic("SM1002").WithSeverity(DiagnosticSeverity.Warning));
 
     [Fact]
     public Task SM1002_GenericClass_IsFlagged()
@@ -54,7 +75,7 @@ public sealed class EventSubscriptionAnalyzerTests
                 public Listener(IPriceFeed feed) { _feed = feed; {|#0:_feed.PriceChanged += OnPrice|}; }
                 private void OnPrice(object? sender, EventArgs e) => Last = default;
             }
-            """, Diagnostic("SM1002"));
+            """, Diagnostic("SM1002").WithSeverity(DiagnosticSeverity.Info));
 
     [Theory]
     [InlineData("public void Start() { _feed.PriceChanged += OnPrice; } public void Stop() { _feed.PriceChanged -= OnPrice; }")]
@@ -171,7 +192,7 @@ public sealed class EventSubscriptionAnalyzerTests
     // Disposing something the source holds is not disposing the source.
     [InlineData("_session = session; {|#0:_session.Shutdown += OnShutdown|};", "", "(_session.Owner as IDisposable)?.Dispose();")]
     public Task SM1002_GivenSourceNeitherOwnedNorHoldingTheInstance_IsFlagged(string constructor, string members, string dispose)
-        => VerifyAsync(ChannelSample(constructor, members, dispose), Diagnostic("SM1002"));
+        => VerifyAsync(ChannelSample(constructor, members, dispose), Diagnostic("SM1002").WithSeverity(DiagnosticSeverity.Info));
 
     [Theory]
     // The source already holds the instance through a member the class assigns and never clears (RabbitMQ's channel

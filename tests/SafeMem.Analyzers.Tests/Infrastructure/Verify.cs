@@ -52,6 +52,17 @@ public static class Verify<TAnalyzer>
         await test.RunAsync();
     }
 
+    /// <summary>Analyzes <paramref name="source"/> under a global analyzer config (as an .editorconfig would set it).</summary>
+    public static async Task VerifyWithConfigAsync(string source, string globalConfig, params DiagnosticResult[] expected)
+    {
+        var test = new Test();
+        test.TestState.Sources.Add(("/0/Test0.cs", source));
+        test.TestState.AnalyzerConfigFiles.Add(("/.globalconfig", globalConfig));
+        Configure(test.TestState, withSafeMem: true);
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
+    }
+
     /// <summary>
     /// Applies <typeparamref name="TFix"/> to every diagnostic in <paramref name="source"/> and checks that the result is
     /// <paramref name="fixedSource"/> and compiles with no diagnostic of the analyzer left (or <paramref name="remaining"/>).
