@@ -158,6 +158,19 @@ internal sealed class FrequencySketch
         }
     }
 
+    /// <summary>
+    /// Counts <paramref name="uses"/> that were not recorded toward the aging period, without touching any counter, and
+    /// halves every counter each time the sample fills.
+    /// </summary>
+    public void Advance(long uses)
+    {
+        _sample = (int)Math.Min(int.MaxValue, _sample + uses);
+        while (_sample >= _sampleSize)
+        {
+            Halve();
+        }
+    }
+
     /// <summary>Halves every counter (the periodic aging); see the remarks.</summary>
     public void Halve()
     {

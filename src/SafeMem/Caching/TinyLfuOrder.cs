@@ -175,8 +175,20 @@ internal sealed class TinyLfuOrder<TKey, TValue> : EntryOrder<TKey, TValue>, Rec
         }
     }
 
-    /// <summary>Hits the readers counted but did not record: they count in the climber's hit ratio, not in the sketch.</summary>
-    public void OnUnrecordedReads(long count) => _sampleHits += count;
+    /// <summary>
+    /// Hits the readers counted but did not record: they count in the climber's hit ratio and in the sketch's aging
+    /// period, not in its counters.
+    /// </summary>
+    /// <remarks>
+    /// Aging every 10 uses per entry of real traffic, recorded or not, keeps old popularity from outliving its time when
+    /// long runs of hits are sampled: counted in recorded uses only, the period stretched up to 16 times, and on the
+    /// sprite trace at 1,000 entries the default mode fell up to 1.38 points below the synchronous one (now at or above it).
+    /// </remarks>
+    public void OnUnrecordedReads(long count)
+    {
+        _sampleHits += count;
+        _sketch.Advance(count);
+    }
 
     /// <summary>
     /// Starts the write of <paramref name="node"/>: counts a use of its key, then moves the window's overflow (counting

@@ -41,12 +41,17 @@ public sealed class HybridCacheOnBoundedMemoryCacheTests
             await node.Cache.GetOrCreateAsync(key, key, static (k, _) => ValueTask.FromResult(Payloads.For(k, 1_000)));
         }
 
-        // Every key was read once, so both policies keep the latest: the last write is visible, the first is long gone.
+        // Every key was read once: the bound holds and the last write is visible under both policies. LRU has long
+        // evicted the first; TinyLfu keeps a resident against a candidate used no more than once more (a scan of
+        // one-time keys does not flush what it holds), so which of the early keys stay is its choice.
         Assert.InRange(node.L1.Weight, 1, 200_000);
         Assert.Equal(200, node.L1.Count);
         Assert.Equal(1_800, node.L1.GetStatistics().Evictions);
         Assert.True(node.L1.TryGetValue(Payloads.Key(1_999), out _));
-        Assert.False(node.L1.TryGetValue(Payloads.Key(0), out _));
+        if (policy == EvictionPolicy.Lru)
+        {
+            Assert.False(node.L1.TryGetValue(Payloads.Key(0), out _));
+        }
     }
 
     [Fact]

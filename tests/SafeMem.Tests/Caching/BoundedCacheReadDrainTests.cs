@@ -163,6 +163,30 @@ public sealed class BoundedCacheReadDrainTests
     }
 
     [Fact]
+    public void LongRunOfHits_SampledOutHits_StillAgeTheSketch()
+    {
+        // Aging follows real traffic: a sampled-out hit is not counted for its key, but it counts toward the period after
+        // which every counter is halved (10 uses per entry: 10,000 here). One key read 20,480 times: its counters reach
+        // their ceiling of 15 within the first ring and stop counting, so only the uses sampled out can advance the period.
+        using BoundedCache<int, Payload> cache = NewCache(maximumCount: 1000);
+        cache.Set(1, new Payload());
+        FrequencySketch sketch = cache.TinyLfu!.Sketch;
+        Assert.Equal(10_000, sketch.SampleSize);
+        int uses = 20 * RunBeforeSampling;
+        for (int i = 0; i < uses; i++)
+        {
+            Assert.True(cache.TryGet(1, out _));
+        }
+
+        cache.Set(2, new Payload());
+        Assert.True(cache.Clock.Dropped > uses / 2, $"only {cache.Clock.Dropped} of {uses} hits were sampled out");
+
+        // The period filled (a halving leaves half of it counted, and the sample grows from there): counted in recorded
+        // uses that changed a counter, the sample would hold about 15 (the key's counters saturated, then stopped).
+        Assert.True(sketch.Sample > sketch.SampleSize / 4, $"sample {sketch.Sample} of {sketch.SampleSize}");
+    }
+
+    [Fact]
     public void LongRunOfHits_ApplyEveryHit_NeverSamples()
     {
         using BoundedCache<int, Payload> cache = NewCache(applyEveryHit: true);

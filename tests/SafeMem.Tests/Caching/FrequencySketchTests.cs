@@ -58,6 +58,26 @@ public sealed class FrequencySketchTests
     }
 
     [Fact]
+    public void Advance_CountsTowardTheAgingPeriodWithoutCounting()
+    {
+        var sketch = new FrequencySketch(seed: 5, sampleEntries: 10);
+        for (int i = 0; i < 9; i++)
+        {
+            sketch.Increment(1);
+        }
+
+        sketch.Advance(50);
+        Assert.Equal(9, sketch.Frequency(1));
+        Assert.Equal(0, sketch.Frequency(2));
+        Assert.Equal(59, sketch.Sample);
+
+        // The period (10 x 10) fills: every counter is halved, as 41 more increments would have done.
+        sketch.Advance(41);
+        Assert.Equal(4, sketch.Frequency(1));
+        Assert.True(sketch.Sample < 100);
+    }
+
+    [Fact]
     public void EnsureCapacity_Doubling_KeepsEveryEstimate()
     {
         var sketch = new FrequencySketch(seed: 11, sampleEntries: 1_000_000);
