@@ -82,6 +82,14 @@ internal sealed class TargetProcess
 
     private static bool HasDiagnosticsPort(int pid)
     {
+        // The runtime names its socket dotnet-diagnostic-{pid}-{start time}-socket, and a process killed without cleanup
+        // leaves it behind. Once the pid is reused (by any program), the socket alone would make that program look like
+        // .NET, so on Linux the start time in the name must be this process's (/proc/{pid}/stat).
+        if (OperatingSystem.IsLinux() && StartTime(pid) is long start)
+        {
+            return File.Exists(Path.Combine(Path.GetTempPath(), $"dotnet-diagnostic-{pid.ToString(CultureInfo.InvariantCulture)}-{start.ToString(CultureInfo.InvariantCulture)}-socket"));
+        }
+
         try
         {
             return DiagnosticsClient.GetPublishedProcesses().Contains(pid);
@@ -90,6 +98,21 @@ internal sealed class TargetProcess
         {
             return false;
         }
+    }
+
+    /// <summary>The process's start time in clock ticks since boot (field 22 of /proc/{pid}/stat), or null if unreadable.</summary>
+    private static long? StartTime(int pid)
+    {
+        // The command name (field 2) may hold spaces and parentheses: the fields after it start past its last ')'.
+        string? stat = ReadProcFile(pid, "stat");
+        int end = stat?.LastIndexOf(')') ?? -1;
+        if (end < 0)
+        {
+            return null;
+        }
+
+        string[] fields = stat![(end + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 19 && long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out long start) ? start : null;
     }
 
     /// <summary>Why a Linux process publishes no diagnostics port that this tool can see.</summary>

@@ -39,6 +39,34 @@ public sealed class TargetProcessTests
     }
 
     [Fact]
+    public async Task Open_NotADotNetProcess_WithAStaleSocketOfItsPid_ExitsTwoSayingSo()
+    {
+        // A .NET process killed without cleanup leaves its diagnostics socket; a later process given the same pid (any
+        // program) must not look like .NET because of it. Seen in a full test run on a machine that had run thousands
+        // of processes: the tool went on to dump `sleep`.
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using Process sleep = Process.Start("sleep", "60");
+        string stale = Path.Combine(Path.GetTempPath(), $"dotnet-diagnostic-{sleep.Id.ToString(CultureInfo.InvariantCulture)}-1-socket");
+        File.WriteAllBytes(stale, []);
+        try
+        {
+            SafeMemRun run = await RunAsync("growth", sleep.Id);
+
+            Assert.Equal(2, run.ExitCode);
+            Assert.Equal([$"safemem: process {sleep.Id} (sleep) is not a .NET process (no .NET runtime is loaded in it)"], run.ErrorLines);
+        }
+        finally
+        {
+            sleep.Kill();
+            File.Delete(stale);
+        }
+    }
+
+    [Fact]
     public async Task Open_DiagnosticsTurnedOff_ExitsTwoNamingTheVariable()
     {
         using TargetProgram target = await TargetProgram.StartAsync("idle", environment: new Dictionary<string, string> { ["DOTNET_EnableDiagnostics"] = "0" });
