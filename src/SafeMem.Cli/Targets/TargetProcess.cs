@@ -84,7 +84,8 @@ internal sealed class TargetProcess
     {
         // The runtime names its socket dotnet-diagnostic-{pid}-{start time}-socket, and a process killed without cleanup
         // leaves it behind. Once the pid is reused (by any program), the socket alone would make that program look like
-        // .NET, so on Linux the start time in the name must be this process's (/proc/{pid}/stat).
+        // .NET, so on Linux the start time in the name must be this process's (/proc/{pid}/stat). Written here because the
+        // diagnostics client's GetPublishedProcesses lists such dead pids too (dotnet/diagnostics#3699).
         if (OperatingSystem.IsLinux() && StartTime(pid) is long start)
         {
             return File.Exists(Path.Combine(Path.GetTempPath(), $"dotnet-diagnostic-{pid.ToString(CultureInfo.InvariantCulture)}-{start.ToString(CultureInfo.InvariantCulture)}-socket"));

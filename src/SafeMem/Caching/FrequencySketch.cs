@@ -16,7 +16,8 @@ namespace SafeMem.Caching;
 /// estimate (<see cref="Frequency"/>) is the least of the four. Counters saturate at 15.
 /// </para>
 /// <para>
-/// Aging: every increment that changed a counter adds 1 to the sample; when the sample reaches
+/// Aging: every increment that changed a counter adds 1 to the sample, and <see cref="Advance"/> adds the uses the
+/// cache did not record (hits its readers sampled out), so the period follows real traffic; when the sample reaches
 /// <see cref="SampleSize"/> (10 times the count bound; under a weight bound, 10 times the most entries held, rounded
 /// up to a power of two, at least 16) every counter is halved, and the sample becomes
 /// <c>max(0, (sample - odd counters / 4) / 2)</c>, so old popularity fades and a once-hot key does not stay hot forever.
