@@ -156,12 +156,6 @@ public static class HeapGrowthAnalyzer
     }
 
     /// <summary>
-    /// Whether a new instance is held only by the runtime's per-thread state: a thread-pool thread's locals, the array
-    /// pool's per-thread and per-core buffers, or a thread's own block of [ThreadStatic] fields (an <c>object[]</c> held
-    /// by a strong handle). Each new thread brings a few of them and the thread pool bounds the threads. Also what an open
-    /// <see cref="HeapSnapshot"/> of the same process holds (its dump file's buffers), which rises with the snapshots.
-    /// </summary>
-    /// <summary>
     /// Whether the type is one the runtime creates only for its per-thread state (internal types of System.Threading and
     /// System.Buffers, which no program can create): warm-up even when no path reaches its new instances, as when a
     /// [ThreadStatic] root is not reported.
@@ -170,10 +164,17 @@ public static class HeapGrowthAnalyzer
         => typeName.StartsWith("System.", StringComparison.Ordinal)
            && s_runtimePerThreadTypes.Any(name => typeName.Contains(name, StringComparison.Ordinal));
 
+    /// <summary>
+    /// Whether a new instance is held only by the runtime's per-thread state: a thread-pool thread's locals, the array
+    /// pool's per-thread and per-core buffers, or a thread's own block of [ThreadStatic] fields (arrays held
+    /// by strong handles: <c>object[]</c> for references, <c>int[]</c> and the like for the rest). Each new thread brings a few of them and the thread pool bounds the threads. Also what an open
+    /// <see cref="HeapSnapshot"/> of the same process holds (its dump file's buffers), which rises with the snapshots.
+    /// </summary>
     internal static bool IsRuntimeOrInspectionState(RetentionPath path)
     {
-        // A live thread's own object, and its block of [ThreadStatic] fields: each held by a strong handle of the runtime.
-        if (path.RootKind == RetentionRootKind.GCHandle && path.Hops.Count == 0 && path.Target is "object[]" or "Thread")
+        // A live thread's own object, and its blocks of [ThreadStatic] fields (an array of references, or of primitives:
+        // an int[] rose by one per new pool thread in a NoGrowth run): each held by a strong handle of the runtime.
+        if (path.RootKind == RetentionRootKind.GCHandle && path.Hops.Count == 0 && (path.Target is "Thread" || path.Target.EndsWith("[]", StringComparison.Ordinal)))
         {
             return true;
         }

@@ -107,6 +107,7 @@ public sealed class HeapGrowthAnalyzerTests
         var poolBuffer = new RetentionPath(RetentionRootKind.Other, "[ThreadStatic] System.Buffers.SharedArrayPool<int>.t_tlsBuckets", ["SharedArrayPoolThreadLocalArray[][5]", "SharedArrayPoolThreadLocalArray.Array"], "int[]");
         var threadLocals = new RetentionPath(RetentionRootKind.StaticField, "static field System.Threading.PortableThreadPool.HillClimbing.ThreadPoolHillClimber", ["PortableThreadPool.HillClimbing._randomIntervalGenerator"], "Random.XoshiroImpl");
         var threadStatics = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "object[]");
+        var primitiveStatics = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "long[]");
         var thread = new RetentionPath(RetentionRootKind.GCHandle, "GC handle (Strong)", [], "Thread");
         RetentionPath? noPath = null;
         var ownSnapshot = new RetentionPath(RetentionRootKind.StackLocal, "local variable in LeakAssert.GrowthSeries.Sample (thread 12)", ["LeakAssert.GrowthSeries._samples", "List<HeapGrowthSample>._items", "HeapGrowthSample[][0]", "HeapGrowthSample.Snapshot", "HeapSnapshot._dump", "HeapDump._file", "FileStream._strategy", "BufferedFileStreamStrategy._buffer"], "byte[]");
@@ -118,6 +119,7 @@ public sealed class HeapGrowthAnalyzerTests
             ("int[]", poolBuffer, [499, 500, 502]),
             ("System.Random.XoshiroImpl", threadLocals, [2, 3, 4]),
             ("object[]", threadStatics, [9, 10, 11]),
+            ("long[]", primitiveStatics, [3, 4, 5]),
             ("System.Threading.Thread", thread, [5, 6, 7]),
             ("byte[]", ownSnapshot, [615, 617, 623]),
             ("System.Buffers.SharedArrayPoolThreadLocalArray[]", noPath, [28, 30, 35]),
@@ -139,7 +141,7 @@ public sealed class HeapGrowthAnalyzerTests
         HeapGrowthReport report = HeapGrowthAnalyzer.Analyze(samples, new HeapGrowthOptions { MaxPathTypes = 1 });
 
         Assert.Equal(["App.Job", "App.Buffers.SharedArrayPoolThreadLocalArray", "App.Order"], report.Growing.Select(t => t.TypeName));
-        Assert.Equal(["System.Buffers.SharedArrayPoolThreadLocalArray[]", "System.Random.XoshiroImpl", "System.Threading.Thread", "System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode", "byte[]", "int[]", "object[]"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
+        Assert.Equal(["System.Buffers.SharedArrayPoolThreadLocalArray[]", "System.Random.XoshiroImpl", "System.Threading.Thread", "System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode", "byte[]", "int[]", "long[]", "object[]"], report.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
         Assert.All(report.WarmUp.Where(t => t.NewInstancePath is not null), t => Assert.True(HeapGrowthAnalyzer.IsRuntimeOrInspectionState(t.NewInstancePath!)));
         Assert.Null(report.Find("System.Buffers.SharedArrayPoolThreadLocalArray[]")!.NewInstancePath);
         Assert.Same(flood, report.Growing[0].NewInstancePath);
@@ -148,7 +150,7 @@ public sealed class HeapGrowthAnalyzerTests
         // Rows alone (no paths): only the runtime's own internal types are told apart, by name; the other small risers
         // stay growth.
         HeapGrowthReport rowsOnly = HeapGrowthAnalyzer.Analyze(samples.Select(s => new HeapGrowthSample(s.Work, s.Types)).ToList());
-        Assert.Equal(8, rowsOnly.Growing.Count);
+        Assert.Equal(9, rowsOnly.Growing.Count);
         Assert.Equal(["System.Buffers.SharedArrayPoolThreadLocalArray[]", "System.Threading.ThreadInt64PersistentCounter.ThreadLocalNode"], rowsOnly.WarmUp.Select(t => t.TypeName).Order(StringComparer.Ordinal));
     }
 
